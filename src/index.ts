@@ -1,0 +1,9 @@
+export {
+  PocketMQError,
+  QueueFullError,
+  TimeoutError,
+  RemoteError,
+  ClosedError,
+  StorageLockedError,
+  CorruptLogError,
+} from './errors.js';
