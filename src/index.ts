@@ -1,3 +1,10 @@
+export { Queue } from './queue.js';
+export { Consumer } from './consumer.js';
+export { Message } from './message.js';
+export { MemoryStorage } from './storage/memory-storage.js';
+export { systemClock } from './clock.js';
+export { DEFAULTS } from './options.js';
+export { DEAD_LETTER_HEADERS } from './engine/engine.js';
 export {
   PocketMQError,
   QueueFullError,
@@ -7,3 +14,36 @@ export {
   StorageLockedError,
   CorruptLogError,
 } from './errors.js';
+
+export type { BatchItem } from './queue.js';
+export type { Handler } from './consumer.js';
+export type { MessageInfo, NackOptions } from './message.js';
+export type { QueueEvents } from './events.js';
+export type { MemoryStorageOptions } from './storage/memory-storage.js';
+export type { Clock, TimerHandle } from './clock.js';
+export type {
+  BackoffFunction,
+  BackoffOptions,
+  ConsumeOptions,
+  QueueOptions,
+  RateLimit,
+  ReceiveOptions,
+  ResolvedQueueOptions,
+  SendOptions,
+} from './options.js';
+export type {
+  Storage,
+  StorageSignal,
+  NewMessage,
+  StoredMessage,
+  Receipt,
+  Settle,
+  EnqueuePolicy,
+  EnqueueResult,
+  ClaimRequest,
+  ClaimResult,
+  Delivery,
+  DeadLettered,
+  DeadLetterInfo,
+  QueueStats,
+} from './storage/storage.js';

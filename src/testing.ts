@@ -1,1 +1,1 @@
-export {};
+export { TestClock } from './test-clock.js';

@@ -1,0 +1,29 @@
+import type { BackoffFunction, BackoffOptions } from './options.js';
+
+/**
+ * Delay before the next attempt after attempt `attempt` (1-based) failed:
+ * `min(max, initial * factor^(attempt-1))`, then jitter. `random` is injectable for tests.
+ */
+export function backoffDelay(
+  policy: Required<BackoffOptions> | BackoffFunction,
+  attempt: number,
+  error: unknown,
+  random: () => number = Math.random,
+): number {
+  if (typeof policy === 'function') {
+    const ms = policy(attempt, error);
+    if (typeof ms !== 'number' || !(ms >= 0)) {
+      throw new RangeError(`Expected the backoff function to return a number of milliseconds >= 0, got ${String(ms)}`);
+    }
+    return ms;
+  }
+  const d = Math.min(policy.max, policy.initial * policy.factor ** (attempt - 1));
+  switch (policy.jitter) {
+    case 'full':
+      return Math.floor(random() * (d + 1));
+    case 'equal':
+      return Math.floor(d / 2 + random() * (d / 2 + 1));
+    default:
+      return d;
+  }
+}

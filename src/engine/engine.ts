@@ -1,0 +1,474 @@
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterInfo,
+  DeadLettered,
+  Delivery,
+  EnqueuePolicy,
+  EnqueueResult,
+  NewMessage,
+  QueueStats,
+  Receipt,
+  Settle,
+  StoredMessage,
+} from '../storage/storage.js';
+import { DueHeap } from './due-heap.js';
+import { Entry, EntryList, EntryState } from './entry.js';
+import { QueueState } from './queue-state.js';
+
+/** Headers a dead-lettered copy carries, so its story travels with it. */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'x-dead-reason',
+  error: 'x-dead-error',
+  queue: 'x-original-queue',
+  attempts: 'x-attempts',
+  at: 'x-dead-at',
+} as const;
+
+/**
+ * The queue state of a whole storage: pure and synchronous, time passed in.
+ *
+ * Every operation first applies what fell due by `now` (delays, retries, lease
+ * ends, TTLs), so the result never depends on whether a timer fired first. That
+ * also makes replay deterministic: the same operations with the same `now`s give
+ * the same state, which is what the file log relies on.
+ *
+ * Costs: every operation is O(log n) in the number of messages (the due heap),
+ * plus O(p) in distinct priorities when a priority bucket appears or empties.
+ * `purge` is O(n).
+ */
+export class Engine {
+  readonly #queues = new Map<string, QueueState>();
+  readonly #heap = new DueHeap();
+  /** Lease tokens: a counter, so replay hands out the same tokens. */
+  #lastToken = 0;
+  readonly #meta = new Map<string, string>();
+
+  /** Queues that may have become deliverable since the last {@link Engine.takeSignals}. */
+  #readyQueues = new Set<string>();
+  /** Messages expired since the last {@link Engine.takeSignals}, per queue. */
+  #expired = new Map<string, StoredMessage[]>();
+
+  // ---------------------------------------------------------------- operations
+
+  enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult {
+    this.advance(now);
+    const q = this.#queue(queue);
+    this.#pruneDedupe(q, now);
+    const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
+    // Decide every item before changing anything, so a rejected batch stores nothing.
+    let batchIds: Map<string, string> | undefined;
+    let fresh = 0;
+    for (const item of items) {
+      const duplicateOf = this.#duplicateOf(q, item, now) ?? (item.dedupeId === undefined ? undefined : batchIds?.get(item.dedupeId));
+      if (duplicateOf !== undefined) {
+        results.push({ id: duplicateOf, status: 'duplicate' });
+      } else {
+        results.push({ id: item.id, status: 'stored' });
+        fresh++;
+        if (item.dedupeId !== undefined) (batchIds ??= new Map()).set(item.dedupeId, item.id);
+      }
+    }
+    const { maxLength } = policy;
+    if (maxLength !== undefined && policy.overflow === 'reject' && q.waiting + fresh > maxLength) {
+      return { results: [], full: true, dropped: [] };
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (results[i]!.status === 'stored') this.#insert(q, items[i]!, policy.dedupeWindow, now);
+    }
+    const dropped: DeadLettered[] = [];
+    if (maxLength !== undefined) {
+      while (q.waiting > maxLength) {
+        const victim = this.#oldestWaiting(q)!;
+        this.#unlink(q, victim, now);
+        dropped.push(this.#deadLetterEntry(q, victim, policy.deadLetter, { reason: 'overflow' }, now));
+      }
+    }
+    return { results, full: false, dropped };
+  }
+
+  /** Puts a copy of each item into each queue: topic fan-out. No bounds apply. */
+  enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): void {
+    this.advance(now);
+    for (const name of queues) {
+      const q = this.#queue(name);
+      this.#pruneDedupe(q, now);
+      for (const item of items) {
+        if (this.#duplicateOf(q, item, now) === undefined) this.#insert(q, item, dedupeWindow, now);
+      }
+    }
+  }
+
+  claim(queue: string, request: ClaimRequest, now: number): ClaimResult {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    const delivered: Delivery[] = [];
+    const deadLettered: DeadLettered[] = [];
+    if (!q) return { delivered, deadLettered };
+    while (delivered.length < request.max) {
+      const entry = q.ready.first();
+      if (!entry) break;
+      if (entry.attempt >= request.maxAttempts) {
+        // Only a lease that ran out on the last allowed attempt gets here: a
+        // failed handler is dead-lettered by the caller instead of released.
+        this.#unlink(q, entry, now);
+        deadLettered.push(this.#deadLetterEntry(q, entry, request.deadLetter, { reason: 'max-attempts', error: 'lease expired' }, now));
+        continue;
+      }
+      q.ready.remove(entry);
+      if (entry.heapIndex >= 0) this.#heap.remove(entry);
+      entry.attempt++;
+      entry.state = EntryState.Inflight;
+      entry.token = ++this.#lastToken;
+      entry.dueAt = now + request.leaseMs;
+      this.#heap.push(entry);
+      q.inflightCount++;
+      q.delivered++;
+      delivered.push({ message: entry, receipt: { id: entry.id, token: entry.token } });
+    }
+    return { delivered, deadLettered };
+  }
+
+  ack(queue: string, receipts: readonly Receipt[], now: number): Settle[] {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    const out: Settle[] = [];
+    for (const receipt of receipts) {
+      const entry = this.#leased(q, receipt);
+      if (typeof entry === 'string') {
+        out.push(entry);
+        continue;
+      }
+      this.#unlink(q!, entry, now);
+      q!.acked++;
+      out.push('ok');
+    }
+    return out;
+  }
+
+  release(queue: string, receipt: Receipt, dueAt: number, now: number): Settle {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    const entry = this.#leased(q, receipt);
+    if (typeof entry === 'string') return entry;
+    this.#heap.remove(entry);
+    q!.inflightCount--;
+    q!.retried++;
+    entry.token = 0;
+    entry.availableAt = dueAt;
+    this.#reschedule(q!, entry, now);
+    return 'ok';
+  }
+
+  deadLetter(queue: string, receipt: Receipt, target: string | false, info: DeadLetterInfo, now: number): Settle {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    const entry = this.#leased(q, receipt);
+    if (typeof entry === 'string') return entry;
+    this.#unlink(q!, entry, now);
+    this.#deadLetterEntry(q!, entry, target, info, now);
+    return 'ok';
+  }
+
+  extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Settle {
+    this.advance(now);
+    const entry = this.#leased(this.#queues.get(queue), receipt);
+    if (typeof entry === 'string') return entry;
+    entry.dueAt = leaseUntil;
+    this.#heap.update(entry);
+    return 'ok';
+  }
+
+  stats(queue: string, now: number): QueueStats {
+    this.advance(now);
+    const q = this.#queues.get(queue) ?? new QueueState(queue);
+    return {
+      ready: q.ready.size + q.groupedCount,
+      delayed: q.delayedCount,
+      inflight: q.inflightCount,
+      sent: q.sent,
+      delivered: q.delivered,
+      acked: q.acked,
+      retried: q.retried,
+      deadLettered: q.deadLettered,
+      expired: q.expired,
+    };
+  }
+
+  purge(queue: string, now: number): number {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    if (!q) return 0;
+    let removed = 0;
+    for (const entry of [...q.byId.values()]) {
+      if (entry.state === EntryState.Inflight) continue;
+      this.#unlink(q, entry, now);
+      removed++;
+    }
+    return removed;
+  }
+
+  peek(queue: string, max: number, now: number): StoredMessage[] {
+    this.advance(now);
+    return this.#queues.get(queue)?.ready.list(max) ?? [];
+  }
+
+  /** Applies everything due by `now`. Every operation calls it first. */
+  advance(now: number): void {
+    const heap = this.#heap;
+    for (let entry = heap.peek(); entry !== undefined && entry.dueAt <= now; entry = heap.peek()) {
+      heap.remove(entry);
+      const q = entry.owner as QueueState;
+      switch (entry.state) {
+        case EntryState.Delayed:
+          q.delayedCount--;
+          this.#reschedule(q, entry, now);
+          break;
+        case EntryState.Inflight:
+          // The lease ran out: deliverable again at once, attempts kept.
+          q.inflightCount--;
+          entry.token = 0;
+          entry.availableAt = now;
+          this.#reschedule(q, entry, now);
+          break;
+        default:
+          // Ready or Grouped entries are in the heap only for their TTL.
+          this.#unlink(q, entry, now);
+          this.#expire(q, entry);
+      }
+    }
+  }
+
+  /** The earliest time anything falls due, or `undefined`. */
+  nextDueAt(): number | undefined {
+    return this.#heap.peek()?.dueAt;
+  }
+
+  /**
+   * Hands over what changed since the last call: queues that may have become
+   * deliverable, and messages that expired. Adapters turn these into signals.
+   */
+  takeSignals(): { ready: Set<string>; expired: Map<string, StoredMessage[]> } | undefined {
+    if (this.#readyQueues.size === 0 && this.#expired.size === 0) return undefined;
+    const signals = { ready: this.#readyQueues, expired: this.#expired };
+    this.#readyQueues = new Set();
+    this.#expired = new Map();
+    return signals;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.#meta.get(key);
+  }
+
+  putMeta(key: string, value: string | undefined): void {
+    if (value === undefined) this.#meta.delete(key);
+    else this.#meta.set(key, value);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #queue(name: string): QueueState {
+    let q = this.#queues.get(name);
+    if (!q) {
+      q = new QueueState(name);
+      this.#queues.set(name, q);
+    }
+    return q;
+  }
+
+  #insert(q: QueueState, item: NewMessage, dedupeWindow: number, now: number): Entry {
+    const entry = new Entry(item, q);
+    let id = entry.id;
+    if (q.byId.has(id)) {
+      // Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
+      id = `${id}:${++this.#lastToken}`;
+      (entry as { id: string }).id = id;
+    }
+    q.byId.set(id, entry);
+    q.sent++;
+    if (item.dedupeId !== undefined) {
+      q.dedupe.set(item.dedupeId, { id, until: now + dedupeWindow });
+      q.dedupeOrder.push(item.dedupeId);
+    }
+    if (entry.group === undefined) {
+      this.#reschedule(q, entry, now);
+      return entry;
+    }
+    let members = q.groups.get(entry.group);
+    if (!members) {
+      members = new EntryList();
+      q.groups.set(entry.group, members);
+    }
+    members.push(entry);
+    if (members.head === entry) {
+      this.#reschedule(q, entry, now);
+    } else {
+      entry.state = EntryState.Grouped;
+      q.groupedCount++;
+      if (entry.expiresAt !== undefined) {
+        entry.dueAt = entry.expiresAt;
+        this.#heap.push(entry);
+      }
+    }
+    return entry;
+  }
+
+  /**
+   * Places an entry that is out of every structure (except its group's list, where
+   * it is the head) by its times: expired, delayed, or ready.
+   */
+  #reschedule(q: QueueState, entry: Entry, now: number): void {
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
+      this.#dropFromGroup(q, entry, now);
+      this.#expire(q, entry);
+      return;
+    }
+    this.#place(q, entry, now);
+  }
+
+  /** Makes an unexpired entry delayed or ready by its `availableAt`. */
+  #place(q: QueueState, entry: Entry, now: number): void {
+    const { expiresAt } = entry;
+    if (entry.availableAt > now) {
+      entry.state = EntryState.Delayed;
+      entry.dueAt = expiresAt === undefined ? entry.availableAt : Math.min(entry.availableAt, expiresAt);
+      this.#heap.push(entry);
+      q.delayedCount++;
+      return;
+    }
+    entry.state = EntryState.Ready;
+    q.ready.push(entry);
+    if (expiresAt !== undefined) {
+      entry.dueAt = expiresAt;
+      this.#heap.push(entry);
+    }
+    this.#readyQueues.add(q.name);
+  }
+
+  /** Takes an entry out of every structure and the queue, keeping its group moving. */
+  #unlink(q: QueueState, entry: Entry, now: number): void {
+    if (entry.heapIndex >= 0) this.#heap.remove(entry);
+    switch (entry.state) {
+      case EntryState.Ready:
+        q.ready.remove(entry);
+        break;
+      case EntryState.Delayed:
+        q.delayedCount--;
+        break;
+      case EntryState.Grouped:
+        q.groupedCount--;
+        break;
+      case EntryState.Inflight:
+        q.inflightCount--;
+        break;
+    }
+    entry.token = 0;
+    q.byId.delete(entry.id);
+    this.#dropFromGroup(q, entry, now);
+  }
+
+  /** Removes an entry from its group's list; when it was the head, the next live member takes its place. */
+  #dropFromGroup(q: QueueState, entry: Entry, now: number): void {
+    const group = entry.group;
+    if (group === undefined) return;
+    const members = q.groups.get(group);
+    if (!members) return;
+    const wasHead = members.head === entry;
+    members.remove(entry);
+    if (!wasHead) return;
+    // A loop, not recursion: a long run of members expiring together must not grow the stack.
+    for (let next = members.head; ; next = members.head) {
+      if (!next) {
+        q.groups.delete(group);
+        return;
+      }
+      q.groupedCount--;
+      if (next.heapIndex >= 0) this.#heap.remove(next);
+      if (next.expiresAt !== undefined && next.expiresAt <= now) {
+        members.remove(next);
+        this.#expire(q, next);
+        continue;
+      }
+      this.#place(q, next, now);
+      return;
+    }
+  }
+
+  #expire(q: QueueState, entry: Entry): void {
+    q.byId.delete(entry.id);
+    q.expired++;
+    let list = this.#expired.get(q.name);
+    if (!list) {
+      list = [];
+      this.#expired.set(q.name, list);
+    }
+    list.push(entry);
+  }
+
+  #deadLetterEntry(q: QueueState, entry: Entry, target: string | false, info: DeadLetterInfo, now: number): DeadLettered {
+    q.deadLettered++;
+    if (target !== false) {
+      const headers: Record<string, string> = { ...entry.headers };
+      headers[DEAD_LETTER_HEADERS.reason] = info.reason;
+      if (info.error !== undefined) headers[DEAD_LETTER_HEADERS.error] = info.error;
+      headers[DEAD_LETTER_HEADERS.queue] = q.name;
+      headers[DEAD_LETTER_HEADERS.attempts] = String(entry.attempt);
+      headers[DEAD_LETTER_HEADERS.at] = String(now);
+      const copy: NewMessage = {
+        id: entry.id,
+        body: entry.body,
+        headers,
+        priority: entry.priority,
+        enqueuedAt: now,
+        availableAt: now,
+        expiresAt: undefined,
+        dedupeId: undefined,
+        group: entry.group,
+        correlationId: entry.correlationId,
+        subject: entry.subject,
+      };
+      const dlq = this.#queue(target);
+      this.#insert(dlq, copy, 0, now);
+    }
+    return { message: entry, reason: info.reason, target };
+  }
+
+  /** The entry for a receipt if its lease is current, else why not. */
+  #leased(q: QueueState | undefined, receipt: Receipt): Entry | 'stale' | 'missing' {
+    const entry = q?.byId.get(receipt.id);
+    if (!entry) return 'missing';
+    if (entry.state !== EntryState.Inflight || entry.token !== receipt.token) return 'stale';
+    return entry;
+  }
+
+  #duplicateOf(q: QueueState, item: NewMessage, now: number): string | undefined {
+    if (item.dedupeId === undefined) return undefined;
+    const seen = q.dedupe.get(item.dedupeId);
+    return seen !== undefined && seen.until > now ? seen.id : undefined;
+  }
+
+  #pruneDedupe(q: QueueState, now: number): void {
+    const order = q.dedupeOrder;
+    while (q.dedupeHead < order.length) {
+      const key = order[q.dedupeHead]!;
+      const seen = q.dedupe.get(key);
+      if (seen !== undefined && seen.until > now) break;
+      if (seen !== undefined) q.dedupe.delete(key);
+      q.dedupeHead++;
+    }
+    // Dropped keys stay before dedupeHead until half the array is dead: amortized O(1).
+    if (q.dedupeHead > 1024 && q.dedupeHead * 2 > order.length) {
+      q.dedupeOrder = order.slice(q.dedupeHead);
+      q.dedupeHead = 0;
+    }
+  }
+
+  /** The message `overflow: 'drop-oldest'` sheds: the oldest ready one of the lowest priority, else the oldest waiting one. */
+  #oldestWaiting(q: QueueState): Entry | undefined {
+    const ready = q.ready.leastImportant();
+    if (ready) return ready;
+    // Rare: everything waiting is delayed or behind a group. byId is in insertion order.
+    for (const entry of q.byId.values()) if (entry.state !== EntryState.Inflight) return entry;
+    return undefined;
+  }
+}

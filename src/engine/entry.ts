@@ -1,0 +1,88 @@
+import type { NewMessage, StoredMessage } from '../storage/storage.js';
+import type { QueueState } from './queue-state.js';
+
+/** Where an entry is in its queue's life. */
+export enum EntryState {
+  /** Deliverable: in the ready index. */
+  Ready,
+  /** Waiting for `availableAt`: in the due heap. */
+  Delayed,
+  /** Behind the head of its FIFO group: in the group's list only (and the heap when it has a TTL). */
+  Grouped,
+  /** Leased: in the due heap keyed by the lease's end. */
+  Inflight,
+}
+
+/**
+ * The engine's record of one message. One object per message carries the message
+ * fields and the intrusive links of every structure it sits in, so holding a
+ * message costs no allocation beyond this object.
+ */
+export class Entry implements StoredMessage {
+  readonly id: string;
+  readonly body: unknown;
+  headers: Readonly<Record<string, string>> | undefined;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  availableAt: number;
+  expiresAt: number | undefined;
+  readonly dedupeId: string | undefined;
+  readonly group: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly subject: string | undefined;
+  attempt = 0;
+
+  state: EntryState = EntryState.Ready;
+  /** Token of the current lease; 0 when not leased. */
+  token = 0;
+  /** Due-heap key: the time of the next thing that happens to this entry. */
+  dueAt = 0;
+  /** Position in the due heap; -1 when not in it. */
+  heapIndex = -1;
+  /** Links of the one list the entry is in: a ready bucket or its group's queue. */
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
+
+  /** The queue the entry belongs to. */
+  readonly owner: QueueState;
+
+  constructor(message: NewMessage, owner: QueueState) {
+    this.owner = owner;
+    this.id = message.id;
+    this.body = message.body;
+    this.headers = message.headers;
+    this.priority = message.priority;
+    this.enqueuedAt = message.enqueuedAt;
+    this.availableAt = message.availableAt;
+    this.expiresAt = message.expiresAt;
+    this.dedupeId = message.dedupeId;
+    this.group = message.group;
+    this.correlationId = message.correlationId;
+    this.subject = message.subject;
+  }
+}
+
+/** An intrusive doubly linked FIFO of entries: O(1) push, shift and removal from anywhere. */
+export class EntryList {
+  head: Entry | undefined = undefined;
+  tail: Entry | undefined = undefined;
+  size = 0;
+
+  push(entry: Entry): void {
+    entry.prev = this.tail;
+    entry.next = undefined;
+    if (this.tail) this.tail.next = entry;
+    else this.head = entry;
+    this.tail = entry;
+    this.size++;
+  }
+
+  remove(entry: Entry): void {
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.head = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.tail = entry.prev;
+    entry.prev = entry.next = undefined;
+    this.size--;
+  }
+}

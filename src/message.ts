@@ -1,0 +1,132 @@
+import type { QueueContext } from './queue-context.js';
+import type { Receipt, StoredMessage } from './storage/storage.js';
+import { checkMs, checkObject, checkKeys } from './validate.js';
+
+const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** What is known of a message outside a delivery (in `'sent'`, `'dead'`, `'expired'` events and `peek()`). */
+export interface MessageInfo<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Deliveries so far: 0 before the first, 1 during it. */
+  readonly attempt: number;
+  /** When it was sent, in ms since the epoch (on the storage's clock). */
+  readonly enqueuedAt: number;
+  readonly priority: number;
+  readonly correlationId: string | undefined;
+  readonly group: string | undefined;
+  readonly subject: string | undefined;
+}
+
+/** Options of {@link Message.nack}. */
+export interface NackOptions {
+  /** Deliver again after this many ms. @defaultValue the queue's backoff for this attempt */
+  delay?: number;
+}
+
+/** A copy of the stored fields, taken synchronously (adapters may hand out live records). */
+export function infoOf<T>(stored: StoredMessage): MessageInfo<T> {
+  return {
+    id: stored.id,
+    body: stored.body as T,
+    headers: stored.headers ?? EMPTY_HEADERS,
+    attempt: stored.attempt,
+    enqueuedAt: stored.enqueuedAt,
+    priority: stored.priority,
+    correlationId: stored.correlationId,
+    group: stored.group,
+    subject: stored.subject,
+  };
+}
+
+/**
+ * One delivery of a message. Settle it once with `ack()`, `nack()` or
+ * `deadLetter()`; each resolves `true` if it took effect, or `false` if the lease
+ * had already run out (the message is, or will be, delivered again).
+ */
+export class Message<T = unknown> implements MessageInfo<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly attempt: number;
+  readonly enqueuedAt: number;
+  readonly priority: number;
+  readonly correlationId: string | undefined;
+  readonly group: string | undefined;
+  readonly subject: string | undefined;
+  readonly #context: QueueContext<T>;
+  readonly #receipt: Receipt;
+  #settled = false;
+
+  /** @internal */
+  constructor(context: QueueContext<T>, stored: StoredMessage, receipt: Receipt) {
+    this.id = stored.id;
+    this.body = stored.body as T;
+    this.headers = stored.headers ?? EMPTY_HEADERS;
+    this.attempt = stored.attempt;
+    this.enqueuedAt = stored.enqueuedAt;
+    this.priority = stored.priority;
+    this.correlationId = stored.correlationId;
+    this.group = stored.group;
+    this.subject = stored.subject;
+    this.#context = context;
+    this.#receipt = receipt;
+  }
+
+  /** True once `ack()`, `nack()` or `deadLetter()` was called. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** @internal The lease this delivery holds. */
+  get receipt(): Receipt {
+    return this.#receipt;
+  }
+
+  /** Removes the message: processing succeeded. */
+  async ack(): Promise<boolean> {
+    this.#settle('ack');
+    return this.#context.ack(this);
+  }
+
+  /**
+   * Processing failed: deliver again after `delay` (default: the queue's backoff),
+   * or dead-letter it if this was the last allowed attempt.
+   */
+  async nack(options?: NackOptions): Promise<boolean> {
+    let delay: number | undefined;
+    if (options !== undefined) {
+      const o = checkObject('options', options);
+      checkKeys('options', o, ['delay']);
+      if (o.delay !== undefined) delay = checkMs('options.delay', o.delay);
+    }
+    this.#settle('nack');
+    return this.#context.fail(this, new Error('nacked'), delay);
+  }
+
+  /** Moves the message to the dead-letter queue now, with `reason` in its headers. */
+  async deadLetter(reason = 'rejected'): Promise<boolean> {
+    if (typeof reason !== 'string' || reason.length === 0) throw new TypeError(`Expected \`reason\` to be a non-empty string, got ${String(reason)}`);
+    this.#settle('deadLetter');
+    return this.#context.deadLetter(this, reason, undefined);
+  }
+
+  /** Extends the lease to `ms` from now (the visibility timeout for this delivery). */
+  async extend(ms: number): Promise<boolean> {
+    checkMs('ms', ms, 1);
+    if (this.#settled) throw new Error(`Message ${this.id} is already settled`);
+    return this.#context.extend(this, ms);
+  }
+
+  /** @internal Marks the delivery settled; returns false if it already was. */
+  markSettled(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    return true;
+  }
+
+  #settle(how: string): void {
+    if (!this.markSettled()) throw new Error(`Cannot ${how}() message ${this.id}: it is already settled`);
+  }
+}

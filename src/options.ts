@@ -1,0 +1,256 @@
+import type { Storage } from './storage/storage.js';
+import {
+  checkFunction,
+  checkHeaders,
+  checkInteger,
+  checkKeys,
+  checkMs,
+  checkName,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  checkSignal,
+  checkString,
+  expected,
+} from './validate.js';
+
+/** How long to wait before retrying after attempt `attempt` failed with `error`, in ms. */
+export type BackoffFunction = (attempt: number, error: unknown) => number;
+
+/** Retry delays: `min(max, initial * factor^(attempt-1))`, then jitter. */
+export interface BackoffOptions {
+  /** Only `'exponential'` (use `factor: 1` for a fixed delay). @defaultValue `'exponential'` */
+  type?: 'exponential';
+  /** Delay after the first failed attempt, in ms. @defaultValue `1000` */
+  initial?: number;
+  /** Growth per attempt, >= 1. @defaultValue `2` */
+  factor?: number;
+  /** Upper bound of the delay before jitter, in ms. @defaultValue `300000` */
+  max?: number;
+  /**
+   * `'full'`: uniform in [0, d]; `'equal'`: d/2 + uniform in [0, d/2]; `'none'`: d.
+   * @defaultValue `'full'`
+   */
+  jitter?: 'full' | 'equal' | 'none';
+}
+
+/** Options of a {@link Queue}. Every field is optional; defaults are in {@link DEFAULTS}. */
+export interface QueueOptions {
+  /** Where messages live. @defaultValue a process-wide `MemoryStorage` */
+  storage?: Storage;
+  /** How long a delivery is leased before it is delivered again, in ms. @defaultValue `30000` */
+  visibilityTimeout?: number;
+  /** Deliveries before a failing message is dead-lettered (>= 1). @defaultValue `3` */
+  maxAttempts?: number;
+  /** Delay before each retry: options, or a function of the attempt and error. @defaultValue exponential 1 s × 2, max 5 min, full jitter */
+  backoff?: BackoffOptions | BackoffFunction;
+  /** Queue that receives dead letters, or `false` to drop them (the `'dead'` event still fires). @defaultValue `` `${name}.dlq` `` */
+  deadLetter?: string | false;
+  /** Most waiting (ready + delayed) messages. @defaultValue unbounded */
+  maxLength?: number;
+  /**
+   * When `maxLength` is reached: `'reject'` makes `send()` reject with `QueueFullError`;
+   * `'drop-oldest'` dead-letters the oldest ready message of the lowest priority (reason `'overflow'`).
+   * @defaultValue `'reject'`
+   */
+  overflow?: 'reject' | 'drop-oldest';
+  /** How long a `dedupeId` is remembered, in ms. @defaultValue `300000` (5 minutes, as SQS) */
+  dedupeWindow?: number;
+}
+
+/** Options of one `send()`. */
+export interface SendOptions {
+  /** Deliver no earlier than this many ms from now. @defaultValue `0` */
+  delay?: number;
+  /** Integer; higher is delivered first, FIFO within a priority. @defaultValue `0` */
+  priority?: number;
+  /** Expire (with an `'expired'` event) if not delivered within this many ms. @defaultValue none */
+  ttl?: number;
+  /** Sends with the same id within the queue's `dedupeWindow` are stored once; `send()` returns the first id. */
+  dedupeId?: string;
+  /** FIFO group: messages of a group are delivered in order, at most one in flight at a time. */
+  group?: string;
+  /** Correlates replies and related messages. */
+  correlationId?: string;
+  /** Dot-separated subject (used by topics for filtering). */
+  subject?: string;
+  /** String key/value metadata. */
+  headers?: Record<string, string>;
+}
+
+/** Limits how many handlers start per interval. */
+export interface RateLimit {
+  /** Most handler starts per `interval`. */
+  max: number;
+  /** Window in ms. */
+  interval: number;
+}
+
+/** Options of `queue.consume()`. */
+export interface ConsumeOptions {
+  /** Handlers running at once. @defaultValue `1` */
+  concurrency?: number;
+  /**
+   * Most messages leased per storage call. Leased messages wait in the consumer
+   * with their visibility timeout running, so keep it small for slow handlers.
+   * @defaultValue `concurrency`
+   */
+  prefetch?: number;
+  /** Start at most `max` handlers per `interval` ms. @defaultValue unlimited */
+  rateLimit?: RateLimit;
+  /** Aborting it stops the consumer gracefully, like `stop()`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `queue.receive()`. */
+export interface ReceiveOptions {
+  /** Most messages to return (1–1000). @defaultValue `1` */
+  max?: number;
+  /** How long to wait for a first message, in ms; `0` answers at once. @defaultValue `0` */
+  wait?: number;
+  /** Aborting it rejects a waiting `receive()` with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Every default in one place; the docs cite these. */
+export const DEFAULTS = {
+  visibilityTimeout: 30_000,
+  maxAttempts: 3,
+  backoff: { type: 'exponential', initial: 1_000, factor: 2, max: 300_000, jitter: 'full' } as Required<BackoffOptions>,
+  overflow: 'reject' as 'reject' | 'drop-oldest',
+  dedupeWindow: 300_000,
+  concurrency: 1,
+  receiveMax: 1,
+  receiveWait: 0,
+  deadLetterSuffix: '.dlq',
+} as const;
+
+/** Queue options after validation and defaults. */
+export interface ResolvedQueueOptions {
+  readonly visibilityTimeout: number;
+  readonly maxAttempts: number;
+  readonly backoff: Required<BackoffOptions> | BackoffFunction;
+  readonly deadLetter: string | false;
+  readonly maxLength: number | undefined;
+  readonly overflow: 'reject' | 'drop-oldest';
+  readonly dedupeWindow: number;
+}
+
+const QUEUE_KEYS = ['storage', 'visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter', 'maxLength', 'overflow', 'dedupeWindow'] as const;
+
+/** The Queue option keys, for option types that extend QueueOptions. */
+export const QUEUE_OPTION_KEYS: readonly string[] = QUEUE_KEYS;
+
+export function resolveBackoff(name: string, value: unknown): Required<BackoffOptions> | BackoffFunction {
+  if (value === undefined) return DEFAULTS.backoff;
+  if (typeof value === 'function') return value as BackoffFunction;
+  const b = checkObject(name, value);
+  checkKeys(name, b, ['type', 'initial', 'factor', 'max', 'jitter']);
+  const d = DEFAULTS.backoff;
+  return {
+    type: b.type === undefined ? d.type : checkOneOf(`${name}.type`, b.type, ['exponential']),
+    initial: b.initial === undefined ? d.initial : checkMs(`${name}.initial`, b.initial),
+    factor: b.factor === undefined ? d.factor : checkNumber(`${name}.factor`, b.factor, 1),
+    max: b.max === undefined ? d.max : checkMs(`${name}.max`, b.max),
+    jitter: b.jitter === undefined ? d.jitter : checkOneOf(`${name}.jitter`, b.jitter, ['full', 'equal', 'none']),
+  };
+}
+
+/** Validates queue options once; `prefix` names the argument in errors. */
+export function resolveQueueOptions(name: string, options: unknown, prefix = 'options', extraKeys: readonly string[] = []): ResolvedQueueOptions {
+  const o = options === undefined ? {} : checkObject(prefix, options);
+  checkKeys(prefix, o, [...QUEUE_KEYS, ...extraKeys]);
+  let deadLetter: string | false = `${name}${DEFAULTS.deadLetterSuffix}`;
+  if (o.deadLetter === false) deadLetter = false;
+  else if (o.deadLetter !== undefined) deadLetter = checkName(`${prefix}.deadLetter`, o.deadLetter);
+  if (deadLetter === name) throw expected(`${prefix}.deadLetter`, 'a queue other than the queue itself', deadLetter);
+  return {
+    visibilityTimeout: o.visibilityTimeout === undefined ? DEFAULTS.visibilityTimeout : checkMs(`${prefix}.visibilityTimeout`, o.visibilityTimeout, 1),
+    maxAttempts: o.maxAttempts === undefined ? DEFAULTS.maxAttempts : checkInteger(`${prefix}.maxAttempts`, o.maxAttempts, 1),
+    backoff: resolveBackoff(`${prefix}.backoff`, o.backoff),
+    deadLetter,
+    maxLength: o.maxLength === undefined ? undefined : checkInteger(`${prefix}.maxLength`, o.maxLength, 1),
+    overflow: o.overflow === undefined ? DEFAULTS.overflow : checkOneOf(`${prefix}.overflow`, o.overflow, ['reject', 'drop-oldest']),
+    dedupeWindow: o.dedupeWindow === undefined ? DEFAULTS.dedupeWindow : checkMs(`${prefix}.dedupeWindow`, o.dedupeWindow),
+  };
+}
+
+/** Send options after validation, as plain fields (undefined when unset). */
+export interface ResolvedSendOptions {
+  delay: number;
+  priority: number;
+  ttl: number | undefined;
+  dedupeId: string | undefined;
+  group: string | undefined;
+  correlationId: string | undefined;
+  subject: string | undefined;
+  headers: Record<string, string> | undefined;
+}
+
+const SEND_KEYS = ['delay', 'priority', 'ttl', 'dedupeId', 'group', 'correlationId', 'subject', 'headers'] as const;
+
+/** Shared by every send that passes no options: no allocation on the common path. */
+const NO_SEND_OPTIONS: ResolvedSendOptions = Object.freeze({
+  delay: 0,
+  priority: 0,
+  ttl: undefined,
+  dedupeId: undefined,
+  group: undefined,
+  correlationId: undefined,
+  subject: undefined,
+  headers: undefined,
+});
+
+export function resolveSendOptions(options: unknown, prefix = 'options'): ResolvedSendOptions {
+  if (options === undefined) return NO_SEND_OPTIONS;
+  const o = checkObject(prefix, options);
+  checkKeys(prefix, o, SEND_KEYS);
+  return {
+    delay: o.delay === undefined ? 0 : checkMs(`${prefix}.delay`, o.delay),
+    priority: o.priority === undefined ? 0 : checkInteger(`${prefix}.priority`, o.priority, -Number.MAX_SAFE_INTEGER),
+    ttl: o.ttl === undefined ? undefined : checkMs(`${prefix}.ttl`, o.ttl, 1),
+    dedupeId: o.dedupeId === undefined ? undefined : checkString(`${prefix}.dedupeId`, o.dedupeId),
+    group: o.group === undefined ? undefined : checkString(`${prefix}.group`, o.group),
+    correlationId: o.correlationId === undefined ? undefined : checkString(`${prefix}.correlationId`, o.correlationId),
+    subject: o.subject === undefined ? undefined : checkString(`${prefix}.subject`, o.subject),
+    headers: checkHeaders(`${prefix}.headers`, o.headers),
+  };
+}
+
+export interface ResolvedConsumeOptions {
+  concurrency: number;
+  prefetch: number;
+  rateLimit: RateLimit | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export function resolveConsumeOptions(options: unknown, prefix = 'options', extraKeys: readonly string[] = []): ResolvedConsumeOptions {
+  const o = options === undefined ? {} : checkObject(prefix, options);
+  checkKeys(prefix, o, ['concurrency', 'prefetch', 'rateLimit', 'signal', ...extraKeys]);
+  const concurrency = o.concurrency === undefined ? DEFAULTS.concurrency : checkInteger(`${prefix}.concurrency`, o.concurrency, 1);
+  let rateLimit: RateLimit | undefined;
+  if (o.rateLimit !== undefined) {
+    const r = checkObject(`${prefix}.rateLimit`, o.rateLimit);
+    checkKeys(`${prefix}.rateLimit`, r, ['max', 'interval']);
+    rateLimit = { max: checkInteger(`${prefix}.rateLimit.max`, r.max, 1), interval: checkMs(`${prefix}.rateLimit.interval`, r.interval, 1) };
+  }
+  return {
+    concurrency,
+    prefetch: o.prefetch === undefined ? concurrency : checkInteger(`${prefix}.prefetch`, o.prefetch, 1, 10_000),
+    rateLimit,
+    signal: checkSignal(`${prefix}.signal`, o.signal),
+  };
+}
+
+export function resolveReceiveOptions(options: unknown): { max: number; wait: number; signal: AbortSignal | undefined } {
+  if (options === undefined) return { max: DEFAULTS.receiveMax, wait: DEFAULTS.receiveWait, signal: undefined };
+  const o = checkObject('options', options);
+  checkKeys('options', o, ['max', 'wait', 'signal']);
+  return {
+    max: o.max === undefined ? DEFAULTS.receiveMax : checkInteger('options.max', o.max, 1, 1000),
+    wait: o.wait === undefined ? DEFAULTS.receiveWait : checkMs('options.wait', o.wait, 0, true),
+    signal: checkSignal('options.signal', o.signal),
+  };
+}
+
+export { checkFunction, checkName };

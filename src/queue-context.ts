@@ -1,0 +1,145 @@
+import type { EventEmitter } from 'eventemitter3';
+import { backoffDelay } from './backoff.js';
+import { reportUnhandled, toError } from './events.js';
+import type { QueueEvents } from './events.js';
+import { infoOf, Message } from './message.js';
+import type { ResolvedQueueOptions } from './options.js';
+import type { Scheduler } from './scheduler.js';
+import type { ClaimRequest, DeadLettered, Storage } from './storage/storage.js';
+
+/**
+ * What a Queue shares with its messages and consumers: the storage calls that
+ * settle a delivery and the events they cause. Internal; not exported.
+ */
+export class QueueContext<T> {
+  readonly name: string;
+  readonly storage: Storage;
+  readonly options: ResolvedQueueOptions;
+  readonly scheduler: Scheduler;
+  readonly events: EventEmitter<QueueEvents<T>>;
+  readonly claimRequest: ClaimRequest;
+  #pendingAcks: Message<T>[] = [];
+  #ackFlush: Promise<void> | undefined = undefined;
+
+  constructor(name: string, storage: Storage, options: ResolvedQueueOptions, scheduler: Scheduler, events: EventEmitter<QueueEvents<T>>) {
+    this.name = name;
+    this.storage = storage;
+    this.options = options;
+    this.scheduler = scheduler;
+    this.events = events;
+    this.claimRequest = { max: 1, leaseMs: options.visibilityTimeout, maxAttempts: options.maxAttempts, deadLetter: options.deadLetter };
+  }
+
+  now(): number {
+    return this.storage.clock.now();
+  }
+
+  /** Leases up to `max` messages and reports what the claim dead-lettered on the way. */
+  async claim(max: number): Promise<Message<T>[]> {
+    const request = max === this.claimRequest.max ? this.claimRequest : { ...this.claimRequest, max };
+    const result = await this.storage.claim(this.name, request, this.now());
+    if (result.deadLettered.length > 0) this.reportDead(result.deadLettered);
+    const messages: Message<T>[] = [];
+    const emits = this.events.listenerCount('delivered') > 0;
+    for (const { message, receipt } of result.delivered) {
+      const m = new Message<T>(this, message, receipt);
+      messages.push(m);
+      if (emits) this.events.emit('delivered', m);
+    }
+    return messages;
+  }
+
+  async ack(message: Message<T>): Promise<boolean> {
+    const [settle] = await this.storage.ack(this.name, [message.receipt], this.now());
+    return this.#acked(message, settle === 'ok');
+  }
+
+  /**
+   * Acks with every other ack of this tick in one storage call: the push
+   * consumer's hot path. Resolves when the batch is stored; never rejects (a
+   * failure is an `'error'` event, and the message will be delivered again).
+   */
+  ackLater(message: Message<T>): Promise<void> {
+    this.#pendingAcks.push(message);
+    if (!this.#ackFlush) this.#ackFlush = Promise.resolve().then(() => this.#flushAcks());
+    return this.#ackFlush;
+  }
+
+  async #flushAcks(): Promise<void> {
+    const batch = this.#pendingAcks;
+    this.#pendingAcks = [];
+    this.#ackFlush = undefined;
+    try {
+      const settles = await this.storage.ack(
+        this.name,
+        batch.map((m) => m.receipt),
+        this.now(),
+      );
+      for (let i = 0; i < batch.length; i++) this.#acked(batch[i]!, settles[i] === 'ok');
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  #acked(message: Message<T>, ok: boolean): boolean {
+    if (ok && this.events.listenerCount('acked') > 0) this.events.emit('acked', message);
+    this.scheduler.wake(this.name);
+    return ok;
+  }
+
+  /**
+   * A delivery failed: release it for another attempt after `delay` (default: the
+   * backoff), or dead-letter it when it has had its last attempt.
+   */
+  async fail(message: Message<T>, error: unknown, delay?: number): Promise<boolean> {
+    const { options } = this;
+    if (message.attempt >= options.maxAttempts) {
+      return this.deadLetter(message, 'max-attempts', error);
+    }
+    let ms = delay;
+    if (ms === undefined) {
+      try {
+        ms = backoffDelay(options.backoff, message.attempt, error);
+      } catch (backoffError) {
+        this.error(backoffError);
+        ms = 0;
+      }
+    }
+    const now = this.now();
+    const settle = await this.storage.release(this.name, message.receipt, now + ms, now);
+    if (settle !== 'ok') return false;
+    if (this.events.listenerCount('retry') > 0) this.events.emit('retry', message, error, ms);
+    this.scheduler.wake(this.name);
+    return true;
+  }
+
+  async deadLetter(message: Message<T>, reason: string, error: unknown): Promise<boolean> {
+    const info = { reason, error: error === undefined ? undefined : toError(error).message };
+    const target = this.options.deadLetter;
+    const settle = await this.storage.deadLetter(this.name, message.receipt, target, info, this.now());
+    if (settle !== 'ok') return false;
+    if (this.events.listenerCount('dead') > 0) this.events.emit('dead', message, reason);
+    this.scheduler.wake(this.name);
+    return true;
+  }
+
+  async extend(message: Message<T>, ms: number): Promise<boolean> {
+    const now = this.now();
+    return (await this.storage.extend(this.name, message.receipt, now + ms, now)) === 'ok';
+  }
+
+  /** Emits `'dead'` for messages the storage dead-lettered on its own (lease ran out, overflow). */
+  reportDead(items: readonly DeadLettered[]): void {
+    if (this.events.listenerCount('dead') > 0) {
+      for (const { message, reason } of items) this.events.emit('dead', infoOf<T>(message), reason);
+    }
+    this.scheduler.wake(this.name);
+  }
+
+  /** Emits `'error'`, or reports it when nobody listens: never dropped. */
+  error(error: unknown): void {
+    const err = toError(error);
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
+    else reportUnhandled(err, `queue "${this.name}"`);
+  }
+}

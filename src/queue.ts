@@ -1,0 +1,284 @@
+import { EventEmitter } from 'eventemitter3';
+import { Consumer, type Handler } from './consumer.js';
+import { ClosedError, QueueFullError } from './errors.js';
+import type { QueueEvents } from './events.js';
+import { newId } from './ids.js';
+import { infoOf, type Message, type MessageInfo } from './message.js';
+import {
+  checkFunction,
+  checkName,
+  type ConsumeOptions,
+  type QueueOptions,
+  type ReceiveOptions,
+  resolveConsumeOptions,
+  resolveQueueOptions,
+  resolveReceiveOptions,
+  resolveSendOptions,
+  type ResolvedQueueOptions,
+  type SendOptions,
+} from './options.js';
+import { QueueContext } from './queue-context.js';
+import { schedulerOf } from './scheduler.js';
+import { getDefaultStorage } from './storage/memory-storage.js';
+import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
+import { checkInteger, expected } from './validate.js';
+
+/** One item of {@link Queue.sendBatch}. */
+export interface BatchItem<T> {
+  body: T;
+  options?: SendOptions;
+}
+
+function checkStorage(value: unknown): Storage {
+  if (value === undefined) return getDefaultStorage();
+  if (typeof value !== 'object' || value === null || typeof (value as Storage).claim !== 'function') {
+    throw expected('options.storage', 'a Storage (MemoryStorage, FileStorage or RedisStorage)', value);
+  }
+  return value as Storage;
+}
+
+/**
+ * A handle to a named point-to-point queue: each message is processed by one
+ * consumer. Two handles with the same name on the same storage see the same
+ * messages; options such as `maxAttempts` belong to the handle that uses them.
+ *
+ * ```ts
+ * const orders = new Queue<Order>('orders');
+ * await orders.send({ id: 1 });
+ * orders.consume(async (msg) => process(msg.body));
+ * ```
+ */
+export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
+  /** The queue's name in its storage. */
+  readonly name: string;
+  /** The storage the queue's messages live in. */
+  readonly storage: Storage;
+  readonly #options: ResolvedQueueOptions;
+  readonly #policy: EnqueuePolicy;
+  readonly #context: QueueContext<T>;
+  readonly #consumers = new Set<Consumer<T>>();
+  readonly #closers = new Set<() => void>();
+  #closed = false;
+
+  constructor(name: string, options?: QueueOptions) {
+    super();
+    this.name = checkName('name', name);
+    this.storage = checkStorage((options as { storage?: unknown } | undefined)?.storage);
+    this.#options = resolveQueueOptions(name, options);
+    const { maxLength, overflow, deadLetter, dedupeWindow } = this.#options;
+    this.#policy = { maxLength, overflow, deadLetter, dedupeWindow };
+    const scheduler = schedulerOf(this.storage);
+    this.#context = new QueueContext(this.name, this.storage, this.#options, scheduler, this);
+    scheduler.listen(this.name, this.#listener);
+  }
+
+  /** Receives expiries and background errors from the scheduler; held strongly by this handle only. */
+  readonly #listener = {
+    expired: (messages: readonly StoredMessage[]) => {
+      if (this.listenerCount('expired') === 0) return;
+      for (const message of messages) this.emit('expired', infoOf<T>(message));
+    },
+    error: (error: unknown) => this.#context.error(error),
+  };
+
+  /** The options in force, defaults applied. */
+  get options(): ResolvedQueueOptions {
+    return this.#options;
+  }
+
+  /**
+   * Stores a message and resolves with its id once it is stored (durably, on a
+   * durable storage). With a `dedupeId` seen within the dedupe window, nothing is
+   * stored and the first message's id is returned. Rejects with `QueueFullError`
+   * when `maxLength` is reached and `overflow` is `'reject'`.
+   */
+  async send(body: T, options?: SendOptions): Promise<string> {
+    this.#checkOpen();
+    const now = this.storage.clock.now();
+    const item = this.#newMessage(body, options, 'options', now);
+    const result = await this.storage.enqueue(this.name, [item], this.#policy, now);
+    this.#afterEnqueue([item], result);
+    return result.results[0]!.id;
+  }
+
+  /**
+   * Stores several messages in one storage operation: all of them, or (when they
+   * would exceed `maxLength` with `overflow: 'reject'`, or an item is invalid) none.
+   * Resolves with the ids in order.
+   */
+  async sendBatch(items: readonly BatchItem<T>[]): Promise<string[]> {
+    this.#checkOpen();
+    if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
+    const now = this.storage.clock.now();
+    const messages = items.map((item, i) => {
+      if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
+      return this.#newMessage(item.body, item.options, `items[${i}].options`, now);
+    });
+    if (messages.length === 0) return [];
+    const result = await this.storage.enqueue(this.name, messages, this.#policy, now);
+    this.#afterEnqueue(messages, result);
+    return result.results.map((r) => r.id);
+  }
+
+  #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number): NewMessage {
+    const o = resolveSendOptions(options, prefix);
+    return {
+      id: newId(),
+      body,
+      headers: o.headers,
+      priority: o.priority,
+      enqueuedAt: now,
+      availableAt: now + o.delay,
+      expiresAt: o.ttl === undefined ? undefined : now + o.ttl,
+      dedupeId: o.dedupeId,
+      group: o.group,
+      correlationId: o.correlationId,
+      subject: o.subject,
+    };
+  }
+
+  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {
+    if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
+    if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
+    if (this.listenerCount('sent') > 0) {
+      for (let i = 0; i < items.length; i++) {
+        if (result.results[i]!.status === 'stored') this.emit('sent', infoOf<T>({ ...items[i]!, attempt: 0 }));
+      }
+    }
+  }
+
+  /**
+   * Push consumption: calls `handler` for each message, at most `concurrency` at a
+   * time. A handler that resolves acks its message; one that throws (anything, even
+   * a non-Error) retries it with backoff, and after `maxAttempts` dead-letters it.
+   */
+  consume(handler: Handler<T>, options?: ConsumeOptions): Consumer<T> {
+    this.#checkOpen();
+    checkFunction('handler', handler);
+    const resolved = resolveConsumeOptions(options);
+    const consumer: Consumer<T> = new Consumer(this.#context, handler, resolved, () => this.#consumers.delete(consumer));
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Pull consumption (SQS style): leases up to `max` messages. With `wait: 0` it
+   * answers at once; otherwise it resolves as soon as a message is available, or
+   * with `[]` after `wait` ms. Settle each message with `ack()`, `nack()` or `deadLetter()`.
+   */
+  async receive(options?: ReceiveOptions): Promise<Message<T>[]> {
+    this.#checkOpen();
+    const { max, wait, signal } = resolveReceiveOptions(options);
+    signal?.throwIfAborted();
+    const { scheduler } = this.#context;
+    const deadline = this.storage.clock.now() + wait;
+    for (;;) {
+      const version = scheduler.version(this.name);
+      const messages = await this.#context.claim(max);
+      if (messages.length > 0) return messages;
+      const left = deadline - this.storage.clock.now();
+      if (left <= 0) return messages;
+      if (scheduler.version(this.name) !== version) continue;
+      const woken = await this.#waitForWake(left, signal);
+      if (!woken && this.storage.clock.now() >= deadline) return [];
+    }
+  }
+
+  /** Resolves true when the queue is woken, false after `ms`; rejects on abort or close. */
+  #waitForWake(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const { scheduler } = this.#context;
+    const clock = this.storage.clock;
+    return new Promise<boolean>((resolve, reject) => {
+      const release = scheduler.hold();
+      const timer = Number.isFinite(ms) ? clock.setTimer(() => finish(false), ms, true) : undefined;
+      const cancelWake = scheduler.onWake(this.name, () => finish(true));
+      const onAbort = () => finish(signal!.reason, true);
+      const onClose = () => finish(new ClosedError(`Queue "${this.name}" was closed`), true);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#closers.add(onClose);
+      function cleanup() {
+        release();
+        if (timer !== undefined) clock.clearTimer(timer);
+        cancelWake();
+        signal?.removeEventListener('abort', onAbort);
+      }
+      const closers = this.#closers;
+      function finish(value: unknown, failed = false) {
+        cleanup();
+        closers.delete(onClose);
+        if (failed) reject(value);
+        else resolve(value as boolean);
+      }
+    });
+  }
+
+  /** `for await (const msg of queue)`: one message at a time, waiting as long as it takes. Settle each one. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message<T>, void, undefined> {
+    for (;;) {
+      if (this.#closed) return;
+      let messages: Message<T>[];
+      try {
+        messages = await this.receive({ max: 1, wait: Infinity });
+      } catch (error) {
+        if (error instanceof ClosedError) return;
+        throw error;
+      }
+      for (const message of messages) yield message;
+    }
+  }
+
+  /**
+   * Resolves when nothing is ready, delayed or in flight. Keeps the process alive
+   * while it waits (delayed work included).
+   */
+  async idle(): Promise<void> {
+    this.#checkOpen();
+    const { scheduler } = this.#context;
+    for (;;) {
+      const version = scheduler.version(this.name);
+      const s = await this.storage.stats(this.name, this.storage.clock.now());
+      if (s.ready + s.delayed + s.inflight === 0) return;
+      if (scheduler.version(this.name) !== version) continue;
+      await this.#waitForWake(Infinity, undefined);
+    }
+  }
+
+  /** Counts for the queue: `{ ready, delayed, inflight }` and lifetime counters. */
+  async stats(): Promise<QueueStats> {
+    this.#checkOpen();
+    return this.storage.stats(this.name, this.storage.clock.now());
+  }
+
+  /** Removes every waiting (ready or delayed) message; in-flight ones are left to their consumers. Resolves with the count removed. */
+  async purge(): Promise<number> {
+    this.#checkOpen();
+    const removed = await this.storage.purge(this.name, this.storage.clock.now());
+    this.#context.scheduler.wake(this.name);
+    return removed;
+  }
+
+  /** Up to `max` ready messages in delivery order, without leasing them. */
+  async peek(max = 10): Promise<MessageInfo<T>[]> {
+    this.#checkOpen();
+    checkInteger('max', max, 1, 10_000);
+    const stored = await this.storage.peek(this.name, max, this.storage.clock.now());
+    return stored.map((m) => infoOf<T>(m));
+  }
+
+  /**
+   * Stops this handle's consumers gracefully, rejects its waiting `receive()`s with
+   * `ClosedError`, and makes later calls reject with `ClosedError`. The storage and
+   * its messages stay; close the storage separately.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const close of [...this.#closers]) close();
+    await Promise.all([...this.#consumers].map((c) => c.stop()));
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError(`Queue "${this.name}" is closed`);
+  }
+}
+

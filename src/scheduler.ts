@@ -1,0 +1,158 @@
+import type { Clock, TimerHandle } from './clock.js';
+import type { Storage, StorageSignal, StoredMessage } from './storage/storage.js';
+
+/** What a handle registers to hear about its queue. */
+export interface QueueListener {
+  /** Messages of the queue expired while waiting. */
+  expired(messages: readonly StoredMessage[]): void;
+  /** A background tick failed. */
+  error(error: unknown): void;
+}
+
+/**
+ * One per storage, shared by every handle on it: holds the storage's single timer
+ * (set to the earliest due time the storage reports), wakes whoever waits for a
+ * queue, and routes signals to the handles of that queue.
+ *
+ * The timer keeps the process alive only while something holds it
+ * ({@link Scheduler.hold}): a pending `receive({ wait })`, an `idle()` with work
+ * still due, a request awaiting its reply. Otherwise it is unref'd.
+ */
+export class Scheduler {
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined = undefined;
+  #timerAt: number | undefined = undefined;
+  #timerKeepsAlive = false;
+  #dueAt: number | undefined = undefined;
+  #holds = 0;
+  /** One-shot wake-ups per queue. */
+  #waiters = new Map<string, Set<() => void>>();
+  /** Bumped on every wake of a queue, so a waiter can tell it missed one. */
+  #versions = new Map<string, number>();
+  #listeners = new Map<string, Set<WeakRef<QueueListener>>>();
+
+  constructor(storage: Storage) {
+    this.#storage = storage;
+    this.#clock = storage.clock;
+    storage.watch((signal) => this.#onSignal(signal));
+  }
+
+  /** The wake count of a queue; compare before and after a claim to spot a missed wake. */
+  version(queue: string): number {
+    return this.#versions.get(queue) ?? 0;
+  }
+
+  /** Calls `wake` once, at the next wake of `queue`. Returns the function that cancels it. */
+  onWake(queue: string, wake: () => void): () => void {
+    let set = this.#waiters.get(queue);
+    if (!set) {
+      set = new Set();
+      this.#waiters.set(queue, set);
+    }
+    set.add(wake);
+    return () => {
+      const current = this.#waiters.get(queue);
+      if (current?.delete(wake) && current.size === 0) this.#waiters.delete(queue);
+    };
+  }
+
+  /** Wakes everyone waiting on `queue`: something about it changed. */
+  wake(queue: string): void {
+    this.#versions.set(queue, (this.#versions.get(queue) ?? 0) + 1);
+    const set = this.#waiters.get(queue);
+    if (!set) return;
+    this.#waiters.delete(queue);
+    for (const wake of set) wake();
+  }
+
+  /** Routes expiries and background errors of `queue` to `listener` while it lives. */
+  listen(queue: string, listener: QueueListener): () => void {
+    let set = this.#listeners.get(queue);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(queue, set);
+    }
+    const ref = new WeakRef(listener);
+    set.add(ref);
+    return () => {
+      set.delete(ref);
+    };
+  }
+
+  /** Keeps the process alive while the returned function has not been called. */
+  hold(): () => void {
+    let held = true;
+    this.#holds++;
+    this.#arm();
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+      this.#arm();
+    };
+  }
+
+  #onSignal(signal: StorageSignal): void {
+    switch (signal.type) {
+      case 'ready':
+        this.wake(signal.queue);
+        break;
+      case 'expired':
+        for (const listener of this.#listenersOf(signal.queue)) listener.expired(signal.messages);
+        this.wake(signal.queue);
+        break;
+      case 'due':
+        this.#dueAt = signal.at;
+        this.#arm();
+        break;
+    }
+  }
+
+  *#listenersOf(queue: string): Generator<QueueListener> {
+    const set = this.#listeners.get(queue);
+    if (!set) return;
+    for (const ref of set) {
+      const listener = ref.deref();
+      if (listener) yield listener;
+      else set.delete(ref);
+    }
+  }
+
+  /** Sets the one timer to the earliest due time, ref'd only while held. */
+  #arm(): void {
+    const at = this.#dueAt;
+    const keepAlive = this.#holds > 0;
+    if (at === this.#timerAt && keepAlive === this.#timerKeepsAlive) return;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    this.#timerKeepsAlive = keepAlive;
+    if (at === undefined) return;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), Math.max(0, at - this.#clock.now()), keepAlive);
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    this.#storage.tick(this.#clock.now()).catch((error: unknown) => {
+      for (const set of this.#listeners.values()) {
+        for (const ref of set) ref.deref()?.error(error);
+      }
+    });
+    // If the tick changed nothing due (e.g. the clock ran early), re-arm for what is still due.
+    queueMicrotask(() => this.#arm());
+  }
+}
+
+const schedulers = new WeakMap<Storage, Scheduler>();
+
+/** The scheduler of a storage, made on first use. */
+export function schedulerOf(storage: Storage): Scheduler {
+  let scheduler = schedulers.get(storage);
+  if (!scheduler) {
+    scheduler = new Scheduler(storage);
+    schedulers.set(storage, scheduler);
+  }
+  return scheduler;
+}

@@ -1,0 +1,150 @@
+import { type Clock, systemClock } from '../clock.js';
+import { Engine } from '../engine/engine.js';
+import { ClosedError } from '../errors.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterInfo,
+  EnqueuePolicy,
+  EnqueueResult,
+  NewMessage,
+  QueueStats,
+  Receipt,
+  Settle,
+  Storage,
+  StorageSignal,
+  StoredMessage,
+} from './storage.js';
+
+/** A ready signal per queue name, made once: signals are sent on every enqueue. */
+const readySignals = new Map<string, StorageSignal>();
+
+function readySignal(queue: string): StorageSignal {
+  let signal = readySignals.get(queue);
+  if (!signal) {
+    signal = { type: 'ready', queue };
+    if (readySignals.size < 10_000) readySignals.set(queue, signal);
+  }
+  return signal;
+}
+
+/**
+ * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
+ * FileStorage with a log under it. Each operation runs the engine synchronously
+ * (so it is atomic), sends the signals it caused, then lets the subclass make it
+ * durable through {@link EngineStorage.persist} before resolving.
+ */
+export abstract class EngineStorage implements Storage {
+  readonly clock: Clock;
+  protected readonly engine = new Engine();
+  #watchers: ((signal: StorageSignal) => void)[] = [];
+  #lastDue: number | undefined = undefined;
+  protected closed = false;
+
+  constructor(clock: Clock | undefined) {
+    this.clock = clock ?? systemClock;
+  }
+
+  abstract open(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  /** Resolves once the operation just applied is as durable as the storage promises. */
+  protected abstract persist(): Promise<void> | undefined;
+  /** Resolves when the storage may be used (opened lazily), or undefined when it already may. */
+  protected abstract ensureOpen(): Promise<void> | undefined;
+
+  protected checkOpen(): void {
+    if (this.closed) throw new ClosedError('Storage is closed');
+  }
+
+  /** Runs one engine operation atomically, signals, then waits for durability. */
+  protected async run<T>(operation: () => T): Promise<T> {
+    this.checkOpen();
+    const opening = this.ensureOpen();
+    if (opening) await opening;
+    this.checkOpen();
+    const result = operation();
+    this.flushSignals();
+    const durable = this.persist();
+    if (durable) await durable;
+    return result;
+  }
+
+  enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
+    return this.run(() => this.engine.enqueue(queue, items, policy, now));
+  }
+
+  enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): Promise<void> {
+    return this.run(() => this.engine.enqueueMany(queues, items, dedupeWindow, now));
+  }
+
+  claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
+    return this.run(() => this.engine.claim(queue, request, now));
+  }
+
+  ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
+    return this.run(() => this.engine.ack(queue, receipts, now));
+  }
+
+  release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
+    return this.run(() => this.engine.release(queue, receipt, dueAt, now));
+  }
+
+  deadLetter(queue: string, receipt: Receipt, target: string | false, info: DeadLetterInfo, now: number): Promise<Settle> {
+    return this.run(() => this.engine.deadLetter(queue, receipt, target, info, now));
+  }
+
+  extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
+    return this.run(() => this.engine.extend(queue, receipt, leaseUntil, now));
+  }
+
+  stats(queue: string, now: number): Promise<QueueStats> {
+    return this.run(() => this.engine.stats(queue, now));
+  }
+
+  purge(queue: string, now: number): Promise<number> {
+    return this.run(() => this.engine.purge(queue, now));
+  }
+
+  peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
+    return this.run(() => this.engine.peek(queue, max, now));
+  }
+
+  tick(now: number): Promise<void> {
+    return this.run(() => this.engine.advance(now));
+  }
+
+  putMeta(key: string, value: string | undefined): Promise<void> {
+    return this.run(() => this.engine.putMeta(key, value));
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return this.run(() => this.engine.getMeta(key));
+  }
+
+  watch(listener: (signal: StorageSignal) => void): () => void {
+    this.#watchers = [...this.#watchers, listener];
+    return () => {
+      this.#watchers = this.#watchers.filter((w) => w !== listener);
+    };
+  }
+
+  /** Sends what the last operation changed to the watchers. */
+  protected flushSignals(): void {
+    const watchers = this.#watchers;
+    const signals = this.engine.takeSignals();
+    if (signals) {
+      for (const [queue, messages] of signals.expired) this.#send(watchers, { type: 'expired', queue, messages });
+      for (const queue of signals.ready) this.#send(watchers, readySignal(queue));
+    }
+    const due = this.engine.nextDueAt();
+    if (due !== this.#lastDue) {
+      this.#lastDue = due;
+      this.#send(watchers, { type: 'due', at: due });
+    }
+  }
+
+  #send(watchers: readonly ((signal: StorageSignal) => void)[], signal: StorageSignal): void {
+    for (const watcher of watchers) watcher(signal);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Clock } from '../clock.js';
+import { checkObject, checkKeys, expected } from '../validate.js';
+import { EngineStorage } from './engine-storage.js';
+
+/** Options of {@link MemoryStorage}. */
+export interface MemoryStorageOptions {
+  /** Time source for every queue on this storage; a `TestClock` in tests. @defaultValue the system clock */
+  clock?: Clock;
+}
+
+/**
+ * Keeps every queue in this process's memory: the fastest storage, and gone when
+ * the process exits. Bodies are kept by reference, not copied: do not mutate a
+ * body after sending it.
+ */
+export class MemoryStorage extends EngineStorage {
+  constructor(options?: MemoryStorageOptions) {
+    const o = options === undefined ? {} : checkObject('options', options);
+    checkKeys('options', o, ['clock']);
+    const clock = o.clock as Clock | undefined;
+    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
+      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
+    }
+    super(clock);
+  }
+
+  /** Nothing to open; resolves at once (rejects after `close()`). */
+  async open(): Promise<void> {
+    this.checkOpen();
+  }
+
+  /** Drops every queue's contents; later operations reject with `ClosedError`. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  protected persist(): undefined {
+    return undefined;
+  }
+
+  protected ensureOpen(): undefined {
+    return undefined;
+  }
+}
+
+let defaultStorage: MemoryStorage | undefined;
+
+/** The process-wide MemoryStorage that handles use when given no `storage`. */
+export function getDefaultStorage(): MemoryStorage {
+  if (!defaultStorage || (defaultStorage as unknown as { closed: boolean }).closed) defaultStorage = new MemoryStorage();
+  return defaultStorage;
+}
