@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { defineConfig, type Options } from 'tsup';
+
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
+
+/** Dependencies bundled into dist/ (devDependencies, never `dependencies`: DESIGN.md "Zero runtime dependencies"). */
+const bundled = ['eventemitter3', 'p-queue', 'nanoid'];
+
+// 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
+const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));
+
+/**
+ * nanoid 5's default entry imports `node:crypto`; its `browser` build uses the global
+ * `crypto.getRandomValues` (Node 20 has it). Resolve nanoid to that build so the core
+ * entry imports no `node:` module (STYLE.md pitfall 1). Only nanoid is redirected:
+ * turning on the `browser` condition globally would change how every package resolves.
+ */
+const nanoidBrowser: EsbuildPlugin = {
+  name: 'nanoid-browser',
+  setup(build) {
+    const require = createRequire(import.meta.url);
+    const file = join(dirname(require.resolve('nanoid/package.json')), 'index.browser.js');
+    build.onResolve({ filter: /^nanoid$/ }, () => ({ path: file }));
+  },
+};
+
+export default defineConfig({
+  entry,
+  format: ['esm', 'cjs'],
+  outDir: 'dist',
+  target: 'node20',
+  platform: 'node',
+  // One build for all entries with shared chunks, in CJS too (tsup splits only ESM by
+  // default): otherwise 'pocketmq' and 'pocketmq/file' each carry their own copy of
+  // the error classes and `instanceof` fails across them (STYLE.md pitfall 2).
+  splitting: true,
+  bundle: true,
+  noExternal: bundled,
+  // Optional peer of 'pocketmq/redis'; must never be bundled (tsup issue #998).
+  external: ['ioredis'],
+  esbuildPlugins: [nanoidBrowser],
+  // Inline the bundled packages' types too, so no .d.ts imports a package the user lacks
+  // (STYLE.md pitfall 3). The relative-path pattern is needed as well: without it the
+  // relative imports *inside* an inlined package's .d.ts files (p-queue's
+  // `from './queue.js'`) stay in our output as dangling imports. Our own relative
+  // imports are unaffected (./x.js has no x.js.d.ts or x.js.ts to resolve to).
+  dts: { resolve: [...bundled, /^\.\.?\//] },
+  // Keep `node:fs` as written (tsup strips the prefix by default); it marks Node-only code.
+  removeNodeProtocol: false,
+  sourcemap: true,
+  clean: true,
+});
