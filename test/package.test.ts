@@ -1,0 +1,382 @@
+/**
+ * The built package as a user gets it (lru-cache's test/import.mjs, eventemitter3's test/test.mjs):
+ * `npm pack`, unpacked into a temp project's node_modules, then loaded by child processes through
+ * the exports map, once with `import` and once with `require`, and type-checked by a consumer.
+ *
+ * dist/ is rebuilt first when it is missing or older than its inputs, so `npm test` works on a
+ * fresh clone and after any edit to src/.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// ---------------------------------------------------------------------------------------------
+// The public surface. Add a name here when you export it; the test checks both formats have it.
+// An entry is checked once its source file exists (src/file.ts and src/redis.ts come later).
+// ---------------------------------------------------------------------------------------------
+const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolean }> = {
+  '.': {
+    src: 'src/index.ts',
+    exports: [
+      'PocketMQError',
+      'QueueFullError',
+      'TimeoutError',
+      'RemoteError',
+      'ClosedError',
+      'StorageLockedError',
+      'CorruptLogError',
+    ],
+    nodeFree: true, // DESIGN.md: the core entry imports no `node:` module
+  },
+  './testing': {
+    src: 'src/testing.ts',
+    // TestClock: expected to fail until src/testing.ts exports it (it is about to land).
+    exports: ['TestClock'],
+    nodeFree: true, // a TestClock should work wherever the core does
+  },
+  './file': { src: 'src/file.ts', exports: ['FileStorage'], nodeFree: false },
+  './redis': { src: 'src/redis.ts', exports: ['RedisStorage'], nodeFree: false },
+};
+
+/** Packages that may be bundled into dist/ (the three devDependencies and what they pull in). */
+const BUNDLED = ['eventemitter3', 'p-queue', 'p-timeout', 'nanoid'];
+/** Packages no emitted .d.ts may import: a user without them would lose our types. */
+const TYPES_INLINED = ['eventemitter3', 'p-queue', 'p-timeout', 'nanoid'];
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const present = Object.keys(ENTRIES).filter((sub) => existsSync(join(root, ENTRIES[sub]!.src)));
+const specifier = (sub: string) => (sub === '.' ? 'pocketmq' : `pocketmq/${sub.slice(2)}`);
+const run = promisify(execFile);
+
+// ---------------------------------------------------------------------------------------------
+// What a child process reports about the package, in either format. Plain JS in a string: it
+// runs as `node --input-type=module -e` and as `node -e` (CommonJS) in the consumer project.
+// ---------------------------------------------------------------------------------------------
+const PROBE = String.raw`
+async function probe(load, subpaths, specs) {
+  const mods = {};
+  const entries = {};
+  for (const sub of subpaths) {
+    try {
+      mods[sub] = await load(specs[sub]);
+      const names = Object.keys(mods[sub]).filter((k) => k !== '__esModule').sort();
+      const sources = {};
+      for (const n of names) if (typeof mods[sub][n] === 'function') sources[n] = Function.prototype.toString.call(mods[sub][n]);
+      entries[sub] = { names, sources };
+    } catch (e) {
+      entries[sub] = { error: String((e && e.stack) || e) };
+    }
+  }
+  // A name exported by several entries must be one and the same value.
+  const shared = [];
+  // A class from another entry that extends a core class must extend *the* core class.
+  const ancestry = [];
+  const core = mods['.'] || {};
+  for (const sub of Object.keys(mods)) {
+    for (const [name, value] of Object.entries(mods[sub])) {
+      if (sub !== '.' && name in core) shared.push({ sub, name, same: value === core[name] });
+      if (sub === '.' || typeof value !== 'function') continue;
+      for (let p = Object.getPrototypeOf(value); typeof p === 'function' && p !== Function.prototype; p = Object.getPrototypeOf(p)) {
+        if (p.name && p.name in core) ancestry.push({ sub, name, ancestor: p.name, same: p === core[p.name] });
+      }
+    }
+  }
+  // An error thrown inside pocketmq/file is an instance of the classes exported by pocketmq.
+  let fileError = null;
+  if (mods['./file'] && mods['./file'].FileStorage && core.ClosedError) {
+    const { mkdtempSync, rmSync } = await load('node:fs');
+    const { tmpdir } = await load('node:os');
+    const { join } = await load('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'pocketmq-probe-'));
+    try {
+      const storage = new mods['./file'].FileStorage({ dir: join(dir, 'q') });
+      await storage.close();
+      await storage.open(); // a closed storage rejects later calls with ClosedError
+      fileError = { thrown: false };
+    } catch (e) {
+      fileError = {
+        thrown: true,
+        name: e && e.name,
+        closedError: e instanceof core.ClosedError,
+        pocketMQError: e instanceof core.PocketMQError,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { entries, shared, ancestry, fileError };
+}
+`;
+
+interface Probe {
+  entries: Record<string, { names: string[]; sources: Record<string, string> } | { error: string }>;
+  shared: { sub: string; name: string; same: boolean }[];
+  ancestry: { sub: string; name: string; ancestor: string; same: boolean }[];
+  fileError: null | { thrown: false } | { thrown: true; name: string; closedError: boolean; pocketMQError: boolean };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+}
+
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const files = statSync(p).isDirectory() ? filesUnder(p) : [p];
+    for (const f of files) newest = Math.max(newest, statSync(f).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ unless every present entry is built and newer than everything the build reads. */
+async function ensureBuilt(): Promise<void> {
+  const outputs = present.map((sub) => join(root, 'dist', `${ENTRIES[sub]!.src.slice(4, -3)}.js`));
+  const inputs = ['src', 'package.json', 'tsconfig.json', 'tsup.config.ts'].map((p) => join(root, p));
+  const built = outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+  if (built !== false && built >= newestMtime(inputs)) return;
+  await run('npm', ['run', 'build', '--silent'], { cwd: root, maxBuffer: 64 << 20 }).catch((e: { stdout?: string; stderr?: string }) => {
+    throw new Error(`npm run build failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  });
+}
+
+/** Module specifiers that a built .js/.cjs/.d.ts file imports or requires (comments and strings ignored). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
+  // esbuild's require shim in ESM output, which preProcessFile does not know.
+  for (const m of text.matchAll(/\b__require\(\s*["']([^"']+)["']\s*\)/g)) found.push(m[1]!);
+  return found;
+}
+
+const isNodeBuiltin = (spec: string) => spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!);
+
+/** The file a relative specifier in a built file names; in a .d.ts, `./x.js` means `./x.d.ts`. */
+function resolveRelative(from: string, spec: string): string {
+  const target = resolve(dirname(from), spec);
+  if (!/\.d\.[cm]?ts$/.test(from) || existsSync(target)) return target;
+  return target.replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts').replace(/\.mjs$/, '.d.mts');
+}
+
+/** Every file an entry file loads, following relative imports; `external` collects the rest. */
+function importGraph(entryFile: string): { files: string[]; external: { from: string; spec: string }[] } {
+  const files = new Set<string>();
+  const external: { from: string; spec: string }[] = [];
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('./') || spec.startsWith('../')) visit(resolveRelative(file, spec));
+      else external.push({ from: file, spec });
+    }
+  };
+  visit(entryFile);
+  return { files: [...files], external };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: build, pack, unpack into a consumer project, run both probes and the consumer's tsc.
+// ---------------------------------------------------------------------------------------------
+
+let work: string; // the consumer project
+let pkgDir: string; // <work>/node_modules/pocketmq, as npm would install it
+let packed: string[]; // paths in the tarball
+let esm: Probe;
+let cjs: Probe;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  work = mkdtempSync(join(tmpdir(), 'pocketmq-package-test-'));
+  pkgDir = join(work, 'node_modules', 'pocketmq');
+  mkdirSync(pkgDir, { recursive: true });
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root });
+  const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+  packed = info!.files.map((f) => f.path);
+  await run('tar', ['-xzf', join(work, info!.filename), '-C', pkgDir, '--strip-components=1']);
+
+  const input = JSON.stringify({ subpaths: present, specs: Object.fromEntries(present.map((s) => [s, specifier(s)])) });
+  const call = 'const { subpaths, specs } = JSON.parse(process.env.PROBE_INPUT);';
+  const opts = { cwd: work, env: { ...process.env, PROBE_INPUT: input }, maxBuffer: 64 << 20 };
+  const [a, b] = await Promise.all([
+    run(process.execPath, ['--input-type=module', '-e', `${PROBE}\n${call}\nconsole.log(JSON.stringify(await probe((s) => import(s), subpaths, specs)));`], opts),
+    run(process.execPath, ['-e', `${PROBE}\n${call}\nprobe(async (s) => require(s), subpaths, specs).then((r) => console.log(JSON.stringify(r)));`], opts),
+  ]);
+  esm = JSON.parse(a.stdout) as Probe;
+  cjs = JSON.parse(b.stdout) as Probe;
+}, 180_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('package.json', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+
+  it('has no runtime dependencies (eventemitter3, p-queue and nanoid are bundled)', () => {
+    expect(pkg.dependencies ?? {}).toEqual({});
+  });
+
+  it('declares ioredis as an optional peer only', () => {
+    expect((pkg.peerDependencies as Record<string, string>).ioredis).toBeDefined();
+    expect(pkg.peerDependenciesMeta).toMatchObject({ ioredis: { optional: true } });
+  });
+
+  it('maps every entry, in both formats, to files that the tarball contains', () => {
+    const exportsMap = pkg.exports as Record<string, unknown>;
+    expect(Object.keys(exportsMap).sort()).toEqual([...Object.keys(ENTRIES), './package.json'].sort());
+    for (const sub of present) {
+      const name = ENTRIES[sub]!.src.slice(4, -3);
+      expect(exportsMap[sub], sub).toEqual({
+        import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` },
+        require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },
+      });
+      for (const file of [`${name}.js`, `${name}.cjs`, `${name}.d.ts`, `${name}.d.cts`]) {
+        expect(packed, `dist/${file} in the tarball`).toContain(`dist/${file}`);
+      }
+    }
+  });
+});
+
+it('ESM and CJS export the same names from every entry', () => {
+  const names = (p: Probe) => Object.fromEntries(Object.entries(p.entries).map(([k, v]) => [k, 'names' in v ? v.names : v.error]));
+  expect(names(cjs)).toEqual(names(esm));
+});
+
+describe.each([
+  ['ESM (import)', () => esm, '.js'],
+  ['CJS (require)', () => cjs, '.cjs'],
+] as const)('%s', (_format, probe, ext) => {
+  it.each(present)('loads %s with every expected export', (sub) => {
+    const entry = probe().entries[sub]!;
+    expect('error' in entry ? entry.error : '').toBe('');
+    if ('error' in entry) return;
+    for (const name of ENTRIES[sub]!.exports) expect(entry.names, `${specifier(sub)} exports ${name}`).toContain(name);
+  });
+
+  it('shares one copy of every class and function between entries (instanceof works across them)', () => {
+    for (const s of probe().shared) expect(s.same, `${specifier(s.sub)}.${s.name} === pocketmq.${s.name}`).toBe(true);
+    for (const s of probe().ancestry) {
+      expect(s.same, `${specifier(s.sub)}.${s.name} extends the ${s.ancestor} of pocketmq`).toBe(true);
+    }
+    // Without code splitting (tsup's default for CJS), each entry file would carry its own copy of
+    // shared modules. So the source text of every exported function must be in exactly one file.
+    const built = readdirSync(join(pkgDir, 'dist')).filter((f) => f.endsWith(ext));
+    const texts = Object.fromEntries(built.map((f) => [f, readFileSync(join(pkgDir, 'dist', f), 'utf8')]));
+    for (const [sub, entry] of Object.entries(probe().entries)) {
+      if (!('sources' in entry)) continue;
+      for (const [name, source] of Object.entries(entry.sources)) {
+        const holders = built.filter((f) => texts[f]!.includes(source));
+        expect(holders, `files that define ${specifier(sub)}.${name}`).toHaveLength(1);
+      }
+    }
+  });
+
+  // STYLE.md pitfall 2: the direct check, once pocketmq/file exists.
+  if (present.includes('./file')) {
+    it('throws errors from pocketmq/file that are instances of the classes in pocketmq', () => {
+      expect(probe().fileError).toEqual({ thrown: true, name: 'ClosedError', closedError: true, pocketMQError: true });
+    });
+  }
+});
+
+describe('built files', () => {
+  const exportsOf = (sub: string) => {
+    const name = ENTRIES[sub]!.src.slice(4, -3);
+    return { js: join(pkgDir, 'dist', `${name}.js`), cjs: join(pkgDir, 'dist', `${name}.cjs`), dts: join(pkgDir, 'dist', `${name}.d.ts`), dcts: join(pkgDir, 'dist', `${name}.d.cts`) };
+  };
+
+  it.each(present.filter((sub) => ENTRIES[sub]!.nodeFree))('%s loads no node: module and no package, in either format', (sub) => {
+    for (const file of [exportsOf(sub).js, exportsOf(sub).cjs]) {
+      const { external } = importGraph(file);
+      // Everything is bundled, so the core graph imports nothing from outside dist/ at all.
+      expect(external.map((e) => `${relative(pkgDir, e.from)} imports ${e.spec}`)).toEqual([]);
+    }
+  });
+
+  it.each(present.filter((sub) => ENTRIES[sub]!.nodeFree))('%s types need neither @types/node nor a bundled package', (sub) => {
+    for (const file of [exportsOf(sub).dts, exportsOf(sub).dcts]) {
+      const { external } = importGraph(file);
+      expect(external.map((e) => `${relative(pkgDir, e.from)} imports ${e.spec}`)).toEqual([]);
+      expect(readFileSync(file, 'utf8')).not.toMatch(/<reference\s+types=["']node["']/);
+    }
+  });
+
+  it('no .d.ts imports a bundled package, and every relative import in one resolves', () => {
+    const dtsFiles = filesUnder(join(pkgDir, 'dist')).filter((f) => /\.d\.c?ts$/.test(f));
+    expect(dtsFiles.length).toBeGreaterThan(0);
+    for (const file of dtsFiles) {
+      for (const spec of importsOf(file)) {
+        const where = `${relative(pkgDir, file)} imports ${spec}`;
+        if (spec.startsWith('.')) expect(existsSync(resolveRelative(file, spec)), where).toBe(true);
+        else expect(TYPES_INLINED.includes(spec.split('/')[0]!), where).toBe(false);
+      }
+    }
+  });
+
+  it('bundles only eventemitter3, p-queue and nanoid (never ioredis), and nanoid in its browser build', () => {
+    const bundled = new Set<string>();
+    const code = filesUnder(join(pkgDir, 'dist')).filter((f) => /\.c?js$/.test(f));
+    for (const file of code) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/^\/\/ (?:[^\n]*\/)?node_modules\/((?:@[^/\n]+\/)?[^/\n]+)\/(.*)$/gm)) {
+        bundled.add(m[1]!);
+        if (m[1] === 'nanoid') expect(m[2], 'nanoid module bundled').not.toBe('index.js');
+      }
+    }
+    for (const name of bundled) expect(BUNDLED, `bundled package ${name}`).toContain(name);
+  });
+});
+
+describe('a TypeScript consumer', () => {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+  async function typecheck(name: string, subpaths: string[], compilerOptions: Record<string, unknown>): Promise<string> {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    const files: string[] = [];
+    for (const [i, sub] of subpaths.entries()) {
+      const names = ENTRIES[sub]!.exports.join(', ');
+      // .mts resolves through the "import" condition, .cts through "require".
+      for (const ext of ['mts', 'cts']) {
+        writeFileSync(join(dir, `entry${i}.${ext}`), `import { ${names} } from '${specifier(sub)}';\nexport const all = [${names}];\n`);
+        files.push(`entry${i}.${ext}`);
+      }
+    }
+    const config = {
+      compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'node16', moduleResolution: 'node16', target: 'es2022', ...compilerOptions },
+      files,
+    };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    try {
+      await run(process.execPath, [tsc, '-p', dir], { cwd: dir });
+      return '';
+    } catch (e) {
+      return String((e as { stdout?: string }).stdout ?? e);
+    }
+  }
+
+  it('in a browser (DOM lib, no @types/node) compiles against the node-free entries', async () => {
+    const subs = present.filter((sub) => ENTRIES[sub]!.nodeFree);
+    expect(await typecheck('browser', subs, { lib: ['es2022', 'dom'], types: [] })).toBe('');
+  }, 60_000);
+
+  it('in Node (no DOM lib) compiles against every entry', async () => {
+    const typeRoots = [join(root, 'node_modules', '@types')];
+    expect(await typecheck('node', present, { lib: ['es2022'], types: ['node'], typeRoots })).toBe('');
+  }, 60_000);
+});
