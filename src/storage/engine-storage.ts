@@ -36,9 +36,11 @@ function readySignal(queue: string): StorageSignal {
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
+  /** @internal The in-process state. */
   protected readonly engine = new Engine();
   #watchers: ((signal: StorageSignal) => void)[] = [];
   #lastDue: number | undefined = undefined;
+  /** @internal */
   protected closed = false;
 
   constructor(clock: Clock | undefined) {
