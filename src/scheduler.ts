@@ -119,11 +119,17 @@ export class Scheduler {
     }
   }
 
-  /** Sets the one timer to the earliest due time, ref'd only while held. */
+  /**
+   * Sets the one timer to the earliest due time, ref'd only while held. A timer
+   * already set no later than needed is kept: firing early costs one idle tick,
+   * while re-setting a timer on every ack (the earliest lease moves each time) costs
+   * a clear and a set per operation.
+   */
   #arm(): void {
     const at = this.#dueAt;
     const keepAlive = this.#holds > 0;
-    if (at === this.#timerAt && keepAlive === this.#timerKeepsAlive) return;
+    if (keepAlive === this.#timerKeepsAlive && this.#timer !== undefined && (at === undefined || this.#timerAt! <= at)) return;
+    if (keepAlive === this.#timerKeepsAlive && this.#timer === undefined && at === undefined) return;
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at;
