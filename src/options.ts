@@ -123,6 +123,8 @@ export const DEFAULTS = {
   receiveMax: 1,
   receiveWait: 0,
   deadLetterSuffix: '.dlq',
+  /** RequestReply: how long `request()` waits for a reply, in ms. */
+  requestTimeout: 30_000,
 } as const;
 
 /** Queue options after validation and defaults. */

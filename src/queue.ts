@@ -29,7 +29,8 @@ export interface BatchItem<T> {
   options?: SendOptions;
 }
 
-function checkStorage(value: unknown): Storage {
+/** The `options.storage` argument, or the process-wide default MemoryStorage. */
+export function checkStorage(value: unknown): Storage {
   if (value === undefined) return getDefaultStorage();
   if (typeof value !== 'object' || value === null || typeof (value as Storage).claim !== 'function') {
     throw expected('options.storage', 'a Storage (MemoryStorage, FileStorage or RedisStorage)', value);
