@@ -1,6 +1,8 @@
 export { Queue } from './queue.js';
 export { Consumer } from './consumer.js';
 export { Message } from './message.js';
+export { Topic } from './topic.js';
+export { Subscription } from './subscription.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
@@ -16,6 +18,8 @@ export {
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';
+export type { LiveListenerOptions, PublishOptions, SubscriptionInfo, SubscriptionOptions, TopicEvents, TopicOptions } from './topic.js';
+export type { LiveListener } from './subscription.js';
 export type { Handler } from './consumer.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';

@@ -1,0 +1,470 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Handler } from './consumer.js';
+import { ClosedError } from './errors.js';
+import { reportUnhandled, toError } from './events.js';
+import { newId } from './ids.js';
+import { infoOf, type MessageInfo } from './message.js';
+import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, type SendOptions } from './options.js';
+import { checkStorage, Queue, type BatchItem } from './queue.js';
+import type { NewMessage, Storage } from './storage/storage.js';
+import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
+import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
+import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected } from './validate.js';
+
+/** Options of a {@link Topic}. */
+export interface TopicOptions {
+  /** Where subscriptions and their messages live. @defaultValue a process-wide `MemoryStorage` */
+  storage?: Storage;
+  /** How long a publish's `dedupeId` is remembered by each subscription, in ms. @defaultValue `300000` */
+  dedupeWindow?: number;
+}
+
+/**
+ * Options of one `publish()`: those of `queue.send()`. `subject` is what filters
+ * match: dot-separated words without wildcards. `delay`, `ttl` and `priority`
+ * apply to every subscription's copy; `dedupeId` is checked per subscription.
+ */
+export type PublishOptions = SendOptions;
+
+/**
+ * Options of a durable subscription: its queue's options (retries, backoff,
+ * dead-letter queue, visibility timeout), its consumer's options, and a filter.
+ * `maxLength`, `overflow` and `dedupeWindow` are the topic's business and are not
+ * accepted here.
+ */
+export interface SubscriptionOptions extends Omit<QueueOptions, 'storage' | 'maxLength' | 'overflow' | 'dedupeWindow'>, ConsumeOptions {
+  /**
+   * Which subjects the subscription receives, with AMQP topic wildcards: `*` is
+   * exactly one word, `#` zero or more (`'order.*'`, `'#.error'`). Subscribing
+   * again under the same name with another filter changes it from then on.
+   * @defaultValue every message, with or without a subject
+   */
+  filter?: string;
+}
+
+/** Options of a live listener. */
+export interface LiveListenerOptions {
+  /** Which subjects the listener hears (see {@link SubscriptionOptions.filter}). @defaultValue every message */
+  filter?: string;
+}
+
+/** Events of a {@link Topic}. */
+export interface TopicEvents<T> {
+  /** A message was stored for `subscriptions` durable subscriptions by this handle's `publish()`. */
+  published: (message: MessageInfo<T>, subscriptions: number) => void;
+  /** A live listener threw, a subscription could not be recorded, or a subscription's consumer hit a storage error. */
+  error: (error: Error) => void;
+}
+
+/** A durable subscription as recorded in the storage. */
+export interface SubscriptionInfo {
+  readonly name: string;
+  /** `undefined`: every message. */
+  readonly filter: string | undefined;
+  /** The name of the queue that holds its messages. */
+  readonly queue: string;
+}
+
+const TOPIC_KEYS = ['storage', 'dedupeWindow'];
+const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter'];
+const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'signal'];
+const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
+/** Read-back rounds when another process keeps rewriting the subscription record at the same moment. */
+const META_WRITE_ROUNDS = 10;
+const MAX_NAME_LENGTH = 200;
+
+/** The queue that holds a durable subscription's messages. Subscription names have no `:`, so this is unambiguous. */
+function queueNameOf(topic: string, subscription: string): string {
+  return `${topic}:${subscription}`;
+}
+
+function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (o[key] !== undefined) out[key] = o[key];
+  return out;
+}
+
+type Subscriptions = Map<string, string | undefined>;
+
+/**
+ * The recorded subscriptions, as one meta string:
+ * `{"subscriptions":[["billing","order.*"],["audit"]]}` (no second item: no filter).
+ */
+function parseSubscriptions(topic: string, raw: string | undefined): Subscriptions {
+  const subs: Subscriptions = new Map();
+  if (raw === undefined) return subs;
+  try {
+    const list = (JSON.parse(raw) as { subscriptions: unknown }).subscriptions;
+    if (!Array.isArray(list)) throw new Error('no list');
+    for (const entry of list as unknown[]) {
+      if (!Array.isArray(entry)) throw new Error('bad entry');
+      const name = checkName('name', entry[0]);
+      subs.set(name, entry[1] === undefined || entry[1] === null ? undefined : checkFilter('filter', entry[1]));
+    }
+  } catch (error) {
+    throw new Error(`Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
+  }
+  return subs;
+}
+
+function serializeSubscriptions(subs: Subscriptions): string | undefined {
+  if (subs.size === 0) return undefined;
+  return JSON.stringify({ subscriptions: [...subs].map(([name, filter]) => (filter === undefined ? [name] : [name, filter])) });
+}
+
+/**
+ * What every Topic handle of one name on one storage shares in this process: the
+ * subscriptions as last read from the storage, indexed by filter, and the live
+ * listeners.
+ *
+ * Durable subscriptions are recorded under one meta key. Each publish reads that
+ * key once (a map lookup on memory and file, one GET on Redis) and rebuilds the
+ * index only when the string changed, so a subscription added by another process
+ * sharing a RedisStorage is seen by the next publish.
+ */
+class TopicRegistry {
+  readonly #topic: string;
+  readonly #storage: Storage;
+  readonly #key: string;
+  /** The meta string the index was built from; `null` before the first read. */
+  #raw: string | undefined | null = null;
+  #subscriptions: Subscriptions = new Map();
+  #index = new SubjectIndex<string>();
+  /** Subscription record writes, one at a time; never rejects (each caller gets its own result). */
+  #writes: Promise<unknown> = Promise.resolve();
+  readonly live = new SubjectIndex<LiveRecord<unknown>>();
+
+  constructor(topic: string, storage: Storage) {
+    this.#topic = topic;
+    this.#storage = storage;
+    this.#key = `topic:${topic}`;
+  }
+
+  /** Brings the index up to date with the storage (after this process's own pending writes). */
+  async refresh(): Promise<Subscriptions> {
+    await this.#writes;
+    const raw = await this.#storage.getMeta(this.#key);
+    if (raw !== this.#raw) this.#load(raw, parseSubscriptions(this.#topic, raw));
+    return this.#subscriptions;
+  }
+
+  /** Queues of the durable subscriptions whose filter matches `subject`. Call {@link TopicRegistry.refresh} first. */
+  targets(subject: string | undefined): string[] {
+    return [...this.#index.match(subject)];
+  }
+
+  /** Records `name` with `filter`, or removes it when `remove` is set. */
+  update(name: string, filter: string | undefined, remove: boolean): Promise<void> {
+    const change = (subs: Subscriptions): boolean => {
+      if (remove) return subs.delete(name);
+      if (subs.has(name) && subs.get(name) === filter) return false;
+      subs.set(name, filter);
+      return true;
+    };
+    const run = this.#writes.then(async () => {
+      for (let round = 0; round < META_WRITE_ROUNDS; round++) {
+        const raw = await this.#storage.getMeta(this.#key);
+        const subs = parseSubscriptions(this.#topic, raw);
+        if (!change(subs)) {
+          this.#load(raw, subs);
+          return;
+        }
+        const next = serializeSubscriptions(subs);
+        await this.#storage.putMeta(this.#key, next);
+        // Read back: another process sharing the storage may have rewritten the
+        // record between our read and write; if our change was lost, apply it again.
+        const check = await this.#storage.getMeta(this.#key);
+        if (check === next) {
+          this.#load(next, subs);
+          return;
+        }
+      }
+      throw new Error(`Topic "${this.#topic}": could not record subscription "${name}": the record kept changing`);
+    });
+    this.#writes = run.catch(() => undefined);
+    return run;
+  }
+
+  #load(raw: string | undefined, subs: Subscriptions): void {
+    const index = new SubjectIndex<string>();
+    for (const [name, filter] of subs) index.add(filter, queueNameOf(this.#topic, name));
+    this.#index = index;
+    this.#subscriptions = subs;
+    this.#raw = raw;
+  }
+}
+
+const registries = new WeakMap<Storage, Map<string, TopicRegistry>>();
+
+function registryOf(storage: Storage, topic: string): TopicRegistry {
+  let byName = registries.get(storage);
+  if (!byName) {
+    byName = new Map();
+    registries.set(storage, byName);
+  }
+  let registry = byName.get(topic);
+  if (!registry) {
+    registry = new TopicRegistry(topic, storage);
+    byName.set(topic, registry);
+  }
+  return registry;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * Publish/subscribe: every subscription gets its own copy of each message.
+ *
+ * - A **durable** subscription (`subscribe(name, handler, options)`) is a queue
+ *   of its own named `` `${topic}:${name}` ``, with its own retries, backoff and
+ *   dead-letter queue. It receives every matching message published after it was
+ *   first created, whether or not a handler is attached; on FileStorage that
+ *   survives a restart.
+ * - A **live** listener (`subscribe(listener)`) hears matching publishes made in
+ *   this process while it is attached: at most once, nothing stored.
+ *
+ * A publish stores its message for every matching durable subscription in one
+ * storage operation: all of them or none. With no durable subscription matching,
+ * nothing is stored.
+ *
+ * ```ts
+ * const events = new Topic<OrderEvent>('orders', { storage });
+ * events.subscribe('billing', async (msg) => bill(msg.body), { filter: 'order.placed' });
+ * events.subscribe((msg) => console.log(msg.subject));
+ * await events.publish(evt, { subject: 'order.placed' });
+ * ```
+ */
+export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
+  /** The topic's name in its storage. */
+  readonly name: string;
+  /** The storage its subscriptions live in. */
+  readonly storage: Storage;
+  readonly #dedupeWindow: number;
+  readonly #registry: TopicRegistry;
+  readonly #attached = new Set<Subscription<T>>();
+  #closed = false;
+
+  constructor(name: string, options?: TopicOptions) {
+    super();
+    this.name = checkName('name', name);
+    const o = options === undefined ? {} : checkObject('options', options);
+    checkKeys('options', o, TOPIC_KEYS);
+    this.storage = checkStorage(o.storage);
+    this.#dedupeWindow = o.dedupeWindow === undefined ? DEFAULTS.dedupeWindow : checkMs('options.dedupeWindow', o.dedupeWindow);
+    this.#registry = registryOf(this.storage, this.name);
+  }
+
+  /**
+   * Stores a copy of the message for every durable subscription whose filter
+   * matches `options.subject` (in one storage operation: all or none), then calls
+   * the matching live listeners. Resolves with the message id, the same in every copy.
+   */
+  async publish(body: T, options?: PublishOptions): Promise<string> {
+    this.#checkOpen();
+    const item = this.#newMessage(body, options, 'options');
+    await this.#registry.refresh();
+    const targets = this.#registry.targets(item.subject);
+    await this.#store(targets, [item]);
+    this.#announce(item, targets.length);
+    return item.id;
+  }
+
+  /**
+   * Publishes several messages. Each message reaches all its matching
+   * subscriptions or none; messages with the same set of matching subscriptions
+   * are stored together in one storage operation. Resolves with the ids in order.
+   */
+  async publishBatch(items: readonly BatchItem<T>[]): Promise<string[]> {
+    this.#checkOpen();
+    if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
+    const messages = items.map((item, i) => {
+      if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
+      return this.#newMessage(item.body, item.options, `items[${i}].options`);
+    });
+    if (messages.length === 0) return [];
+    await this.#registry.refresh();
+    const groups = new Map<string, { targets: string[]; items: NewMessage[] }>();
+    const counts: number[] = [];
+    for (const message of messages) {
+      const targets = this.#registry.targets(message.subject);
+      counts.push(targets.length);
+      if (targets.length === 0) continue;
+      targets.sort();
+      const key = targets.join('\n');
+      const group = groups.get(key);
+      if (group) group.items.push(message);
+      else groups.set(key, { targets, items: [message] });
+    }
+    for (const { targets, items: grouped } of groups.values()) await this.#store(targets, grouped);
+    for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!);
+    return messages.map((m) => m.id);
+  }
+
+  async #store(targets: readonly string[], items: readonly NewMessage[]): Promise<void> {
+    if (targets.length === 0) return;
+    await this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
+  }
+
+  #newMessage(body: T, options: PublishOptions | undefined, prefix: string): NewMessage {
+    const o = resolveSendOptions(options, prefix);
+    if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
+    const now = this.storage.clock.now();
+    return {
+      id: newId(),
+      body,
+      headers: o.headers,
+      priority: o.priority,
+      enqueuedAt: now,
+      availableAt: now + o.delay,
+      expiresAt: o.ttl === undefined ? undefined : now + o.ttl,
+      dedupeId: o.dedupeId,
+      group: o.group,
+      correlationId: o.correlationId,
+      subject: o.subject,
+    };
+  }
+
+  /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */
+  #announce(item: NewMessage, subscriptions: number): void {
+    const wantsEvent = this.listenerCount('published') > 0;
+    const listeners = this.#registry.live.match(item.subject);
+    if (!wantsEvent && listeners.size === 0) return;
+    const info = infoOf<T>({ ...item, attempt: 0 });
+    if (wantsEvent) this.emit('published', info, subscriptions);
+    for (const record of listeners) {
+      if (record.paused) continue;
+      try {
+        const result = record.listener(info);
+        if (isThenable(result)) {
+          const settled = Promise.resolve(result).then(undefined, record.report);
+          this.storage.clock.track?.(settled);
+        }
+      } catch (error) {
+        record.report(error);
+      }
+    }
+  }
+
+  /**
+   * Attaches `handler` to the durable subscription `name`, creating and recording
+   * it if it is new. Its messages wait in its own queue while no handler is
+   * attached. Handlers that resolve ack; handlers that throw are retried with
+   * the subscription's backoff and dead-lettered after `maxAttempts`, without
+   * affecting other subscriptions.
+   */
+  subscribe(name: string, handler: Handler<T>, options?: SubscriptionOptions): Subscription<T>;
+  /** Attaches a live listener: called for matching publishes while attached; at most once; nothing stored. */
+  subscribe(listener: LiveListener<T>, options?: LiveListenerOptions): Subscription<T>;
+  subscribe(first: string | LiveListener<T>, second?: Handler<T> | LiveListenerOptions, third?: SubscriptionOptions): Subscription<T> {
+    this.#checkOpen();
+    if (typeof first === 'function') return this.#subscribeLive(first, second as LiveListenerOptions | undefined);
+    if (typeof first !== 'string') throw expected('name', 'a subscription name or a listener function', first);
+    return this.#subscribeDurable(first, second as Handler<T>, third);
+  }
+
+  #subscribeLive(listener: LiveListener<T>, options: LiveListenerOptions | undefined): Subscription<T> {
+    const o = options === undefined ? {} : checkObject('options', options);
+    checkKeys('options', o, ['filter']);
+    const filter = o.filter === undefined ? undefined : checkFilter('options.filter', o.filter);
+    const record: LiveRecord<T> = { listener, filter, paused: false, report: (error) => this.#error(error) };
+    const live = this.#registry.live as SubjectIndex<LiveRecord<T>>;
+    live.add(filter, record);
+    const subscription = new Subscription<T>(undefined, filter, { kind: 'live', record }, Promise.resolve(), (s) => {
+      live.delete(filter, record);
+      this.#attached.delete(s);
+    });
+    this.#attached.add(subscription);
+    return subscription;
+  }
+
+  #subscribeDurable(name: string, handler: Handler<T>, options: SubscriptionOptions | undefined): Subscription<T> {
+    const queueName = this.subscriptionQueueName(name);
+    checkFunction('handler', handler);
+    const o = options === undefined ? {} : checkObject('options', options);
+    checkKeys('options', o, SUBSCRIPTION_KEYS);
+    const filter = o.filter === undefined ? undefined : checkFilter('options.filter', o.filter);
+    const queueOptions = pick(o, SUBSCRIPTION_QUEUE_KEYS);
+    const consumeOptions = pick(o, SUBSCRIPTION_CONSUME_KEYS);
+    // Validate everything before recording anything.
+    resolveQueueOptions(queueName, queueOptions);
+    resolveConsumeOptions(consumeOptions);
+
+    const queue = new Queue<T>(queueName, { ...queueOptions, storage: this.storage });
+    queue.on('error', (error) => this.#error(error));
+    const consumer = queue.consume(handler, consumeOptions);
+    const ready = this.#registry.update(name, filter, false);
+    const subscription = new Subscription<T>(name, filter, { kind: 'durable', queue, consumer }, ready, (s) => this.#attached.delete(s));
+    this.#attached.add(subscription);
+    ready.catch((error: unknown) => {
+      this.#error(error);
+      void subscription.stop();
+    });
+    return subscription;
+  }
+
+  /**
+   * The name of the queue that holds durable subscription `name`'s messages
+   * (`` `${topic}:${name}` ``); open a `Queue` on it to inspect or drain it.
+   */
+  subscriptionQueueName(name: string): string {
+    checkName('name', name);
+    if (name.includes(':')) throw expected('name', 'a subscription name without ":"', name);
+    const queueName = queueNameOf(this.name, name);
+    if (queueName.length > MAX_NAME_LENGTH) {
+      throw expected('name', `a subscription name of at most ${MAX_NAME_LENGTH - this.name.length - 1} characters on topic "${this.name}"`, name, RangeError);
+    }
+    return queueName;
+  }
+
+  /** The durable subscriptions recorded in the storage, with their filters. */
+  async subscriptions(): Promise<SubscriptionInfo[]> {
+    this.#checkOpen();
+    const subs = await this.#registry.refresh();
+    return [...subs].map(([name, filter]) => ({ name, filter, queue: queueNameOf(this.name, name) }));
+  }
+
+  /**
+   * Detaches this handle's handlers from durable subscription `name`, gracefully.
+   * The subscription stays recorded and keeps collecting messages.
+   */
+  async unsubscribe(name: string): Promise<void> {
+    this.subscriptionQueueName(name);
+    await Promise.all([...this.#attached].filter((s) => s.name === name).map((s) => s.stop()));
+  }
+
+  /**
+   * Deletes durable subscription `name`: detaches this handle's handlers, stops
+   * recording new messages for it, and removes its waiting messages. Its
+   * dead-letter queue is left alone. Resolves with how many messages were removed.
+   */
+  async deleteSubscription(name: string): Promise<number> {
+    this.#checkOpen();
+    const queueName = this.subscriptionQueueName(name);
+    await this.unsubscribe(name);
+    await this.#registry.update(name, undefined, true);
+    return this.storage.purge(queueName, this.storage.clock.now());
+  }
+
+  /**
+   * Detaches every subscription and listener of this handle (gracefully) and
+   * makes later calls reject with `ClosedError`. Durable subscriptions stay
+   * recorded; the storage stays open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#attached].map((s) => s.stop()));
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError(`Topic "${this.name}" is closed`);
+  }
+
+  #error(error: unknown): void {
+    const err = toError(error);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else reportUnhandled(err, `topic "${this.name}"`);
+  }
+}
