@@ -89,13 +89,13 @@ export class Subscription<T = unknown> {
   /**
    * Detaches gracefully: resolves once running handlers have finished. A durable
    * subscription stays recorded and keeps collecting messages; delete it with
-   * `topic.deleteSubscription(name)`.
+   * `topic.deleteSubscription(name)`. The {@link Subscription.queue} handle stays usable.
    */
   stop(): Promise<void> {
     if (this.#stopped) return this.#stopped;
     this.#detach(this);
     const inner = this.#inner;
-    this.#stopped = inner.kind === 'durable' ? inner.queue.close() : Promise.resolve();
+    this.#stopped = inner.kind === 'durable' ? inner.consumer.stop() : Promise.resolve();
     return this.#stopped;
   }
 }

@@ -1,0 +1,434 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ClosedError, DEAD_LETTER_HEADERS, MemoryStorage, type MessageInfo, Queue, Topic, type TopicOptions } from '../src/index.js';
+import { TestClock } from '../src/testing.js';
+
+function setup<T = unknown>(options: Omit<TopicOptions, 'storage'> = {}, name = 'orders') {
+  const clock = new TestClock(1_000);
+  const storage = new MemoryStorage({ clock });
+  const topic = new Topic<T>(name, { storage, ...options });
+  return { clock, storage, topic };
+}
+
+/** Collects the bodies a handler sees. */
+function collector<T>() {
+  const bodies: T[] = [];
+  return { bodies, handler: async (msg: { body: T }) => void bodies.push(msg.body) };
+}
+
+describe('Topic', () => {
+  describe('durable subscriptions', () => {
+    it('.publish() - every subscription gets its own copy, with the same id', async () => {
+      const { topic, clock } = setup<string>();
+      const ids: Record<string, string[]> = { billing: [], shipping: [] };
+      topic.subscribe('billing', async (msg) => void ids.billing!.push(msg.id));
+      topic.subscribe('shipping', async (msg) => void ids.shipping!.push(msg.id));
+      const id = await topic.publish('order-1');
+      await clock.settle();
+      expect(ids).toEqual({ billing: [id], shipping: [id] });
+    });
+
+    it('.publish() - resolves with an id and stores nothing when no subscription matches', async () => {
+      const { topic, storage, clock } = setup<string>();
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      const id = await topic.publish('lost');
+      expect(typeof id).toBe('string');
+      expect(enqueueMany).not.toHaveBeenCalled();
+      const seen = collector<string>();
+      topic.subscribe('late', seen.handler);
+      await clock.settle();
+      expect(seen.bodies).toEqual([]);
+    });
+
+    it('.subscribe() - receives only messages published after the subscription was first created', async () => {
+      const { topic, clock } = setup<number>();
+      await topic.publish(1);
+      const seen = collector<number>();
+      topic.subscribe('audit', seen.handler);
+      await topic.publish(2);
+      await clock.settle();
+      expect(seen.bodies).toEqual([2]);
+    });
+
+    it('.subscribe() - messages published while no handler is attached wait for the next one', async () => {
+      const { topic, clock } = setup<number>();
+      const first = collector<number>();
+      const sub = topic.subscribe('audit', first.handler);
+      await topic.publish(1);
+      await clock.settle();
+      await sub.stop();
+      await topic.publish(2);
+      await topic.publish(3);
+      await clock.settle();
+      expect(first.bodies).toEqual([1]);
+      const second = collector<number>();
+      topic.subscribe('audit', second.handler);
+      await clock.settle();
+      expect(second.bodies).toEqual([2, 3]);
+    });
+
+    it('.subscribe() - a handle on the same topic and storage publishes to subscriptions made by another handle', async () => {
+      const { topic, storage, clock } = setup<string>();
+      const seen = collector<string>();
+      topic.subscribe('billing', seen.handler);
+      const other = new Topic<string>('orders', { storage });
+      await other.publish('from-other-handle');
+      await clock.settle();
+      expect(seen.bodies).toEqual(['from-other-handle']);
+    });
+
+    it('.publish() - sees a subscription recorded by another process sharing the storage', async () => {
+      const { topic, storage } = setup<string>();
+      const sub = topic.subscribe('billing', async () => {}, { filter: 'order.*' });
+      await sub.ready;
+      await sub.stop();
+      // What another process's subscribe() leaves in a shared storage (e.g. RedisStorage).
+      const raw = await storage.getMeta('topic:orders');
+      await storage.putMeta('topic:orders', raw!.replace(']]', '],["remote"]]'));
+      await topic.publish('x', { subject: 'user.created' });
+      const remote = new Queue<string>(topic.subscriptionQueueName('remote'), { storage });
+      const [msg] = await remote.receive();
+      expect(msg?.body).toBe('x');
+      expect((await topic.subscriptions()).map((s) => s.name)).toEqual(['billing', 'remote']);
+    });
+
+    it('.subscribe() - pause() holds messages in the subscription queue and resume() delivers them', async () => {
+      const { topic, clock } = setup<number>();
+      const seen = collector<number>();
+      const sub = topic.subscribe('audit', seen.handler);
+      sub.pause();
+      expect(sub.isPaused).toBe(true);
+      await topic.publish(1);
+      await clock.settle();
+      expect(seen.bodies).toEqual([]);
+      expect((await sub.queue!.stats()).ready).toBe(1);
+      sub.resume();
+      await clock.settle();
+      expect(seen.bodies).toEqual([1]);
+    });
+
+    it('.subscribe() - the handler sees subject, headers and correlationId', async () => {
+      expect.assertions(1);
+      const { topic, clock } = setup<string>();
+      topic.subscribe('audit', async (msg) => {
+        expect(msg).toMatchObject({ body: 'b', subject: 'order.placed', headers: { k: 'v' }, correlationId: 'c-1', attempt: 1 });
+      });
+      await topic.publish('b', { subject: 'order.placed', headers: { k: 'v' }, correlationId: 'c-1' });
+      await clock.settle();
+    });
+
+    it('.publish() - delay applies to every copy', async () => {
+      const { topic, clock } = setup<string>();
+      const a = collector<string>();
+      const b = collector<string>();
+      topic.subscribe('a', a.handler);
+      topic.subscribe('b', b.handler);
+      await topic.publish('later', { delay: 5_000 });
+      await clock.advance(4_999);
+      expect([a.bodies, b.bodies]).toEqual([[], []]);
+      await clock.advance(1);
+      expect([a.bodies, b.bodies]).toEqual([['later'], ['later']]);
+    });
+
+    it('.publish() - a dedupeId seen within the dedupe window stores nothing more for a subscription', async () => {
+      const { topic, clock } = setup<number>({ dedupeWindow: 10_000 });
+      const seen = collector<number>();
+      topic.subscribe('audit', seen.handler);
+      await topic.publish(1, { dedupeId: 'evt-1' });
+      await topic.publish(2, { dedupeId: 'evt-1' });
+      await clock.advance(10_000);
+      await topic.publish(3, { dedupeId: 'evt-1' });
+      await clock.settle();
+      expect(seen.bodies).toEqual([1, 3]);
+    });
+  });
+
+  describe('fan-out', () => {
+    it('.publish() - reaches all matching subscriptions in one storage operation', async () => {
+      const { topic, storage } = setup<string>();
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      const enqueue = vi.spyOn(storage, 'enqueue');
+      for (const name of ['billing', 'shipping', 'analytics']) topic.subscribe(name, async () => {}).pause();
+      await topic.publish('order-1');
+      expect(enqueueMany).toHaveBeenCalledTimes(1);
+      expect([...enqueueMany.mock.calls[0]![0]].sort()).toEqual(['orders:analytics', 'orders:billing', 'orders:shipping']);
+      expect(enqueue).not.toHaveBeenCalled();
+    });
+
+    it('.publish() - rejects and stores nothing in any subscription when the storage operation fails', async () => {
+      const { topic, storage } = setup<string>();
+      const subs = ['billing', 'shipping'].map((name) => topic.subscribe(name, async () => {}));
+      for (const sub of subs) sub.pause();
+      vi.spyOn(storage, 'enqueueMany').mockRejectedValueOnce(new Error('disk full'));
+      await expect(topic.publish('order-1')).rejects.toThrow('disk full');
+      for (const sub of subs) expect(await sub.queue!.stats()).toMatchObject({ ready: 0, delayed: 0, sent: 0 });
+    });
+
+    it('.publishBatch() - stores messages with the same matching subscriptions together and each where it matches', async () => {
+      const { topic, storage, clock } = setup<string>();
+      const placed = collector<string>();
+      const all = collector<string>();
+      topic.subscribe('placed', placed.handler, { filter: 'order.placed' });
+      topic.subscribe('all', all.handler);
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      const ids = await topic.publishBatch([
+        { body: 'p1', options: { subject: 'order.placed' } },
+        { body: 's1', options: { subject: 'order.shipped' } },
+        { body: 'p2', options: { subject: 'order.placed' } },
+      ]);
+      await clock.settle();
+      expect(ids).toHaveLength(3);
+      expect(enqueueMany).toHaveBeenCalledTimes(2);
+      expect(placed.bodies).toEqual(['p1', 'p2']);
+      expect(all.bodies.sort()).toEqual(['p1', 'p2', 's1']);
+    });
+
+    it('.publishBatch() - rejects an invalid item before storing any', async () => {
+      const { topic, storage } = setup<string>();
+      topic.subscribe('all', async () => {}).pause();
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      await expect(topic.publishBatch([{ body: 'ok' }, { body: 'bad', options: { subject: 'a.*' } }])).rejects.toThrow(/`items\[1\]\.options\.subject`/);
+      expect(enqueueMany).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('filters', () => {
+    it('.subscribe() - a subscription receives only subjects its filter matches', async () => {
+      const { topic, clock } = setup<string>();
+      const orders = collector<string>();
+      const errors = collector<string>();
+      const everything = collector<string>();
+      topic.subscribe('orders', orders.handler, { filter: 'order.*' });
+      topic.subscribe('errors', errors.handler, { filter: '#.error' });
+      topic.subscribe('everything', everything.handler);
+      await topic.publish('placed', { subject: 'order.placed' });
+      await topic.publish('placed-eu', { subject: 'order.placed.eu' });
+      await topic.publish('db-error', { subject: 'billing.db.error' });
+      await topic.publish('no-subject');
+      await clock.settle();
+      expect(orders.bodies).toEqual(['placed']);
+      expect(errors.bodies).toEqual(['db-error']);
+      expect(everything.bodies).toEqual(['placed', 'placed-eu', 'db-error', 'no-subject']);
+    });
+
+    it('.subscribe() - subscribing again under the same name changes the filter from then on', async () => {
+      const { topic, clock } = setup<string>();
+      const first = topic.subscribe('audit', async () => {}, { filter: 'order.*' });
+      await first.ready;
+      await first.stop();
+      const seen = collector<string>();
+      const second = topic.subscribe('audit', seen.handler, { filter: 'user.*' });
+      await second.ready;
+      await topic.publish('order', { subject: 'order.placed' });
+      await topic.publish('user', { subject: 'user.created' });
+      await clock.settle();
+      expect(seen.bodies).toEqual(['user']);
+      expect(await topic.subscriptions()).toEqual([{ name: 'audit', filter: 'user.*', queue: 'orders:audit' }]);
+    });
+  });
+
+  describe('isolation', () => {
+    it('.subscribe() - a failing subscriber retries and dead-letters on its own while the others ack once', async () => {
+      const { topic, storage, clock } = setup<string>();
+      const good = collector<string>();
+      let failures = 0;
+      topic.subscribe('good', good.handler);
+      const bad = topic.subscribe(
+        'bad',
+        async () => {
+          failures++;
+          throw new Error('billing is down');
+        },
+        { maxAttempts: 3, backoff: { initial: 1_000, jitter: 'none' } },
+      );
+      await topic.publish('order-1');
+      await clock.advance(10_000);
+      expect(good.bodies).toEqual(['order-1']);
+      expect(failures).toBe(3);
+      const dlq = new Queue<string>('orders:bad.dlq', { storage });
+      const [dead] = await dlq.receive();
+      expect(dead?.body).toBe('order-1');
+      expect(dead?.headers[DEAD_LETTER_HEADERS.error]).toBe('billing is down');
+      expect(await bad.queue!.stats()).toMatchObject({ ready: 0, delayed: 0, inflight: 0, deadLettered: 1 });
+      expect(await new Queue('orders:good', { storage }).stats()).toMatchObject({ acked: 1, retried: 0 });
+    });
+  });
+
+  describe('live listeners', () => {
+    it('.subscribe(listener) - hears publishes while attached, and nothing after stop()', async () => {
+      const { topic } = setup<number>();
+      const heard: MessageInfo<number>[] = [];
+      const live = topic.subscribe((msg) => void heard.push(msg));
+      expect(live.durable).toBe(false);
+      const id = await topic.publish(1, { subject: 'a.b' });
+      await live.stop();
+      await topic.publish(2);
+      expect(heard).toHaveLength(1);
+      expect(heard[0]).toMatchObject({ id, body: 1, subject: 'a.b', attempt: 0 });
+    });
+
+    it('.subscribe(listener) - misses what is published while paused (nothing is stored for it)', async () => {
+      const { topic } = setup<number>();
+      const heard: number[] = [];
+      const live = topic.subscribe((msg) => void heard.push(msg.body));
+      live.pause();
+      await topic.publish(1);
+      live.resume();
+      await topic.publish(2);
+      expect(heard).toEqual([2]);
+    });
+
+    it('.subscribe(listener) - honours a filter', async () => {
+      const { topic } = setup<string>();
+      const heard: string[] = [];
+      topic.subscribe((msg) => void heard.push(msg.body), { filter: '*.error' });
+      await topic.publish('e', { subject: 'api.error' });
+      await topic.publish('w', { subject: 'api.warn' });
+      expect(heard).toEqual(['e']);
+    });
+
+    it('.subscribe(listener) - a throwing listener is reported and never breaks publish or other listeners', async () => {
+      const { topic, clock } = setup<string>();
+      const errors: Error[] = [];
+      topic.on('error', (error) => errors.push(error));
+      const heard: string[] = [];
+      topic.subscribe(() => {
+        throw new Error('listener bug');
+      });
+      topic.subscribe(async () => {
+        throw new Error('async listener bug');
+      });
+      topic.subscribe((msg) => void heard.push(msg.body));
+      const durable = collector<string>();
+      topic.subscribe('audit', durable.handler);
+      await expect(topic.publish('x')).resolves.toEqual(expect.any(String));
+      await clock.settle();
+      expect(heard).toEqual(['x']);
+      expect(durable.bodies).toEqual(['x']);
+      expect(errors.map((e) => e.message).sort()).toEqual(['async listener bug', 'listener bug']);
+    });
+
+    it('.subscribe(listener) - a listener on another handle of the same topic hears publishes', async () => {
+      const { topic, storage } = setup<string>();
+      const heard: string[] = [];
+      new Topic<string>('orders', { storage }).subscribe((msg) => void heard.push(msg.body));
+      await topic.publish('x');
+      expect(heard).toEqual(['x']);
+    });
+  });
+
+  describe('unsubscribe and delete', () => {
+    it('.unsubscribe() - detaches the handlers; the subscription keeps collecting messages', async () => {
+      const { topic, clock } = setup<number>();
+      const seen = collector<number>();
+      const sub = topic.subscribe('audit', seen.handler);
+      await topic.unsubscribe('audit');
+      await topic.publish(1);
+      await clock.settle();
+      expect(seen.bodies).toEqual([]);
+      expect((await sub.queue!.stats()).ready).toBe(1);
+      expect((await topic.subscriptions()).map((s) => s.name)).toEqual(['audit']);
+    });
+
+    it('.deleteSubscription() - removes its messages and its record, and later publishes skip it', async () => {
+      const { topic, storage } = setup<number>();
+      topic.subscribe('audit', async () => {}).pause();
+      topic.subscribe('keep', async () => {}).pause();
+      await topic.publish(1);
+      await topic.publish(2);
+      expect(await topic.deleteSubscription('audit')).toBe(2);
+      await topic.publish(3);
+      expect(await new Queue('orders:audit', { storage }).stats()).toMatchObject({ ready: 0 });
+      expect(await new Queue('orders:keep', { storage }).stats()).toMatchObject({ ready: 3 });
+      expect((await topic.subscriptions()).map((s) => s.name)).toEqual(['keep']);
+    });
+
+    it('.deleteSubscription() - deleting the last subscription removes the record', async () => {
+      const { topic, storage } = setup<number>();
+      await topic.subscribe('audit', async () => {}).ready;
+      await topic.deleteSubscription('audit');
+      expect(await storage.getMeta('topic:orders')).toBeUndefined();
+    });
+  });
+
+  describe('close', () => {
+    it('.close() - detaches every subscription; later calls reject or throw ClosedError', async () => {
+      const { topic, storage, clock } = setup<number>();
+      const seen = collector<number>();
+      topic.subscribe('audit', seen.handler);
+      await topic.close();
+      await expect(topic.publish(1)).rejects.toBeInstanceOf(ClosedError);
+      expect(() => topic.subscribe('audit', seen.handler)).toThrow(ClosedError);
+      await new Topic<number>('orders', { storage }).publish(2);
+      await clock.settle();
+      expect(seen.bodies).toEqual([]);
+    });
+  });
+
+  describe('recording', () => {
+    it('.subscribe() - ready rejects, the topic emits error and the subscription stops when it cannot be recorded', async () => {
+      const { topic, storage } = setup<number>();
+      vi.spyOn(storage, 'putMeta').mockRejectedValueOnce(new Error('disk full'));
+      const errors: Error[] = [];
+      topic.on('error', (error) => errors.push(error));
+      const sub = topic.subscribe('audit', async () => {});
+      await expect(sub.ready).rejects.toThrow('disk full');
+      await sub.stop();
+      expect(errors.map((e) => e.message)).toEqual(['disk full']);
+      expect(await topic.subscriptions()).toEqual([]);
+    });
+
+    it('.publish() - rejects when the recorded subscriptions are unreadable', async () => {
+      const { topic, storage } = setup<number>();
+      await storage.putMeta('topic:orders', '{not json');
+      await expect(topic.publish(1)).rejects.toThrow(/recorded subscriptions cannot be read/);
+    });
+  });
+
+  describe('bad input', () => {
+    it.each(['', 'a b', '../x', '.x', 42, undefined])('new Topic() - rejects the name %j', (name) => {
+      expect(() => new Topic(name as string)).toThrow(/Expected `name`/);
+    });
+
+    it('new Topic() - rejects unknown options and a negative dedupeWindow', () => {
+      expect(() => new Topic('t', { dedupe: 1 } as TopicOptions)).toThrow(/Unknown option `options.dedupe`/);
+      expect(() => new Topic('t', { dedupeWindow: -1 })).toThrow(RangeError);
+      expect(() => new Topic('t', { storage: {} as MemoryStorage })).toThrow(/`options.storage`/);
+    });
+
+    it.each([
+      ['', /`name`/],
+      ['a:b', /`name` to be a subscription name without ":"/],
+      ['x'.repeat(200), /`name` to be a subscription name of at most 193 characters/],
+      ['ok', /`handler` to be a function/, 'not a function'],
+      ['ok', /`options.filter`/, undefined, { filter: 'a.b*' }],
+      ['ok', /`options.filter`/, undefined, { filter: 'a..b' }],
+      ['ok', /`options.filter`/, undefined, { filter: '' }],
+      ['ok', /Unknown option `options.maxLength`/, undefined, { maxLength: 10 }],
+      ['ok', /`options.maxAttempts`/, undefined, { maxAttempts: 0 }],
+      ['ok', /`options.concurrency`/, undefined, { concurrency: -1 }],
+    ])('.subscribe(%j) - throws %s and records nothing', async (name, message, handler?: unknown, options?: unknown) => {
+      const { topic, storage } = setup();
+      expect(() => topic.subscribe(name, (handler ?? (async () => {})) as () => void, options as object)).toThrow(message);
+      expect(await storage.getMeta('topic:orders')).toBeUndefined();
+    });
+
+    it('.subscribe() - throws for a first argument that is neither a name nor a function', () => {
+      const { topic } = setup();
+      expect(() => topic.subscribe(42 as unknown as string, async () => {})).toThrow(/`name` to be a subscription name or a listener function/);
+    });
+
+    it('.subscribe(listener) - rejects a bad filter and unknown options', () => {
+      const { topic } = setup();
+      expect(() => topic.subscribe(() => {}, { filter: '#x' })).toThrow(/`options.filter`/);
+      expect(() => topic.subscribe(() => {}, { maxAttempts: 2 } as object)).toThrow(/Unknown option `options.maxAttempts`/);
+    });
+
+    it.each([{ subject: 'order.*' }, { subject: 'a..b' }, { subject: '' }, { delay: -1 }, { bogus: 1 }])('.publish() - rejects %j and stores nothing', async (options) => {
+      const { topic, storage } = setup();
+      topic.subscribe('all', async () => {}).pause();
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      await expect(topic.publish('x', options as object)).rejects.toThrow(/options/);
+      expect(enqueueMany).not.toHaveBeenCalled();
+    });
+  });
+});
