@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../src/clock.js';
+import { MemoryStorage } from '../src/storage/memory-storage.js';
+import type { NewMessage } from '../src/storage/storage.js';
+import { TestClock } from '../src/test-clock.js';
+import { describeStorage } from './storage-contract.js';
+
+describeStorage('MemoryStorage', async (clock) => ({ storage: new MemoryStorage({ clock }) }));
+
+function message(id: string, body: unknown): NewMessage {
+  return {
+    id,
+    body,
+    headers: undefined,
+    priority: 0,
+    enqueuedAt: 0,
+    availableAt: 0,
+    expiresAt: undefined,
+    dedupeId: undefined,
+    group: undefined,
+    correlationId: undefined,
+    subject: undefined,
+  };
+}
+
+describe('MemoryStorage', () => {
+  it('keeps bodies by reference, without copying them', async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    const body = { items: [1, 2, 3], at: new Date(0), fn: () => 'kept' };
+    await storage.enqueue('jobs', [message('a', body)], { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 }, 0);
+    const [peeked] = await storage.peek('jobs', 1, 0);
+    expect(peeked!.body).toBe(body);
+    const { delivered } = await storage.claim('jobs', { max: 1, leaseMs: 1_000, maxAttempts: 3, deadLetter: false }, 0);
+    expect(delivered[0]!.message.body).toBe(body);
+  });
+
+  it('uses the system clock when given no clock', () => {
+    expect(new MemoryStorage().clock).toBe(systemClock);
+    expect(new MemoryStorage({}).clock).toBe(systemClock);
+  });
+
+  it('uses the clock it is given', () => {
+    const clock = new TestClock();
+    expect(new MemoryStorage({ clock }).clock).toBe(clock);
+  });
+
+  it('new MemoryStorage() - rejects options that are not an object', () => {
+    expect(() => new MemoryStorage(42 as never)).toThrow(TypeError);
+    expect(() => new MemoryStorage(42 as never)).toThrow(/`options`/);
+    expect(() => new MemoryStorage(null as never)).toThrow(/`options`/);
+  });
+
+  it('new MemoryStorage() - rejects an unknown option by name', () => {
+    expect(() => new MemoryStorage({ clok: new TestClock() } as never)).toThrow(/clok/);
+  });
+
+  it('new MemoryStorage() - rejects a clock without now(), setTimer() and clearTimer()', () => {
+    expect(() => new MemoryStorage({ clock: { now: () => 0 } as never })).toThrow(TypeError);
+    expect(() => new MemoryStorage({ clock: { now: () => 0 } as never })).toThrow(/`options.clock`/);
+    expect(() => new MemoryStorage({ clock: 'system' as never })).toThrow(/`options.clock`/);
+  });
+});
