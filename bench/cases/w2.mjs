@@ -1,0 +1,105 @@
+// W2: a producer paced at `rate` msg/s and a consumer in the same process; latency from the
+// send call to the handler's start. Each subject returns { n, p50, p99, p999, max } in µs.
+import { createRequire } from 'node:module';
+import { latch, now, percentile, pocketmq, tick } from '../lib.mjs';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Sends message i at start + i / rate (spinning on setImmediate in between, so the consumer
+ * runs freely), with `send(i)` awaited; the handler calls `handled(i)`.
+ */
+async function paced({ rate, seconds, warmup }, setup) {
+  const n = Math.round(rate * seconds);
+  const sentAt = new Float64Array(n);
+  const gotAt = new Float64Array(n);
+  const done = latch();
+  let count = 0;
+  const send = await setup((i) => {
+    gotAt[i] = now();
+    if (++count === n) done.resolve();
+  });
+  const interval = 1000 / rate;
+  const start = now() + 10;
+  for (let i = 0; i < n; i++) {
+    const due = start + i * interval;
+    while (now() < due) await tick();
+    sentAt[i] = now();
+    await send(i);
+  }
+  await done.promise;
+  const latencies = [];
+  for (let i = Math.floor(n * warmup); i < n; i++) latencies.push((gotAt[i] - sentAt[i]) * 1000);
+  latencies.sort((a, b) => a - b);
+  return { n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9), max: latencies[latencies.length - 1] };
+}
+
+export const subjects = {
+  async pocketmq(params) {
+    const { MemoryStorage, Queue } = await pocketmq();
+    const queue = new Queue('w2', { storage: new MemoryStorage() });
+    return paced(params, (handled) => {
+      queue.consume(async (msg) => handled(msg.body.id));
+      return (i) => queue.send({ id: i });
+    });
+  },
+
+  async fastq(params) {
+    const fastq = require('fastq');
+    return paced(params, (handled) => {
+      const queue = fastq.promise(async (body) => handled(body.id), 1);
+      return (i) => void queue.push({ id: i });
+    });
+  },
+
+  async 'p-queue'(params) {
+    const { default: PQueue } = await import('p-queue');
+    return paced(params, (handled) => {
+      const queue = new PQueue({ concurrency: 1 });
+      return (i) => {
+        const body = { id: i };
+        void queue.add(async () => handled(body.id));
+      };
+    });
+  },
+
+  async mqemitter(params) {
+    const mqemitter = require('mqemitter');
+    return paced(params, (handled) => {
+      const mq = mqemitter();
+      mq.on('w2', (msg, cb) => {
+        handled(msg.id);
+        cb();
+      });
+      return (i) => new Promise((resolve) => mq.emit({ topic: 'w2', id: i }, resolve));
+    });
+  },
+
+  /** The floor: a ring buffer and one consumer loop that awaits the next push when empty. */
+  async 'ring buffer'(params) {
+    return paced(params, (handled) => {
+      const ring = new Array(1 << 16);
+      const mask = ring.length - 1;
+      let head = 0;
+      let tail = 0;
+      let wake;
+      const handler = async (body) => handled(body.id);
+      (async () => {
+        for (;;) {
+          while (head === tail) await new Promise((resolve) => (wake = resolve));
+          const item = ring[head & mask];
+          ring[head++ & mask] = undefined;
+          await handler(item);
+        }
+      })();
+      return (i) => {
+        ring[tail++ & mask] = { id: i };
+        if (wake) {
+          const w = wake;
+          wake = undefined;
+          w();
+        }
+      };
+    });
+  },
+};

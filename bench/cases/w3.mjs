@@ -1,0 +1,45 @@
+// W3: a topic with `subscribers` subscribers and `n` publishes (1,000 in flight); time until
+// every subscriber has handled every message. Each subject returns { n, ms }.
+import { createRequire } from 'node:module';
+import { Skip, latch, now, pipelined, pocketmq } from '../lib.mjs';
+
+const require = createRequire(import.meta.url);
+
+async function topicClass() {
+  const mod = await pocketmq();
+  if (!mod.Topic) throw new Skip('pocketmq does not export Topic yet (src/topic.ts has not landed)');
+  return mod;
+}
+
+/** pocketmq Topic; `durable` subscribers are named (a queue each, acked), others live listeners. */
+async function pocketmqTopic({ n, subscribers }, durable) {
+  const { MemoryStorage, Topic } = await topicClass();
+  const topic = new Topic('w3', { storage: new MemoryStorage() });
+  const done = latch();
+  const total = n * subscribers;
+  let count = 0;
+  const handler = async () => {
+    if (++count === total) done.resolve();
+  };
+  const subscriptions = [];
+  for (let s = 0; s < subscribers; s++) subscriptions.push(durable ? topic.subscribe(`sub-${s}`, handler) : topic.subscribe(handler));
+  const t0 = now();
+  await pipelined(n, (i) => topic.publish({ id: i }));
+  await done.promise;
+  // Graceful stop waits for the last acks, so the time covers full delivery.
+  await Promise.all(subscriptions.map((s) => s.stop()));
+  return { n, ms: now() - t0 };
+}
+
+export const subjects = {
+  'pocketmq live': (params) => pocketmqTopic(params, false),
+  'pocketmq durable': (params) => pocketmqTopic(params, true),
+
+  async mqemitter({ n, subscribers }) {
+    const mq = require('mqemitter')();
+    for (let s = 0; s < subscribers; s++) mq.on('w3', (msg, cb) => cb());
+    const t0 = now();
+    await pipelined(n, (i) => new Promise((resolve) => mq.emit({ topic: 'w3', id: i }, resolve)));
+    return { n, ms: now() - t0 };
+  },
+};
