@@ -3,6 +3,7 @@ export { Consumer } from './consumer.js';
 export { Message } from './message.js';
 export { Topic } from './topic.js';
 export { Subscription } from './subscription.js';
+export { RequestReply } from './request-reply.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
@@ -20,6 +21,7 @@ export {
 export type { BatchItem } from './queue.js';
 export type { LiveListenerOptions, PublishOptions, SubscriptionInfo, SubscriptionOptions, TopicEvents, TopicOptions } from './topic.js';
 export type { LiveListener } from './subscription.js';
+export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
 export type { Handler } from './consumer.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';
