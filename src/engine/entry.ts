@@ -39,9 +39,15 @@ export class Entry implements StoredMessage {
   dueAt = 0;
   /** Position in the due heap; -1 when not in it. */
   heapIndex = -1;
-  /** Links of the one list the entry is in: a ready bucket or its group's queue. */
+  /** Links in its FIFO group's list ({@link EntryList}). */
   prev: Entry | undefined = undefined;
   next: Entry | undefined = undefined;
+  /**
+   * Links in a ready bucket ({@link ReadyList}). Separate from the group links
+   * because a group's head sits in its group's list and in a ready bucket at once.
+   */
+  readyPrev: Entry | undefined = undefined;
+  readyNext: Entry | undefined = undefined;
 
   /** The queue the entry belongs to. */
   readonly owner: QueueState;
@@ -62,7 +68,7 @@ export class Entry implements StoredMessage {
   }
 }
 
-/** An intrusive doubly linked FIFO of entries: O(1) push, shift and removal from anywhere. */
+/** An intrusive doubly linked FIFO of entries over their group links: O(1) push, shift and removal from anywhere. */
 export class EntryList {
   head: Entry | undefined = undefined;
   tail: Entry | undefined = undefined;
@@ -83,6 +89,31 @@ export class EntryList {
     if (entry.next) entry.next.prev = entry.prev;
     else this.tail = entry.prev;
     entry.prev = entry.next = undefined;
+    this.size--;
+  }
+}
+
+/** {@link EntryList} over the ready links: one priority bucket of a ReadyIndex. */
+export class ReadyList {
+  head: Entry | undefined = undefined;
+  tail: Entry | undefined = undefined;
+  size = 0;
+
+  push(entry: Entry): void {
+    entry.readyPrev = this.tail;
+    entry.readyNext = undefined;
+    if (this.tail) this.tail.readyNext = entry;
+    else this.head = entry;
+    this.tail = entry;
+    this.size++;
+  }
+
+  remove(entry: Entry): void {
+    if (entry.readyPrev) entry.readyPrev.readyNext = entry.readyNext;
+    else this.head = entry.readyNext;
+    if (entry.readyNext) entry.readyNext.readyPrev = entry.readyPrev;
+    else this.tail = entry.readyPrev;
+    entry.readyPrev = entry.readyNext = undefined;
     this.size--;
   }
 }

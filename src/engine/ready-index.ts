@@ -1,4 +1,4 @@
-import { type Entry, EntryList } from './entry.js';
+import { type Entry, ReadyList } from './entry.js';
 
 /**
  * Deliverable entries of one queue: one FIFO bucket per priority, buckets kept in
@@ -8,7 +8,7 @@ import { type Entry, EntryList } from './entry.js';
  */
 export class ReadyIndex {
   /** Buckets with at least one entry, highest priority first. */
-  #buckets: { priority: number; list: EntryList }[] = [];
+  #buckets: { priority: number; list: ReadyList }[] = [];
   size = 0;
 
   push(entry: Entry): void {
@@ -19,7 +19,7 @@ export class ReadyIndex {
       while (index < buckets.length && buckets[index]!.priority > entry.priority) index++;
       bucket = buckets[index];
       if (!bucket || bucket.priority !== entry.priority) {
-        bucket = { priority: entry.priority, list: new EntryList() };
+        bucket = { priority: entry.priority, list: new ReadyList() };
         buckets.splice(index, 0, bucket);
       }
     }
@@ -50,7 +50,7 @@ export class ReadyIndex {
   list(max: number): Entry[] {
     const out: Entry[] = [];
     for (const { list } of this.#buckets) {
-      for (let e = list.head; e && out.length < max; e = e.next) out.push(e);
+      for (let e = list.head; e && out.length < max; e = e.readyNext) out.push(e);
       if (out.length >= max) break;
     }
     return out;
@@ -58,7 +58,7 @@ export class ReadyIndex {
 
   clear(): Entry[] {
     const all = this.list(Infinity);
-    for (const e of all) e.prev = e.next = undefined;
+    for (const e of all) e.readyPrev = e.readyNext = undefined;
     this.#buckets = [];
     this.size = 0;
     return all;
