@@ -190,6 +190,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const { scheduler } = this.#context;
     const clock = this.storage.clock;
     return new Promise<boolean>((resolve, reject) => {
+      // close() may have come while the caller awaited the storage: its closers ran without us.
+      if (this.#closed) return reject(new ClosedError(`Queue "${this.name}" was closed`));
       const release = scheduler.hold();
       const timer = Number.isFinite(ms) ? clock.setTimer(() => finish(false), ms, true) : undefined;
       const cancelWake = scheduler.onWake(this.name, () => finish(true));
