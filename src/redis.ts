@@ -1,0 +1,9 @@
+/**
+ * `pocketmq/redis`: queues kept in Redis, shared by many processes and machines.
+ * Needs the optional peer dependency `ioredis` (`npm install ioredis`); the other
+ * entries never load it.
+ *
+ * @module
+ */
+export { RedisStorage } from './storage/redis-storage.js';
+export type { RedisStorageOptions } from './storage/redis-storage.js';

@@ -1,0 +1,552 @@
+/**
+ * The Lua side of RedisStorage: one script per Storage operation, each the
+ * engine's operation (src/engine/engine.ts) re-stated over Redis structures, so
+ * that every call is atomic on the server however many processes share a queue.
+ *
+ * Every script gets:
+ *   KEYS[i]  the key tag of each queue it touches, `{prefix:queue}`; all keys of a
+ *            queue start with its tag, so they hash to one Cluster slot.
+ *   ARGV[1]  the pub/sub channel, ARGV[2] the caller's instance id (so it can skip
+ *            its own announcements), ARGV[3] `now` from the caller's clock (never
+ *            Redis TIME), ARGV[4 .. 3+#KEYS] the queue names, then its own arguments.
+ * and returns `{ payload, queues, expired }`: `queues` is, per touched queue,
+ * name, version, earliest due time (or false) and whether it may have become
+ * deliverable; `expired` lists the records whose TTL ran out (queue name first).
+ *
+ * Keys of a queue with tag T (docs/redis.md has the full layout):
+ *   T:m:<id>      hash, one message: b body, h headers JSON, p priority, e enqueuedAt,
+ *                 a availableAt, x expiresAt, d dedupeId, g group, c correlationId,
+ *                 s subject, n attempt, t lease token, st state (r ready, d delayed,
+ *                 g behind its group's head, i in flight)
+ *   T:pris        zset of priorities that have ready messages, score -priority
+ *   T:r:<p>       zset of ready ids of priority p, score = placement sequence (FIFO)
+ *   T:due         zset id -> when something next happens to it (delay end, lease end, TTL)
+ *   T:g:<group>   list of a FIFO group's ids; the head is the one that may be delivered
+ *   T:all         zset of every id, score = insertion sequence (purge, drop-oldest)
+ *   T:dd / T:ddx  hash dedupeId -> id, and zset dedupeId -> remembered until
+ *   T:s           hash of counters, sequences, `v` (version) and `pd` (announced due)
+ */
+
+const LIBRARY = `
+local CHANNEL = ARGV[1]
+local SELF = ARGV[2]
+local NOW_S = ARGV[3]
+local NOW = tonumber(NOW_S)
+local NAME = {}
+local TOUCHED = {}
+local READY = {}
+local EXPIRED = {}
+for i = 1, #KEYS do
+  NAME[KEYS[i]] = ARGV[3 + i]
+  TOUCHED[i] = KEYS[i]
+end
+local A = 4 + #KEYS
+
+local FIELDS = {'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st'}
+
+local function load(base, id)
+  local v = redis.call('HMGET', base .. ':m:' .. id, unpack(FIELDS))
+  if not v[13] then return nil end
+  return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
+    c = v[9], s = v[10], n = tonumber(v[11]), t = v[12], st = v[13] }
+end
+
+-- What the client decodes into a StoredMessage, in this order.
+local function record(m, out)
+  local o = out or {}
+  local k = #o
+  o[k + 1] = m.id; o[k + 2] = m.b; o[k + 3] = m.h or false; o[k + 4] = m.p; o[k + 5] = m.e
+  o[k + 6] = m.a; o[k + 7] = m.x or false; o[k + 8] = m.d or false; o[k + 9] = m.g or false
+  o[k + 10] = m.c or false; o[k + 11] = m.s or false; o[k + 12] = tostring(m.n)
+  return o
+end
+
+local function count(base, field, by)
+  redis.call('HINCRBY', base .. ':s', field, by)
+end
+
+local function expire(base, m)
+  redis.call('DEL', base .. ':m:' .. m.id)
+  redis.call('ZREM', base .. ':all', m.id)
+  count(base, 'expired', 1)
+  EXPIRED[#EXPIRED + 1] = NAME[base]
+  record(m, EXPIRED)
+end
+
+-- Makes an unexpired message delayed or ready by its availableAt.
+local function place(base, m)
+  local key = base .. ':m:' .. m.id
+  local exp = m.x and tonumber(m.x)
+  local avail = tonumber(m.a)
+  if avail > NOW then
+    local due = avail
+    if exp and exp < due then due = exp end
+    m.st = 'd'
+    redis.call('HSET', key, 'st', 'd')
+    redis.call('ZADD', base .. ':due', due, m.id)
+    count(base, 'delayed', 1)
+    return
+  end
+  m.st = 'r'
+  redis.call('HSET', key, 'st', 'r')
+  redis.call('ZADD', base .. ':r:' .. m.p, redis.call('HINCRBY', base .. ':s', 'seq', 1), m.id)
+  redis.call('ZADD', base .. ':pris', -tonumber(m.p), m.p)
+  count(base, 'ready', 1)
+  if exp then redis.call('ZADD', base .. ':due', exp, m.id) end
+  READY[base] = true
+end
+
+local function removeReady(base, m)
+  local bucket = base .. ':r:' .. m.p
+  redis.call('ZREM', bucket, m.id)
+  if redis.call('ZCARD', bucket) == 0 then redis.call('ZREM', base .. ':pris', m.p) end
+  count(base, 'ready', -1)
+end
+
+-- Removes a message from its group's list; when it was the head, the next live
+-- member takes its place (expired members on the way are expired).
+local function dropFromGroup(base, m)
+  if not m.g then return end
+  local list = base .. ':g:' .. m.g
+  if redis.call('LINDEX', list, 0) ~= m.id then
+    redis.call('LREM', list, 1, m.id)
+    return
+  end
+  redis.call('LPOP', list)
+  while true do
+    local nextId = redis.call('LINDEX', list, 0)
+    if not nextId then return end
+    count(base, 'grouped', -1)
+    redis.call('ZREM', base .. ':due', nextId)
+    local n = load(base, nextId)
+    if n.x and tonumber(n.x) <= NOW then
+      redis.call('LPOP', list)
+      expire(base, n)
+    else
+      place(base, n)
+      return
+    end
+  end
+end
+
+-- Places a message that is out of every structure (except its group's list, where it is the head).
+local function reschedule(base, m)
+  if m.x and tonumber(m.x) <= NOW then
+    dropFromGroup(base, m)
+    expire(base, m)
+    return
+  end
+  place(base, m)
+end
+
+-- Takes a message out of every structure and the queue, keeping its group moving.
+local function unlink(base, m)
+  redis.call('ZREM', base .. ':due', m.id)
+  local st = m.st
+  if st == 'r' then removeReady(base, m)
+  elseif st == 'd' then count(base, 'delayed', -1)
+  elseif st == 'g' then count(base, 'grouped', -1)
+  elseif st == 'i' then count(base, 'inflight', -1) end
+  redis.call('DEL', base .. ':m:' .. m.id)
+  redis.call('ZREM', base .. ':all', m.id)
+  dropFromGroup(base, m)
+end
+
+-- item: { id, b, h, p, e, a, x, d, g, c, s } with false for absent fields.
+local function insert(base, item, window)
+  local id = item.id
+  if redis.call('EXISTS', base .. ':m:' .. id) == 1 then
+    -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
+    id = id .. ':' .. redis.call('HINCRBY', base .. ':s', 'tok', 1)
+    item.id = id
+  end
+  local args = { 'b', item.b, 'p', item.p, 'e', item.e, 'a', item.a, 'n', 0, 't', 0, 'st', 'r' }
+  if item.h then args[#args + 1] = 'h'; args[#args + 1] = item.h end
+  if item.x then args[#args + 1] = 'x'; args[#args + 1] = item.x end
+  if item.d then args[#args + 1] = 'd'; args[#args + 1] = item.d end
+  if item.g then args[#args + 1] = 'g'; args[#args + 1] = item.g end
+  if item.c then args[#args + 1] = 'c'; args[#args + 1] = item.c end
+  if item.s then args[#args + 1] = 's'; args[#args + 1] = item.s end
+  redis.call('HSET', base .. ':m:' .. id, unpack(args))
+  redis.call('ZADD', base .. ':all', redis.call('HINCRBY', base .. ':s', 'ins', 1), id)
+  count(base, 'sent', 1)
+  if item.d then
+    redis.call('HSET', base .. ':dd', item.d, id)
+    redis.call('ZADD', base .. ':ddx', NOW + window, item.d)
+  end
+  item.n = 0
+  if not item.g then
+    reschedule(base, item)
+    return id
+  end
+  if redis.call('RPUSH', base .. ':g:' .. item.g, id) == 1 then
+    reschedule(base, item)
+  else
+    item.st = 'g'
+    redis.call('HSET', base .. ':m:' .. id, 'st', 'g')
+    count(base, 'grouped', 1)
+    if item.x then redis.call('ZADD', base .. ':due', item.x, id) end
+  end
+  return id
+end
+
+-- Moves a message (already unlinked) to targetBase, or nowhere when it is false;
+-- appends what left to 'out' as reason, target name (or false), record.
+local function deadLetterEntry(base, m, targetBase, reason, err, out)
+  count(base, 'dead', 1)
+  if targetBase then
+    local headers = {}
+    if m.h then headers = cjson.decode(m.h) end
+    headers['x-dead-reason'] = reason
+    if err then headers['x-dead-error'] = err end
+    headers['x-original-queue'] = NAME[base]
+    headers['x-attempts'] = tostring(m.n)
+    headers['x-dead-at'] = NOW_S
+    insert(targetBase, { id = m.id, b = m.b, h = cjson.encode(headers), p = m.p, e = NOW_S, a = NOW_S,
+      x = false, d = false, g = m.g, c = m.c, s = m.s }, 0)
+  end
+  if out then
+    out[#out + 1] = reason
+    out[#out + 1] = targetBase and NAME[targetBase] or false
+    record(m, out)
+  end
+end
+
+-- Applies everything due by NOW in one queue: delays, retries, lease ends, TTLs.
+-- Simultaneous due times are taken in insertion order.
+local function advance(base)
+  local dueKey = base .. ':due'
+  while true do
+    local batch = redis.call('ZRANGEBYSCORE', dueKey, '-inf', NOW_S, 'WITHSCORES', 'LIMIT', 0, 500)
+    if #batch == 0 then return end
+    local items = {}
+    for i = 1, #batch, 2 do
+      items[#items + 1] = { id = batch[i], at = tonumber(batch[i + 1]),
+        ins = tonumber(redis.call('ZSCORE', base .. ':all', batch[i]) or 0) }
+    end
+    table.sort(items, function(l, r)
+      if l.at ~= r.at then return l.at < r.at end
+      return l.ins < r.ins
+    end)
+    for _, item in ipairs(items) do
+      -- An earlier item of the batch may have moved or removed this one.
+      local at = redis.call('ZSCORE', dueKey, item.id)
+      if at and tonumber(at) <= NOW then
+        redis.call('ZREM', dueKey, item.id)
+        local m = load(base, item.id)
+        if m.st == 'd' then
+          count(base, 'delayed', -1)
+          reschedule(base, m)
+        elseif m.st == 'i' then
+          -- The lease ran out: deliverable again at once, attempts kept.
+          count(base, 'inflight', -1)
+          m.t = '0'
+          m.a = NOW_S
+          redis.call('HSET', base .. ':m:' .. m.id, 't', 0, 'a', NOW_S)
+          reschedule(base, m)
+        else
+          -- Ready or grouped messages are in the due set only for their TTL.
+          unlink(base, m)
+          expire(base, m)
+        end
+      end
+    end
+  end
+end
+
+local function pruneDedupe(base)
+  local gone = redis.call('ZRANGEBYSCORE', base .. ':ddx', '-inf', NOW_S, 'LIMIT', 0, 1000)
+  for _, d in ipairs(gone) do
+    redis.call('HDEL', base .. ':dd', d)
+    redis.call('ZREM', base .. ':ddx', d)
+  end
+end
+
+local function duplicateOf(base, d)
+  if not d then return nil end
+  local untilS = redis.call('ZSCORE', base .. ':ddx', d)
+  if untilS and tonumber(untilS) > NOW then return redis.call('HGET', base .. ':dd', d) end
+  return nil
+end
+
+-- The message a lease belongs to if the lease is current, else 'stale' or 'missing'.
+local function leased(base, id, token)
+  local m = load(base, id)
+  if not m then return nil, 'missing' end
+  if m.st ~= 'i' or m.t ~= token then return nil, 'stale' end
+  return m, nil
+end
+
+local function waiting(base)
+  local c = redis.call('HMGET', base .. ':s', 'ready', 'delayed', 'grouped')
+  return (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) + (tonumber(c[3]) or 0)
+end
+
+-- Reads an item of 11 fields from ARGV at i; '' is an absent optional field.
+local function readItem(i)
+  local function opt(v) if v == '' then return false end return v end
+  return { id = ARGV[i], b = ARGV[i + 1], h = opt(ARGV[i + 2]), p = ARGV[i + 3], e = ARGV[i + 4],
+    a = ARGV[i + 5], x = opt(ARGV[i + 6]), d = opt(ARGV[i + 7]), g = opt(ARGV[i + 8]),
+    c = opt(ARGV[i + 9]), s = opt(ARGV[i + 10]) }
+end
+
+-- Reports each touched queue's version and earliest due time, and announces to
+-- other processes a queue that became deliverable or whose due time came earlier
+-- than what was announced (or the announced time has passed). A later due time is
+-- not announced: listeners keep the earlier one and re-read at that time.
+local function finish(payload)
+  local queues = {}
+  for _, base in ipairs(TOUCHED) do
+    local stats = base .. ':s'
+    local v = redis.call('HINCRBY', stats, 'v', 1)
+    local first = redis.call('ZRANGE', base .. ':due', 0, 0, 'WITHSCORES')
+    local due = first[2]
+    local pd = redis.call('HGET', stats, 'pd')
+    local announce = ''
+    if due and (not pd or tonumber(due) < tonumber(pd) or tonumber(pd) <= NOW) then
+      redis.call('HSET', stats, 'pd', due)
+      announce = due
+    elseif not due and pd and tonumber(pd) <= NOW then
+      redis.call('HDEL', stats, 'pd')
+    end
+    local ready = READY[base] and '1' or '0'
+    if announce ~= '' or ready == '1' then
+      redis.call('PUBLISH', CHANNEL, SELF .. '|' .. NAME[base] .. '|' .. v .. '|' .. ready .. '|' .. announce)
+    end
+    queues[#queues + 1] = NAME[base]
+    queues[#queues + 1] = v
+    queues[#queues + 1] = due or false
+    queues[#queues + 1] = ready
+  end
+  return { payload, queues, EXPIRED }
+end
+`;
+
+/** Builds a script from the library and its body. */
+function script(body: string): string {
+  return `${LIBRARY}\n${body}`;
+}
+
+/**
+ * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
+ * none), overflow, dedupeWindow, then items of 11 fields.
+ * Payload: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
+ */
+export const ENQUEUE = script(`
+local base = KEYS[1]
+local dlq = KEYS[2] or false
+local maxLength = ARGV[A] ~= '' and tonumber(ARGV[A]) or nil
+local overflow = ARGV[A + 1]
+local window = tonumber(ARGV[A + 2])
+advance(base)
+pruneDedupe(base)
+local items = {}
+local results = {}
+local batchIds = {}
+local fresh = 0
+for i = A + 3, #ARGV, 11 do
+  local item = readItem(i)
+  local dup = duplicateOf(base, item.d)
+  if not dup and item.d then dup = batchIds[item.d] end
+  if dup then
+    results[#results + 1] = dup
+    results[#results + 1] = 'duplicate'
+  else
+    results[#results + 1] = item.id
+    results[#results + 1] = 'stored'
+    fresh = fresh + 1
+    if item.d then batchIds[item.d] = item.id end
+    items[#items + 1] = item
+  end
+end
+if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
+  return finish({ 1, {}, {} })
+end
+for _, item in ipairs(items) do insert(base, item, window) end
+local dropped = {}
+if maxLength then
+  local left = waiting(base)
+  while left > maxLength do
+    local victim = nil
+    local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+    if lowest then
+      victim = load(base, redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1])
+    else
+      -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
+      local from = 0
+      while not victim do
+        local ids = redis.call('ZRANGE', base .. ':all', from, from + 99)
+        if #ids == 0 then break end
+        for _, id in ipairs(ids) do
+          local m = load(base, id)
+          if m and m.st ~= 'i' then victim = m break end
+        end
+        from = from + 100
+      end
+    end
+    if not victim then break end
+    unlink(base, victim)
+    deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
+    left = waiting(base)
+  end
+end
+return finish({ 0, results, dropped })
+`);
+
+/** KEYS: every queue. ARGV from A: dedupeWindow, then items of 11 fields. Payload: 0. */
+export const ENQUEUE_MANY = script(`
+local window = tonumber(ARGV[A])
+for _, base in ipairs(KEYS) do
+  advance(base)
+  pruneDedupe(base)
+  for i = A + 1, #ARGV, 11 do
+    local item = readItem(i)
+    if not duplicateOf(base, item.d) then insert(base, item, window) end
+  end
+end
+return finish(0)
+`);
+
+/**
+ * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts.
+ * Payload: { delivered (token, record)..., deadLettered (reason, target, record)... }.
+ */
+export const CLAIM = script(`
+local base = KEYS[1]
+local dlq = KEYS[2] or false
+local max = tonumber(ARGV[A])
+local leaseMs = tonumber(ARGV[A + 1])
+local maxAttempts = tonumber(ARGV[A + 2])
+advance(base)
+local delivered = {}
+local dead = {}
+local n = 0
+while n < max do
+  local top = redis.call('ZRANGE', base .. ':pris', 0, 0)[1]
+  if not top then break end
+  local m = load(base, redis.call('ZRANGE', base .. ':r:' .. top, 0, 0)[1])
+  if m.n >= maxAttempts then
+    -- Only a lease that ran out on the last allowed attempt gets here: a failed
+    -- handler is dead-lettered by the caller instead of released.
+    unlink(base, m)
+    deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+  else
+    removeReady(base, m)
+    redis.call('ZREM', base .. ':due', m.id)
+    m.n = m.n + 1
+    local token = redis.call('HINCRBY', base .. ':s', 'tok', 1)
+    redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
+    redis.call('ZADD', base .. ':due', NOW + leaseMs, m.id)
+    count(base, 'inflight', 1)
+    count(base, 'delivered', 1)
+    delivered[#delivered + 1] = tostring(token)
+    record(m, delivered)
+    n = n + 1
+  end
+end
+return finish({ delivered, dead })
+`);
+
+/** KEYS: queue. ARGV from A: id, token pairs. Payload: a settle per pair. */
+export const ACK = script(`
+local base = KEYS[1]
+advance(base)
+local out = {}
+for i = A, #ARGV, 2 do
+  local m, why = leased(base, ARGV[i], ARGV[i + 1])
+  if m then
+    unlink(base, m)
+    count(base, 'acked', 1)
+    out[#out + 1] = 'ok'
+  else
+    out[#out + 1] = why
+  end
+end
+return finish(out)
+`);
+
+/** KEYS: queue. ARGV from A: id, token, dueAt. Payload: the settle. */
+export const RELEASE = script(`
+local base = KEYS[1]
+advance(base)
+local m, why = leased(base, ARGV[A], ARGV[A + 1])
+if not m then return finish(why) end
+redis.call('ZREM', base .. ':due', m.id)
+count(base, 'inflight', -1)
+count(base, 'retried', 1)
+m.t = '0'
+m.a = ARGV[A + 2]
+redis.call('HSET', base .. ':m:' .. m.id, 't', 0, 'a', m.a)
+reschedule(base, m)
+return finish('ok')
+`);
+
+/** KEYS: queue [, target]. ARGV from A: id, token, reason, has error (0/1), error. Payload: the settle. */
+export const DEAD_LETTER = script(`
+local base = KEYS[1]
+local target = KEYS[2] or false
+advance(base)
+local m, why = leased(base, ARGV[A], ARGV[A + 1])
+if not m then return finish(why) end
+unlink(base, m)
+local err = false
+if ARGV[A + 3] == '1' then err = ARGV[A + 4] end
+deadLetterEntry(base, m, target, ARGV[A + 2], err, nil)
+return finish('ok')
+`);
+
+/** KEYS: queue. ARGV from A: id, token, leaseUntil. Payload: the settle. */
+export const EXTEND = script(`
+local base = KEYS[1]
+advance(base)
+local m, why = leased(base, ARGV[A], ARGV[A + 1])
+if not m then return finish(why) end
+redis.call('ZADD', base .. ':due', ARGV[A + 2], m.id)
+return finish('ok')
+`);
+
+/** KEYS: queue. Payload: the counters in QueueStats order after ready, delayed, grouped, inflight. */
+export const STATS = script(`
+local base = KEYS[1]
+advance(base)
+return finish(redis.call('HMGET', base .. ':s', 'ready', 'delayed', 'grouped', 'inflight', 'sent', 'delivered',
+  'acked', 'retried', 'dead', 'expired'))
+`);
+
+/** KEYS: queue. Payload: how many waiting messages were removed. */
+export const PURGE = script(`
+local base = KEYS[1]
+advance(base)
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGE', base .. ':all', 0, -1)) do
+  local m = load(base, id)
+  if m and m.st ~= 'i' then
+    unlink(base, m)
+    removed = removed + 1
+  end
+end
+return finish(removed)
+`);
+
+/** KEYS: queue. ARGV from A: max. Payload: records in delivery order. */
+export const PEEK = script(`
+local base = KEYS[1]
+local max = tonumber(ARGV[A])
+advance(base)
+local out = {}
+local n = 0
+for _, p in ipairs(redis.call('ZRANGE', base .. ':pris', 0, -1)) do
+  for _, id in ipairs(redis.call('ZRANGE', base .. ':r:' .. p, 0, max - n - 1)) do
+    record(load(base, id), out)
+    n = n + 1
+  end
+  if n >= max then break end
+end
+return finish(out)
+`);
+
+/** KEYS: queues. Payload: 0. */
+export const TICK = script(`
+for _, base in ipairs(KEYS) do advance(base) end
+return finish(0)
+`);

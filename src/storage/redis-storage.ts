@@ -1,0 +1,553 @@
+import { Redis, type Cluster } from 'ioredis';
+import { type Clock, systemClock } from '../clock.js';
+import { decodeBody, encodeBody } from '../codec.js';
+import { ClosedError, PocketMQError } from '../errors.js';
+import { randomId } from '../ids.js';
+import { checkKeys, checkObject, expected } from '../validate.js';
+import * as scripts from './redis-scripts.js';
+import type {
+  ClaimRequest,
+  ClaimResult,
+  DeadLetterInfo,
+  DeadLettered,
+  Delivery,
+  EnqueuePolicy,
+  EnqueueResult,
+  NewMessage,
+  QueueStats,
+  Receipt,
+  Settle,
+  Storage,
+  StorageSignal,
+  StoredMessage,
+} from './storage.js';
+
+/** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
+export interface RedisStorageOptions {
+  /**
+   * An ioredis client (`Redis` or `Cluster`) to run on. The storage defines its
+   * scripts on it, opens one more connection from it (`duplicate()`) for pub/sub,
+   * and leaves it open on `close()`. Give it `maxRetriesPerRequest: 0` and
+   * `autoResendUnfulfilledCommands: false` so that a command cut off by a
+   * connection loss rejects instead of being sent again after the reconnect.
+   */
+  client?: Redis | Cluster;
+  /** A `redis://` URL: the storage makes its own client with the options above, and closes it on `close()`. */
+  url?: string;
+  /**
+   * Start of every key and of the pub/sub channel: storages with the same prefix on
+   * the same Redis share their queues. Letters, digits and `. _ - : /`.
+   * @defaultValue `'pocketmq'`
+   */
+  prefix?: string;
+  /** Time source of this process; every operation passes its `now` to Redis. @defaultValue the system clock */
+  clock?: Clock;
+}
+
+/** The commands the scripts are defined as on the client, by name. */
+const COMMANDS = {
+  pocketmqEnqueue: scripts.ENQUEUE,
+  pocketmqEnqueueMany: scripts.ENQUEUE_MANY,
+  pocketmqClaim: scripts.CLAIM,
+  pocketmqAck: scripts.ACK,
+  pocketmqRelease: scripts.RELEASE,
+  pocketmqDeadLetter: scripts.DEAD_LETTER,
+  pocketmqExtend: scripts.EXTEND,
+  pocketmqStats: scripts.STATS,
+  pocketmqPurge: scripts.PURGE,
+  pocketmqPeek: scripts.PEEK,
+  pocketmqTick: scripts.TICK,
+} as const;
+
+type CommandName = keyof typeof COMMANDS;
+type Reply = unknown[];
+type Client = Redis | Cluster;
+
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+/** Fields of a message record as the scripts return it (see `record` in redis-scripts.ts). */
+const RECORD_FIELDS = 12;
+
+/** A ready signal per queue name, made once: a busy queue signals on every send. */
+const readySignals = new Map<string, StorageSignal>();
+
+function readySignal(queue: string): StorageSignal {
+  let signal = readySignals.get(queue);
+  if (!signal) {
+    signal = { type: 'ready', queue };
+    if (readySignals.size < 10_000) readySignals.set(queue, signal);
+  }
+  return signal;
+}
+
+function optional(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : (value as string);
+}
+
+function decodeRecord(r: Reply, i: number): StoredMessage {
+  const headers = optional(r[i + 2]);
+  const expiresAt = optional(r[i + 6]);
+  return {
+    id: r[i] as string,
+    body: decodeBody(r[i + 1] as string),
+    headers: headers === undefined ? undefined : (JSON.parse(headers) as Record<string, string>),
+    priority: Number(r[i + 3]),
+    enqueuedAt: Number(r[i + 4]),
+    availableAt: Number(r[i + 5]),
+    expiresAt: expiresAt === undefined ? undefined : Number(expiresAt),
+    dedupeId: optional(r[i + 7]),
+    group: optional(r[i + 8]),
+    correlationId: optional(r[i + 9]),
+    subject: optional(r[i + 10]),
+    attempt: Number(r[i + 11]),
+  };
+}
+
+/** Dead-lettered entries as the scripts list them: reason, target (or null), record. */
+function decodeDeadLettered(r: Reply): DeadLettered[] {
+  const out: DeadLettered[] = [];
+  for (let i = 0; i < r.length; i += 2 + RECORD_FIELDS) {
+    out.push({ reason: r[i] as string, target: (r[i + 1] as string | null) ?? false, message: decodeRecord(r, i + 2) });
+  }
+  return out;
+}
+
+/** The 11 fields of an item as the scripts read them; '' is an absent optional field. */
+function encodeItem(item: NewMessage, out: (string | number)[]): void {
+  out.push(
+    item.id,
+    encodeBody(item.body),
+    item.headers === undefined ? '' : JSON.stringify(item.headers),
+    String(item.priority),
+    String(item.enqueuedAt),
+    String(item.availableAt),
+    item.expiresAt === undefined ? '' : String(item.expiresAt),
+    item.dedupeId ?? '',
+    item.group ?? '',
+    item.correlationId ?? '',
+    item.subject ?? '',
+  );
+}
+
+/** Resolves when the client is connected, rejects on its first error before that. */
+function whenReady(client: Client): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      client.off('ready', onReady);
+      client.off('error', onError);
+      client.off('end', onEnd);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (error: Error) => done(error);
+    const onEnd = () => done(new Error('the connection was closed'));
+    client.on('ready', onReady);
+    client.on('error', onError);
+    client.on('end', onEnd);
+    if (client.status === 'wait') client.connect().catch(() => undefined);
+  });
+}
+
+/**
+ * Keeps queues in Redis so that many processes and machines share them, with the
+ * semantics of MemoryStorage: every operation is one Lua script, atomic on the
+ * server, given the caller's `now`. Consumers in other processes are woken over
+ * pub/sub; nothing polls.
+ *
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisStorage } from 'pocketmq/redis';
+ * const storage = new RedisStorage({ client: new Redis(), prefix: 'myapp' });
+ * const orders = new Queue('orders', { storage });
+ * ```
+ *
+ * When the connection is lost, operations reject with a `PocketMQError` of code
+ * `'ERR_REDIS'`; consumers wait, and resume when the connection is back.
+ * `docs/redis.md` describes the key layout, Redis Cluster and clock skew.
+ */
+export class RedisStorage implements Storage {
+  readonly clock: Clock;
+  /** The prefix of every key and of the pub/sub channel. */
+  readonly prefix: string;
+  readonly #client: Client;
+  readonly #ownsClient: boolean;
+  readonly #channel: string;
+  /** Tells this storage's own announcements apart from other processes'. */
+  readonly #self = randomId();
+  #subscriber: Client | undefined = undefined;
+  #opening: Promise<void> | undefined = undefined;
+  #opened = false;
+  #closed = false;
+  #watchers: ((signal: StorageSignal) => void)[] = [];
+  /** Queues this storage has operated on: the version and earliest due time last heard of each. */
+  readonly #queues = new Map<string, { version: number; due: number | undefined }>();
+  #lastDue: number | undefined = undefined;
+  /** Set while the connection is down: no due time is reported until a resync. */
+  #stale = false;
+  #lastError: Error | undefined = undefined;
+  readonly #onError = (error: Error) => {
+    this.#lastError = error;
+  };
+  readonly #onReady = () => {
+    if (this.#opened && !this.#closed) void this.#resync();
+  };
+
+  constructor(options: RedisStorageOptions) {
+    const o = checkObject('options', options);
+    checkKeys('options', o, ['client', 'url', 'prefix', 'clock']);
+    if ((o.client === undefined) === (o.url === undefined)) {
+      throw new TypeError('Expected exactly one of `options.client` (an ioredis client) and `options.url` (a redis:// URL)');
+    }
+    if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null || typeof (o.client as Client).defineCommand !== 'function')) {
+      throw expected('options.client', 'an ioredis client (Redis or Cluster)', o.client);
+    }
+    if (o.url !== undefined && (typeof o.url !== 'string' || !/^rediss?:\/\//.test(o.url))) {
+      throw expected('options.url', 'a redis:// or rediss:// URL', o.url);
+    }
+    const prefix = o.prefix ?? 'pocketmq';
+    if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+      throw expected('options.prefix', 'a prefix of 1-100 letters, digits or . _ - : / that starts with a letter or digit', prefix);
+    }
+    const clock = o.clock as Clock | undefined;
+    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
+      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
+    }
+    this.clock = clock ?? systemClock;
+    this.prefix = prefix;
+    this.#channel = `${prefix}:signals`;
+    if (o.url !== undefined) {
+      this.#client = new Redis(o.url as string, { lazyConnect: true, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+      this.#ownsClient = true;
+    } else {
+      this.#client = o.client as Client;
+      this.#ownsClient = false;
+    }
+  }
+
+  /** Connects, loads the scripts and subscribes; rejects with `ERR_REDIS` when Redis cannot be reached. */
+  open(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('Storage is closed'));
+    this.#opening ??= this.#connect().catch((error: unknown) => {
+      this.#opening = undefined;
+      throw this.#failure('open', error, false);
+    });
+    return this.#opening;
+  }
+
+  async #connect(): Promise<void> {
+    const client = this.#client;
+    if (this.#ownsClient) client.on('error', this.#onError);
+    await whenReady(client);
+    for (const [name, lua] of Object.entries(COMMANDS)) {
+      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { lua });
+    }
+    const subscriber = this.#subscriber ?? client.duplicate();
+    this.#subscriber = subscriber;
+    subscriber.on('error', this.#onError);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.#channel) this.#onAnnouncement(message);
+    });
+    await whenReady(subscriber);
+    await subscriber.subscribe(this.#channel);
+    // Announcements missed while either connection was down are made up for by a resync.
+    client.on('ready', this.#onReady);
+    subscriber.on('ready', this.#onReady);
+    this.#opened = true;
+  }
+
+  /** Unsubscribes and closes the connections the storage opened; later calls reject with `ClosedError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = this.#client;
+    client.off('ready', this.#onReady);
+    const subscriber = this.#subscriber;
+    if (subscriber) {
+      subscriber.off('ready', this.#onReady);
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    }
+    if (this.#ownsClient) await client.quit().catch(() => client.disconnect());
+    this.#queues.clear();
+  }
+
+  watch(listener: (signal: StorageSignal) => void): () => void {
+    this.#watchers = [...this.#watchers, listener];
+    return () => {
+      this.#watchers = this.#watchers.filter((w) => w !== listener);
+    };
+  }
+
+  enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
+    return this.#track(async () => {
+      const args: (string | number)[] = [policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
+      for (const item of items) encodeItem(item, args);
+      const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
+      const r = (await this.#run('pocketmqEnqueue', 'enqueue', [queue, ...dlq], now, args)) as [number, Reply, Reply];
+      if (r[0] === 1) return { results: [], full: true, dropped: [] };
+      const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
+      for (let i = 0; i < r[1].length; i += 2) results.push({ id: r[1][i] as string, status: r[1][i + 1] as 'stored' | 'duplicate' });
+      return { results, full: false, dropped: decodeDeadLettered(r[2]) };
+    });
+  }
+
+  enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): Promise<void> {
+    return this.#track(async () => {
+      if (queues.length === 0 || items.length === 0) return;
+      const args: (string | number)[] = [dedupeWindow];
+      for (const item of items) encodeItem(item, args);
+      await this.#run('pocketmqEnqueueMany', 'enqueueMany', [...new Set(queues)], now, args);
+    });
+  }
+
+  claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
+    return this.#track(async () => {
+      const dlq = request.deadLetter === false ? [] : [request.deadLetter];
+      const args = [request.max, request.leaseMs, request.maxAttempts];
+      const [leases, dead] = (await this.#run('pocketmqClaim', 'claim', [queue, ...dlq], now, args)) as [Reply, Reply];
+      const delivered: Delivery[] = [];
+      for (let i = 0; i < leases.length; i += 1 + RECORD_FIELDS) {
+        const message = decodeRecord(leases, i + 1);
+        delivered.push({ message, receipt: { id: message.id, token: Number(leases[i]) } });
+      }
+      return { delivered, deadLettered: decodeDeadLettered(dead) };
+    });
+  }
+
+  ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
+    return this.#track(async () => {
+      if (receipts.length === 0) return [];
+      const args: string[] = [];
+      for (const receipt of receipts) args.push(receipt.id, String(receipt.token));
+      return (await this.#run('pocketmqAck', 'ack', [queue], now, args)) as Settle[];
+    });
+  }
+
+  release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
+    return this.#track(async () => {
+      const args = [receipt.id, String(receipt.token), String(dueAt)];
+      return (await this.#run('pocketmqRelease', 'release', [queue], now, args)) as Settle;
+    });
+  }
+
+  deadLetter(queue: string, receipt: Receipt, target: string | false, info: DeadLetterInfo, now: number): Promise<Settle> {
+    return this.#track(async () => {
+      const queues = target === false ? [queue] : [queue, target];
+      const args = [receipt.id, String(receipt.token), info.reason, info.error === undefined ? '0' : '1', info.error ?? ''];
+      return (await this.#run('pocketmqDeadLetter', 'deadLetter', queues, now, args)) as Settle;
+    });
+  }
+
+  extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
+    return this.#track(async () => {
+      const args = [receipt.id, String(receipt.token), String(leaseUntil)];
+      return (await this.#run('pocketmqExtend', 'extend', [queue], now, args)) as Settle;
+    });
+  }
+
+  stats(queue: string, now: number): Promise<QueueStats> {
+    return this.#track(async () => {
+      const c = ((await this.#run('pocketmqStats', 'stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
+      return {
+        ready: c[0]! + c[2]!,
+        delayed: c[1]!,
+        inflight: c[3]!,
+        sent: c[4]!,
+        delivered: c[5]!,
+        acked: c[6]!,
+        retried: c[7]!,
+        deadLettered: c[8]!,
+        expired: c[9]!,
+      };
+    });
+  }
+
+  purge(queue: string, now: number): Promise<number> {
+    return this.#track(async () => (await this.#run('pocketmqPurge', 'purge', [queue], now, [])) as number);
+  }
+
+  peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
+    return this.#track(async () => {
+      const r = (await this.#run('pocketmqPeek', 'peek', [queue], now, [max])) as Reply;
+      const out: StoredMessage[] = [];
+      for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i));
+      return out;
+    });
+  }
+
+  /**
+   * Applies what fell due by `now` in every queue this storage has used whose due
+   * time has come. While the connection is down it does nothing and reports nothing
+   * due, so the scheduler's timer does not spin; the reconnect catches up.
+   */
+  tick(now: number): Promise<void> {
+    return this.#track(async () => {
+      this.#checkOpen();
+      if (this.#opened && this.#client.status !== 'ready') {
+        this.#stale = true;
+        this.#emitDue();
+        return;
+      }
+      const due: string[] = [];
+      for (const [queue, state] of this.#queues) if (state.due !== undefined && state.due <= now) due.push(queue);
+      // One script per queue, sent together: queues live in different Cluster slots.
+      await Promise.all(due.map((queue) => this.#run('pocketmqTick', 'tick', [queue], now, [])));
+    });
+  }
+
+  putMeta(key: string, value: string | undefined): Promise<void> {
+    return this.#track(async () => {
+      await this.#ready('putMeta');
+      const hash = `{${this.prefix}}:meta`;
+      try {
+        if (value === undefined) await this.#client.hdel(hash, key);
+        else await this.#client.hset(hash, key, value);
+      } catch (error) {
+        throw this.#failure('putMeta', error, true);
+      }
+    });
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return this.#track(async () => {
+      await this.#ready('getMeta');
+      try {
+        return (await this.#client.hget(`{${this.prefix}}:meta`, key)) ?? undefined;
+      } catch (error) {
+        throw this.#failure('getMeta', error, true);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Lets a TestClock wait for Redis round trips the way it waits for handlers. */
+  #track<T>(operation: () => Promise<T>): Promise<T> {
+    const work = operation();
+    this.clock.track?.(work);
+    return work;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('Storage is closed');
+  }
+
+  /** Opens on first use; afterwards refuses at once while the connection is down rather than queueing. */
+  async #ready(operation: string): Promise<void> {
+    this.#checkOpen();
+    if (!this.#opened) await this.open();
+    this.#checkOpen();
+    const status = this.#client.status;
+    if (status !== 'ready') {
+      throw new PocketMQError('ERR_REDIS', `RedisStorage ${operation}: the Redis connection is ${status}, so the operation was not sent${this.#lastErrorText()}`);
+    }
+  }
+
+  /** The key tag of a queue: every key of the queue starts with it, so they share a Cluster slot. */
+  #tag(queue: string): string {
+    return `{${this.prefix}:${queue}}`;
+  }
+
+  async #run(command: CommandName, operation: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+    await this.#ready(operation);
+    const keys = queues.map((q) => this.#tag(q));
+    const run = (this.#client as unknown as Record<CommandName, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[command];
+    let reply: [unknown, Reply, Reply];
+    try {
+      reply = await run.call(this.#client, keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, ...args);
+    } catch (error) {
+      throw this.#failure(operation, error, true);
+    }
+    this.#absorb(reply[1], reply[2]);
+    return reply[0];
+  }
+
+  #failure(operation: string, error: unknown, sent: boolean): PocketMQError {
+    if (error instanceof PocketMQError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const lost = sent && this.#client.status !== 'ready';
+    const detail = lost ? ' (the connection dropped before Redis answered: the operation may or may not have been applied)' : '';
+    return new PocketMQError('ERR_REDIS', `RedisStorage ${operation} failed: ${message}${detail}`, { cause: error });
+  }
+
+  #lastErrorText(): string {
+    return this.#lastError ? ` (last error: ${this.#lastError.message})` : '';
+  }
+
+  /** Takes in what a script reported: expiries, per-queue versions, due times and readiness. */
+  #absorb(queues: Reply, expired: Reply): void {
+    const watchers = this.#watchers;
+    if (expired.length > 0) {
+      const byQueue = new Map<string, StoredMessage[]>();
+      for (let i = 0; i < expired.length; i += 1 + RECORD_FIELDS) {
+        const queue = expired[i] as string;
+        let list = byQueue.get(queue);
+        if (!list) byQueue.set(queue, (list = []));
+        list.push(decodeRecord(expired, i + 1));
+      }
+      for (const [queue, messages] of byQueue) this.#send(watchers, { type: 'expired', queue, messages });
+    }
+    for (let i = 0; i < queues.length; i += 4) {
+      const queue = queues[i] as string;
+      const due = queues[i + 2];
+      this.#learn(queue, Number(queues[i + 1]), due === null ? undefined : Number(due), true);
+      if (queues[i + 3] === '1') this.#send(watchers, readySignal(queue));
+    }
+    this.#emitDue();
+  }
+
+  /** Records a queue's due time as of `version`, unless a later version was heard already. */
+  #learn(queue: string, version: number, due: number | undefined, own: boolean): void {
+    const state = this.#queues.get(queue);
+    if (!state) {
+      // Announcements about queues this process never used are not its business.
+      if (own) this.#queues.set(queue, { version, due });
+      return;
+    }
+    if (version <= state.version) return;
+    state.version = version;
+    state.due = due;
+  }
+
+  /** An announcement from another process: `self|queue|version|ready|due`. */
+  #onAnnouncement(message: string): void {
+    const [from, queue, version, ready, due] = message.split('|');
+    if (from === this.#self || queue === undefined || this.#closed) return;
+    if (due !== undefined && due !== '') {
+      this.#learn(queue, Number(version), Number(due), false);
+      this.#emitDue();
+    }
+    if (ready === '1') this.#send(this.#watchers, readySignal(queue));
+  }
+
+  /** After a reconnect: re-read every known queue's due time and wake its waiters. */
+  async #resync(): Promise<void> {
+    if (this.#client.status !== 'ready') return;
+    const queues = [...this.#queues.keys()];
+    try {
+      await Promise.all(queues.map((queue) => this.#run('pocketmqTick', 'tick', [queue], this.clock.now(), [])));
+      this.#stale = false;
+    } catch {
+      // The connection went again; the next 'ready' retries.
+      return;
+    }
+    this.#emitDue();
+    for (const queue of queues) this.#send(this.#watchers, readySignal(queue));
+  }
+
+  #emitDue(): void {
+    let due: number | undefined;
+    if (!this.#stale) {
+      for (const state of this.#queues.values()) {
+        if (state.due !== undefined && (due === undefined || state.due < due)) due = state.due;
+      }
+    }
+    if (due === this.#lastDue) return;
+    this.#lastDue = due;
+    this.#send(this.#watchers, { type: 'due', at: due });
+  }
+
+  #send(watchers: readonly ((signal: StorageSignal) => void)[], signal: StorageSignal): void {
+    for (const watcher of watchers) watcher(signal);
+  }
+}
