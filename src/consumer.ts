@@ -1,15 +1,17 @@
-import PQueue from 'p-queue';
+import type { TimerHandle } from './clock.js';
 import type { Message } from './message.js';
 import type { ResolvedConsumeOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
+import { RateLimiter } from './rate-limiter.js';
 
 /** Handles one message; resolving acks it, throwing (or rejecting) retries it. */
 export type Handler<T> = (message: Message<T>) => unknown;
 
 /**
  * The push loop of `queue.consume()`: leases up to `prefetch` messages per storage
- * call, runs at most `concurrency` handlers, acks those that resolve (batched per
- * tick) and retries or dead-letters those that throw.
+ * call and holds at most `max(prefetch, concurrency)` leased messages, runs at most
+ * `concurrency` handlers, acks those that resolve (batched per tick) and retries or
+ * dead-letters those that throw.
  *
  * No timer and no promise per idle moment: when the queue is empty the consumer
  * waits on the scheduler's wake-up for its queue.
@@ -19,9 +21,15 @@ export class Consumer<T = unknown> {
   readonly #handler: Handler<T>;
   readonly #concurrency: number;
   readonly #prefetch: number;
-  readonly #limiter: PQueue | undefined;
-  /** Handlers running, plus messages leased and waiting to run. */
-  #active = 0;
+  /** Most leased messages held at once: running plus waiting for a handler slot. */
+  readonly #capacity: number;
+  readonly #limiter: RateLimiter | undefined;
+  /** Messages leased and not yet settled: running, or waiting in `#waiting`. */
+  #held = 0;
+  #running = 0;
+  /** Leased messages waiting for a handler slot (or the rate limit), in delivery order. */
+  #waiting: Message<T>[] = [];
+  #rateTimer: TimerHandle | undefined = undefined;
   #pumping = false;
   #paused = false;
   #stopping = false;
@@ -29,7 +37,7 @@ export class Consumer<T = unknown> {
   #drained: (() => void) | undefined = undefined;
   #stopped: Promise<void> | undefined = undefined;
   #detach: () => void;
-  readonly #removeAbort: (() => void) | undefined;
+  #removeAbort: (() => void) | undefined = undefined;
 
   /** @internal Made by `queue.consume()`. */
   constructor(context: QueueContext<T>, handler: Handler<T>, options: ResolvedConsumeOptions, detach: () => void) {
@@ -37,30 +45,33 @@ export class Consumer<T = unknown> {
     this.#handler = handler;
     this.#concurrency = options.concurrency;
     this.#prefetch = options.prefetch;
+    this.#capacity = Math.max(options.concurrency, options.prefetch);
     this.#detach = detach;
-    if (options.rateLimit) {
-      this.#limiter = new PQueue({ concurrency: Infinity, intervalCap: options.rateLimit.max, interval: options.rateLimit.interval });
-    }
+    this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
     const { signal } = options;
+    if (signal?.aborted) {
+      // Stopped before it starts: take nothing.
+      void this.stop();
+      return;
+    }
     if (signal) {
       const onAbort = () => void this.stop();
       signal.addEventListener('abort', onAbort, { once: true });
       this.#removeAbort = () => signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) queueMicrotask(onAbort);
     }
     this.#pump();
   }
 
-  /** Messages being handled (or leased and about to be). */
+  /** Messages being handled, or leased and waiting for a handler slot. */
   get active(): number {
-    return this.#active;
+    return this.#held;
   }
 
   get isPaused(): boolean {
     return this.#paused;
   }
 
-  /** Stops taking new messages; handlers already running finish. */
+  /** Stops taking new messages; handlers already running (and messages already leased) finish. */
   pause(): void {
     this.#paused = true;
     this.#stopWaiting();
@@ -80,10 +91,9 @@ export class Consumer<T = unknown> {
     this.#stopWaiting();
     this.#removeAbort?.();
     this.#stopped = new Promise<void>((resolve) => {
-      if (this.#active === 0 && !this.#pumping) resolve();
+      if (this.#held === 0 && !this.#pumping) resolve();
       else this.#drained = resolve;
     }).then(() => {
-      this.#limiter?.clear();
       this.#detach();
     });
     return this.#stopped;
@@ -116,9 +126,9 @@ export class Consumer<T = unknown> {
   /** Claims until the handlers are full or the queue is empty. */
   async #fill(): Promise<void> {
     const { scheduler, name } = this.#context;
-    while (!this.#paused && !this.#stopping && this.#active < this.#concurrency) {
+    while (!this.#paused && !this.#stopping && this.#held < this.#capacity) {
       const version = scheduler.version(name);
-      const want = Math.min(this.#prefetch, this.#concurrency - this.#active);
+      const want = Math.min(this.#prefetch, this.#capacity - this.#held);
       const messages = await this.#context.claim(want);
       if (messages.length === 0) {
         // Woken while claiming: the claim may have missed it, so claim again.
@@ -127,8 +137,30 @@ export class Consumer<T = unknown> {
         return;
       }
       // Leased messages are in flight even if stop() came during the claim: run them.
-      this.#active += messages.length;
-      for (const message of messages) this.#start(message);
+      this.#held += messages.length;
+      for (const message of messages) this.#waiting.push(message);
+      this.#dispatch();
+    }
+  }
+
+  /** Starts waiting messages while a handler slot is free and the rate limit allows. */
+  #dispatch(): void {
+    while (this.#running < this.#concurrency && this.#waiting.length > 0) {
+      if (this.#limiter) {
+        if (this.#rateTimer !== undefined) return;
+        const wait = this.#limiter.take();
+        if (wait > 0) {
+          const clock = this.#context.storage.clock;
+          // Ref'd: leased messages wait on it.
+          this.#rateTimer = clock.setTimer(() => {
+            this.#rateTimer = undefined;
+            this.#dispatch();
+          }, wait, true);
+          return;
+        }
+      }
+      this.#running++;
+      this.#start(this.#waiting.shift()!);
     }
   }
 
@@ -142,8 +174,7 @@ export class Consumer<T = unknown> {
   }
 
   #start(message: Message<T>): void {
-    const run = this.#limiter ? this.#limiter.add(() => this.#run(message)) : this.#run(message);
-    this.#context.storage.clock.track?.(run);
+    this.#context.storage.clock.track?.(this.#run(message));
   }
 
   async #run(message: Message<T>): Promise<void> {
@@ -160,14 +191,16 @@ export class Consumer<T = unknown> {
         }
       }
     } finally {
-      this.#active--;
+      this.#running--;
+      this.#held--;
+      this.#dispatch();
       this.#checkDrained();
       this.#pump();
     }
   }
 
   #checkDrained(): void {
-    if (this.#drained && this.#active === 0 && !this.#pumping) {
+    if (this.#drained && this.#held === 0 && !this.#pumping) {
       const resolve = this.#drained;
       this.#drained = undefined;
       resolve();

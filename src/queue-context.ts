@@ -94,7 +94,7 @@ export class QueueContext<T> {
   async fail(message: Message<T>, error: unknown, delay?: number): Promise<boolean> {
     const { options } = this;
     if (message.attempt >= options.maxAttempts) {
-      return this.deadLetter(message, 'max-attempts', error);
+      return this.deadLetter(message, 'max-attempts', toError(error).message);
     }
     let ms = delay;
     if (ms === undefined) {
@@ -113,8 +113,9 @@ export class QueueContext<T> {
     return true;
   }
 
-  async deadLetter(message: Message<T>, reason: string, error: unknown): Promise<boolean> {
-    const info = { reason, error: error === undefined ? undefined : toError(error).message };
+  /** `errorMessage` is the last error's message when an error caused it (a thrown `undefined` included). */
+  async deadLetter(message: Message<T>, reason: string, errorMessage: string | undefined): Promise<boolean> {
+    const info = { reason, error: errorMessage };
     const target = this.options.deadLetter;
     const settle = await this.storage.deadLetter(this.name, message.receipt, target, info, this.now());
     if (settle !== 'ok') return false;
