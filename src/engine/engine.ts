@@ -66,7 +66,8 @@ export class Engine {
       } else {
         results.push({ id: item.id, status: 'stored' });
         fresh++;
-        if (item.dedupeId !== undefined) (batchIds ??= new Map()).set(item.dedupeId, item.id);
+        // Items of one batch are stored at the same `now`: within the window of each other only when it is not 0.
+        if (item.dedupeId !== undefined && policy.dedupeWindow > 0) (batchIds ??= new Map()).set(item.dedupeId, item.id);
       }
     }
     const { maxLength } = policy;
@@ -124,6 +125,7 @@ export class Engine {
       this.#heap.push(entry);
       q.inflightCount++;
       q.delivered++;
+      this.journal?.claimed(q.name, entry);
       delivered.push({ message: entry, receipt: { id: entry.id, token: entry.token } });
     }
     return { delivered, deadLettered };
@@ -141,6 +143,7 @@ export class Engine {
       }
       this.#unlink(q!, entry, now);
       q!.acked++;
+      this.journal?.removed(q!.name, entry.id, 'acked');
       out.push('ok');
     }
     return out;
@@ -156,6 +159,7 @@ export class Engine {
     q!.retried++;
     entry.token = 0;
     entry.availableAt = dueAt;
+    this.journal?.released(q!.name, entry);
     this.#reschedule(q!, entry, now);
     return 'ok';
   }
@@ -203,6 +207,7 @@ export class Engine {
     for (const entry of [...q.byId.values()]) {
       if (entry.state === EntryState.Inflight) continue;
       this.#unlink(q, entry, now);
+      this.journal?.removed(q.name, entry.id, 'purged');
       removed++;
     }
     return removed;
@@ -263,6 +268,7 @@ export class Engine {
   putMeta(key: string, value: string | undefined): void {
     if (value === undefined) this.#meta.delete(key);
     else this.#meta.set(key, value);
+    this.journal?.metaChanged(key, value);
   }
 
   // ------------------------------------------------------------------ internals
@@ -290,6 +296,7 @@ export class Engine {
       q.dedupe.set(item.dedupeId, { id, until: now + dedupeWindow });
       q.dedupeOrder.push(item.dedupeId);
     }
+    this.journal?.inserted(q.name, entry, item.dedupeId === undefined ? undefined : now + dedupeWindow);
     if (entry.group === undefined) {
       this.#reschedule(q, entry, now);
       return entry;
@@ -397,6 +404,7 @@ export class Engine {
   #expire(q: QueueState, entry: Entry): void {
     q.byId.delete(entry.id);
     q.expired++;
+    this.journal?.removed(q.name, entry.id, 'expired');
     let list = this.#expired.get(q.name);
     if (!list) {
       list = [];
@@ -407,6 +415,7 @@ export class Engine {
 
   #deadLetterEntry(q: QueueState, entry: Entry, target: string | false, info: DeadLetterInfo, now: number): DeadLettered {
     q.deadLettered++;
+    this.journal?.removed(q.name, entry.id, 'dead');
     if (target !== false) {
       const headers: Record<string, string> = { ...entry.headers };
       headers[DEAD_LETTER_HEADERS.reason] = info.reason;
@@ -471,4 +480,121 @@ export class Engine {
     for (const entry of q.byId.values()) if (entry.state !== EntryState.Inflight) return entry;
     return undefined;
   }
+
+  // ------------------------------------------------- persistence (FileStorage)
+  // What a storage that keeps the state elsewhere needs: a journal told of every
+  // change to a message (so the storage can log effects, not calls), and a way to
+  // export the whole state and rebuild it. Still pure: no I/O, no clock.
+
+  /** Told of every change that must outlive the process; `undefined` (the default) costs one check per change. */
+  journal: EngineJournal | undefined = undefined;
+
+  /** The lease-token counter (also used to rename a clashing dead-letter copy). */
+  get lastToken(): number {
+    return this.#lastToken;
+  }
+
+  /**
+   * The whole state, for a snapshot. The iterables read live structures: consume
+   * them before the next operation. Dedupe records that ran out by `now` are left out.
+   */
+  exportState(now: number): EngineState {
+    const queues = [...this.#queues.values()].map((q): QueueSnapshot => ({
+      name: q.name,
+      messages: q.byId.values(),
+      dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
+      counters: { sent: q.sent, delivered: q.delivered, acked: q.acked, retried: q.retried, deadLettered: q.deadLettered, expired: q.expired },
+    }));
+    return { lastToken: this.#lastToken, meta: this.#meta.entries(), queues };
+  }
+
+  /**
+   * Rebuilds an empty engine from a state. Messages keep their attempts; whatever
+   * was in flight is deliverable again at once (its lease died with its process).
+   * Within a priority, ready messages come back in the order they were stored, and
+   * FIFO groups keep their order. Messages whose TTL ran out expire at the next operation.
+   */
+  restore(state: EngineState, now: number): void {
+    if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.restore() needs an empty engine');
+    this.#lastToken = state.lastToken;
+    for (const [key, value] of state.meta) this.#meta.set(key, value);
+    for (const snapshot of state.queues) {
+      const q = this.#queue(snapshot.name);
+      Object.assign(q, snapshot.counters);
+      for (const [key, id, until] of snapshot.dedupe) {
+        q.dedupe.set(key, { id, until });
+        q.dedupeOrder.push(key);
+      }
+      for (const message of snapshot.messages) this.#restoreEntry(q, message, now);
+    }
+  }
+
+  #restoreEntry(q: QueueState, message: StoredMessage, now: number): void {
+    const entry = new Entry(message, q);
+    entry.attempt = message.attempt;
+    q.byId.set(entry.id, entry);
+    if (entry.group !== undefined) {
+      let members = q.groups.get(entry.group);
+      if (!members) {
+        members = new EntryList();
+        q.groups.set(entry.group, members);
+      }
+      members.push(entry);
+      if (members.head !== entry) {
+        entry.state = EntryState.Grouped;
+        q.groupedCount++;
+        if (entry.expiresAt !== undefined) {
+          entry.dueAt = entry.expiresAt;
+          this.#heap.push(entry);
+        }
+        return;
+      }
+    }
+    // Not #reschedule: an entry whose TTL ran out is placed anyway (due at once) so
+    // that it expires through advance(), which tells the journal.
+    this.#place(q, entry, now);
+  }
+}
+
+/** Why a message left its queue, as told to an {@link EngineJournal}. */
+export type RemovalKind = 'acked' | 'dead' | 'expired' | 'purged';
+
+/** Receives every durable change the engine makes, synchronously, in order. */
+export interface EngineJournal {
+  /** A message was stored (a send, a fan-out copy, a dead-letter copy). `dedupeUntil` is set when it has a dedupeId. */
+  inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void;
+  /** A message was leased; its `attempt` has just gone up. */
+  claimed(queue: string, message: StoredMessage): void;
+  /** A lease ended in a retry; the message is due again at its `availableAt`. */
+  released(queue: string, message: StoredMessage): void;
+  /** A message left its queue. */
+  removed(queue: string, id: string, kind: RemovalKind): void;
+  metaChanged(key: string, value: string | undefined): void;
+}
+
+/** The counters of {@link QueueStats} that are history rather than current contents. */
+export interface QueueCounters {
+  sent: number;
+  delivered: number;
+  acked: number;
+  retried: number;
+  deadLettered: number;
+  expired: number;
+}
+
+/** One queue in an {@link EngineState}. */
+export interface QueueSnapshot {
+  readonly name: string;
+  /** Every message of the queue, in the order it was stored. */
+  readonly messages: Iterable<StoredMessage>;
+  /** `[dedupeId, id, until]`, oldest first. */
+  readonly dedupe: Iterable<readonly [string, string, number]>;
+  readonly counters: QueueCounters;
+}
+
+/** Everything an engine holds, as {@link Engine.exportState} gives it and {@link Engine.restore} takes it. */
+export interface EngineState {
+  readonly lastToken: number;
+  readonly meta: Iterable<readonly [string, string]>;
+  readonly queues: Iterable<QueueSnapshot>;
 }
