@@ -1,0 +1,330 @@
+/**
+ * FileStorage's records: what the engine's journal turns into log records, how
+ * records fold back into an engine state on open, and how a snapshot of the whole
+ * state is written. See docs/file-format.md for the record layouts.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { encodeBody } from '../codec.js';
+import type { EngineJournal, EngineState, QueueCounters, QueueSnapshot, RemovalKind } from '../engine/engine.js';
+import type { StoredMessage } from './storage.js';
+import { encodeFrame, type FileIo, fsyncDir, SNAPSHOT_HEADER, writeFully } from './file-log.js';
+
+/** Record types: the first element of every record array. */
+const PUT = 0;
+const CLAIM = 1;
+const RELEASE = 2;
+const REMOVE = 3;
+const META = 4;
+const COUNTERS = 5;
+const DEDUPE = 6;
+/** Last record of a snapshot: without it the snapshot is incomplete. */
+const END = 7;
+
+const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
+const REMOVAL_CODES: Record<RemovalKind, number> = { acked: 0, dead: 1, expired: 2, purged: 3 };
+
+/** A PUT record as parsed: `[0, queue, id, priority, enqueuedAt, availableAt, expiresAt, dedupeId, dedupeUntil, group, correlationId, subject, headers, attempt, body?]`. */
+type PutRecord = [
+  number,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+  string | null,
+  Record<string, string> | null,
+  number,
+  unknown?,
+];
+
+const s = JSON.stringify;
+
+function str(value: string | undefined): string {
+  return value === undefined ? 'null' : s(value);
+}
+
+function num(value: number | undefined): string {
+  return value === undefined ? 'null' : String(value);
+}
+
+/** The text of a PUT record; `bodyText` is the codec's encoding ('' for `undefined`, left out). */
+function putRecord(queue: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
+  const headers = m.headers === undefined ? 'null' : s(m.headers);
+  const body = bodyText === '' ? '' : `,${bodyText}`;
+  return `[0,${s(queue)},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}${body}]`;
+}
+
+/**
+ * The engine's journal in a FileStorage: turns every change into a record text and
+ * keeps it until the storage takes it for the next batch.
+ */
+export class RecordJournal implements EngineJournal {
+  records: string[] = [];
+  /** Bodies the current operation already encoded (validated before the engine ran), by value. */
+  bodies: Map<unknown, string> | undefined = undefined;
+  /** Set when a body could not be encoded inside an operation: the storage must stop. */
+  failure: Error | undefined = undefined;
+  /** Messages stored and not yet removed, and the bytes their PUT records took: the live-data estimate for compaction. */
+  live = 0;
+  putBytes = 0;
+  puts = 0;
+
+  inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void {
+    let text = this.bodies?.get(message.body);
+    if (text === undefined) {
+      try {
+        text = encodeBody(message.body);
+      } catch (error) {
+        // Only a body mutated after it was sent gets here (a dead-letter copy of it).
+        this.failure ??= error as Error;
+        text = '';
+      }
+    }
+    const record = putRecord(queue, message, dedupeUntil, text);
+    this.records.push(record);
+    this.live++;
+    this.puts++;
+    this.putBytes += record.length;
+  }
+
+  claimed(queue: string, message: StoredMessage): void {
+    this.records.push(`[1,${s(queue)},${s(message.id)},${message.attempt}]`);
+  }
+
+  released(queue: string, message: StoredMessage): void {
+    this.records.push(`[2,${s(queue)},${s(message.id)},${message.availableAt}]`);
+  }
+
+  removed(queue: string, id: string, kind: RemovalKind): void {
+    this.records.push(`[3,${s(queue)},${s(id)},${REMOVAL_CODES[kind]}]`);
+    this.live--;
+  }
+
+  metaChanged(key: string, value: string | undefined): void {
+    this.records.push(`[4,${s(key)},${str(value)}]`);
+  }
+
+  /** Sets the live-data estimate from what open or a compaction measured. */
+  calibrate(live: number, bytes: number): void {
+    this.live = live;
+    this.puts = live;
+    this.putBytes = bytes;
+  }
+
+  /** Bytes a live message's PUT record takes on average: what a snapshot will cost per message. */
+  averagePutBytes(): number {
+    return this.puts === 0 ? 0 : this.putBytes / this.puts;
+  }
+}
+
+/** The payload of one batch frame: the lease-token counter after it, then its records. */
+export function batchPayload(lastToken: number, records: readonly string[]): string {
+  return records.length === 0 ? `[${lastToken}]` : `[${lastToken},${records.join(',')}]`;
+}
+
+interface FoldQueue {
+  readonly messages: Map<string, PutRecord>;
+  readonly dedupe: Map<string, [string, number]>;
+  readonly counters: QueueCounters;
+}
+
+/** A payload a checksum passed but that is not a batch: only a bug writes one, so it is damage too. */
+export class BadPayloadError extends Error {}
+
+/**
+ * Folds records into the state they describe: the messages still live with their
+ * attempts and due times, dedupe records, counters and meta. Replaying a record is
+ * setting a value, so the order of ties inside the engine never matters.
+ */
+export class Fold {
+  readonly queues = new Map<string, FoldQueue>();
+  readonly meta = new Map<string, string>();
+  lastToken = 0;
+  /** Set by a snapshot's END record. */
+  ended = false;
+  /** Records applied. */
+  records = 0;
+
+  #queue(name: string): FoldQueue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = { messages: new Map(), dedupe: new Map(), counters: { sent: 0, delivered: 0, acked: 0, retried: 0, deadLettered: 0, expired: 0 } };
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Applies one batch payload. Throws {@link BadPayloadError} when it is not one. */
+  apply(payload: Buffer): void {
+    let batch: unknown;
+    try {
+      batch = JSON.parse(payload.toString('utf8'));
+    } catch {
+      throw new BadPayloadError('a batch that is not JSON');
+    }
+    if (!Array.isArray(batch) || typeof batch[0] !== 'number') throw new BadPayloadError('a batch without its header');
+    this.lastToken = batch[0];
+    for (let i = 1; i < batch.length; i++) this.#record(batch[i]);
+    this.records += batch.length - 1;
+  }
+
+  #record(r: unknown): void {
+    if (!Array.isArray(r)) throw new BadPayloadError('a record that is not an array');
+    switch (r[0]) {
+      case PUT: {
+        const q = this.#queue(r[1]);
+        q.messages.set(r[2], r as PutRecord);
+        q.counters.sent++;
+        if (r[8] !== null) q.dedupe.set(r[7], [r[2], r[8]]);
+        break;
+      }
+      case CLAIM: {
+        const q = this.#queue(r[1]);
+        const m = q.messages.get(r[2]);
+        if (m) m[13] = r[3];
+        q.counters.delivered++;
+        break;
+      }
+      case RELEASE: {
+        const q = this.#queue(r[1]);
+        const m = q.messages.get(r[2]);
+        if (m) m[5] = r[3];
+        q.counters.retried++;
+        break;
+      }
+      case REMOVE: {
+        const q = this.#queue(r[1]);
+        q.messages.delete(r[2]);
+        const kind = REMOVAL_KINDS[r[3]];
+        if (kind === 'acked') q.counters.acked++;
+        else if (kind === 'dead') q.counters.deadLettered++;
+        else if (kind === 'expired') q.counters.expired++;
+        break;
+      }
+      case META:
+        if (r[2] === null) this.meta.delete(r[1]);
+        else this.meta.set(r[1], r[2]);
+        break;
+      case COUNTERS:
+        Object.assign(this.#queue(r[1]).counters, { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });
+        break;
+      case DEDUPE:
+        this.#queue(r[1]).dedupe.set(r[2], [r[3], r[4]]);
+        break;
+      case END:
+        this.ended = true;
+        break;
+      default:
+        throw new BadPayloadError(`a record of unknown type ${String(r[0])}`);
+    }
+  }
+
+  /** Live messages across all queues. */
+  get messageCount(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.messages.size;
+    return n;
+  }
+
+  /** The state to give `Engine.restore()`. */
+  toEngineState(): EngineState {
+    const queues: QueueSnapshot[] = [];
+    for (const [name, q] of this.queues) {
+      queues.push({
+        name,
+        messages: toMessages(q.messages.values()),
+        dedupe: [...q.dedupe].map(([key, [id, until]]) => [key, id, until] as const),
+        counters: q.counters,
+      });
+    }
+    return { lastToken: this.lastToken, meta: this.meta, queues };
+  }
+}
+
+function* toMessages(records: Iterable<PutRecord>): Generator<StoredMessage> {
+  for (const r of records) {
+    yield {
+      id: r[2],
+      body: r[14],
+      headers: r[12] ?? undefined,
+      priority: r[3],
+      enqueuedAt: r[4],
+      availableAt: r[5],
+      expiresAt: r[6] ?? undefined,
+      dedupeId: r[7] ?? undefined,
+      group: r[9] ?? undefined,
+      correlationId: r[10] ?? undefined,
+      subject: r[11] ?? undefined,
+      attempt: r[13],
+    };
+  }
+}
+
+/** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
+const SNAPSHOT_FRAME_RECORDS = 4096;
+
+/** The frames of a snapshot of `state`, as one buffer per frame, the END record last. */
+export function encodeSnapshot(state: EngineState): Buffer[] {
+  const frames: Buffer[] = [];
+  let records: string[] = [];
+  const add = (record: string) => {
+    records.push(record);
+    if (records.length >= SNAPSHOT_FRAME_RECORDS) {
+      frames.push(encodeFrame(batchPayload(state.lastToken, records)));
+      records = [];
+    }
+  };
+  for (const [key, value] of state.meta) add(`[4,${s(key)},${s(value)}]`);
+  for (const q of state.queues) {
+    for (const m of q.messages) add(putRecord(q.name, m, undefined, encodeBody(m.body)));
+    for (const [key, id, until] of q.dedupe) add(`[6,${s(q.name)},${s(key)},${s(id)},${until}]`);
+    const c = q.counters;
+    add(`[5,${s(q.name)},${c.sent},${c.delivered},${c.acked},${c.retried},${c.deadLettered},${c.expired}]`);
+  }
+  records.push('[7]');
+  frames.push(encodeFrame(batchPayload(state.lastToken, records)));
+  return frames;
+}
+
+export function snapshotName(index: number): string {
+  return `snapshot-${String(index).padStart(8, '0')}.pmq`;
+}
+
+export function segmentName(index: number): string {
+  return `log-${String(index).padStart(8, '0')}.pmq`;
+}
+
+/**
+ * Writes a snapshot crash-safely: a temp file, fsync, rename into place, fsync the
+ * directory. A crash at any step leaves either no snapshot or the whole one.
+ * Returns its size in bytes.
+ */
+export async function writeSnapshot(io: FileIo, dir: string, index: number, frames: readonly Buffer[]): Promise<number> {
+  const final = join(dir, snapshotName(index));
+  const temp = `${final}.tmp`;
+  const fd = fs.openSync(temp, 'w', 0o600);
+  let size = 0;
+  try {
+    await writeFully(io, fd, SNAPSHOT_HEADER, 0);
+    size = SNAPSHOT_HEADER.length;
+    for (const frame of frames) {
+      await writeFully(io, fd, frame, size);
+      size += frame.length;
+    }
+    await io.fsync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(temp, final);
+  fsyncDir(dir);
+  return size;
+}
