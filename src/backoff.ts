@@ -12,8 +12,9 @@ export function backoffDelay(
 ): number {
   if (typeof policy === 'function') {
     const ms = policy(attempt, error);
-    if (typeof ms !== 'number' || !(ms >= 0)) {
-      throw new RangeError(`Expected the backoff function to return a number of milliseconds >= 0, got ${String(ms)}`);
+    // Infinity is refused too: a retry that never falls due would hold its FIFO group forever.
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`Expected the backoff function to return a finite number of milliseconds >= 0, got ${String(ms)}`);
     }
     return ms;
   }
