@@ -52,6 +52,19 @@ describe('DueHeap', () => {
     expect(drain(heap)).toEqual([5, 10, 20, 30, 40]);
   });
 
+  it('.peek() - gives entries due at the same time in the order they were created', () => {
+    const heap = new DueHeap();
+    const entries = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => entry(id, 100));
+    for (const e of entries) heap.push(e);
+    heap.push(entry('early', 50));
+    const order: string[] = [];
+    for (let top = heap.peek(); top; top = heap.peek()) {
+      heap.remove(top);
+      order.push(top.id);
+    }
+    expect(order).toEqual(['early', 'a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  });
+
   it('.remove() - takes an entry out of the middle and keeps the order of the rest', () => {
     const heap = new DueHeap();
     const entries = [50, 10, 40, 20, 30, 60, 70, 15].map((due, i) => entry(`e${i}`, due));

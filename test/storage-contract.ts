@@ -203,6 +203,14 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(await claim(c, {}, 'nothing-here')).toEqual({ delivered: [], deadLettered: [] });
       });
 
+      contract('.claim() - delivers messages that fall due at the same time in send order', async (c) => {
+        const now = c.clock.now();
+        const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+        await enqueue(c, ids.map((id) => message(id, now, { delay: 100 })));
+        await c.clock.advance(100);
+        expect(await claimIds(c)).toEqual(ids);
+      });
+
       contract('.claim() - delivers delayed messages in the order they fell due', async (c) => {
         const now = c.clock.now();
         await enqueue(c, [message('late', now, { delay: 300 }), message('early', now, { delay: 100 }), message('middle', now, { delay: 200 })]);

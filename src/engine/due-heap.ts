@@ -4,7 +4,8 @@ import type { Entry } from './entry.js';
  * Binary min-heap of entries keyed by `entry.dueAt`: delays, retries, lease ends and
  * TTLs all live here, so the earliest due time of a whole storage is `peek()`.
  * Entries record their own position, which makes update and removal O(log n).
- * Ties keep no particular order; callers that need order (ready buckets) keep it themselves.
+ * Ties go to the entry created first ({@link Entry.seq}): messages that fall due
+ * together become ready in the order they were sent.
  */
 export class DueHeap {
   #items: Entry[] = [];
@@ -51,7 +52,7 @@ export class DueHeap {
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
       const parent = items[parentIndex]!;
-      if (parent.dueAt <= entry.dueAt) break;
+      if (!before(entry, parent)) break;
       items[index] = parent;
       parent.heapIndex = index;
       index = parentIndex;
@@ -67,9 +68,9 @@ export class DueHeap {
     for (;;) {
       let child = 2 * index + 1;
       if (child >= length) break;
-      if (child + 1 < length && items[child + 1]!.dueAt < items[child]!.dueAt) child++;
+      if (child + 1 < length && before(items[child + 1]!, items[child]!)) child++;
       const smaller = items[child]!;
-      if (smaller.dueAt >= entry.dueAt) break;
+      if (!before(smaller, entry)) break;
       items[index] = smaller;
       smaller.heapIndex = index;
       index = child;
@@ -77,4 +78,9 @@ export class DueHeap {
     items[index] = entry;
     entry.heapIndex = index;
   }
+}
+
+/** Whether `a` is due before `b`: earlier time, or the same time and created first. */
+function before(a: Entry, b: Entry): boolean {
+  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
 }

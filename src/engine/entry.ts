@@ -39,6 +39,11 @@ export class Entry implements StoredMessage {
   dueAt = 0;
   /** Position in the due heap; -1 when not in it. */
   heapIndex = -1;
+  /**
+   * Creation order within its queue. Entries due at the same time are handled in
+   * this order, so messages that fall due together stay FIFO.
+   */
+  readonly seq: number;
   /** Links in its FIFO group's list ({@link EntryList}). */
   prev: Entry | undefined = undefined;
   next: Entry | undefined = undefined;
@@ -54,6 +59,7 @@ export class Entry implements StoredMessage {
 
   constructor(message: NewMessage, owner: QueueState) {
     this.owner = owner;
+    this.seq = ++owner.lastSeq;
     this.id = message.id;
     this.body = message.body;
     this.headers = message.headers;

@@ -15,6 +15,9 @@ export class QueueState {
   dedupeOrder: string[] = [];
   dedupeHead = 0;
 
+  /** The last {@link Entry.seq} handed out. */
+  lastSeq = 0;
+
   delayedCount = 0;
   /** Group members waiting behind their group's head. */
   groupedCount = 0;
