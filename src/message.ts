@@ -1,6 +1,6 @@
 import type { QueueContext } from './queue-context.js';
 import type { Receipt, StoredMessage } from './storage/storage.js';
-import { checkMs, checkObject, checkKeys } from './validate.js';
+import { checkKeys, checkMs, checkObject, checkString } from './validate.js';
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -107,7 +107,7 @@ export class Message<T = unknown> implements MessageInfo<T> {
 
   /** Moves the message to the dead-letter queue now, with `reason` in its headers. */
   async deadLetter(reason = 'rejected'): Promise<boolean> {
-    if (typeof reason !== 'string' || reason.length === 0) throw new TypeError(`Expected \`reason\` to be a non-empty string, got ${String(reason)}`);
+    checkString('reason', reason);
     this.#settle('deadLetter');
     return this.#context.deadLetter(this, reason, undefined);
   }

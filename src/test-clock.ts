@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
-import { checkMs, checkNumber } from './validate.js';
+import { checkMs } from './validate.js';
 
 interface Timer {
   readonly at: number;
@@ -35,7 +35,7 @@ export class TestClock implements Clock {
 
   /** @param start The initial time in ms since the epoch. @defaultValue `0` */
   constructor(start = 0) {
-    this.#now = checkNumber('start', start, 0);
+    this.#now = checkMs('start', start);
   }
 
   now(): number {
@@ -78,7 +78,7 @@ export class TestClock implements Clock {
 
   /** Moves time to `time` (not backwards), like {@link TestClock.advance}. */
   async set(time: number): Promise<void> {
-    checkNumber('time', time, this.#now);
+    checkMs('time', time, this.#now);
     await this.#runUntil(time);
   }
 
