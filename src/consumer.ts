@@ -31,6 +31,8 @@ export class Consumer<T = unknown> {
   #waiting: Message<T>[] = [];
   #rateTimer: TimerHandle | undefined = undefined;
   #pumping = false;
+  /** Set when #pump() was called during a round; the round's end pumps again. */
+  #pumpAgain = false;
   #paused = false;
   #stopping = false;
   #cancelWait: (() => void) | undefined = undefined;
@@ -105,12 +107,19 @@ export class Consumer<T = unknown> {
   }
 
   #pump(): void {
-    if (this.#pumping || this.#paused || this.#stopping || this.#cancelWait) return;
+    if (this.#pumping) {
+      // A wake or a finished handler while a round is ending: the round may already
+      // have decided to wait or to stop filling, so look again once it has ended.
+      this.#pumpAgain = true;
+      return;
+    }
+    if (this.#paused || this.#stopping || this.#cancelWait) return;
     this.#pumping = true;
     const work = this.#fill().then(
       () => {
         this.#pumping = false;
         this.#checkDrained();
+        this.#pumpIfAsked();
       },
       (error: unknown) => {
         this.#pumping = false;
@@ -118,9 +127,16 @@ export class Consumer<T = unknown> {
         this.#checkDrained();
         // A storage error: try again when something changes rather than spin.
         this.#waitForWork();
+        this.#pumpIfAsked();
       },
     );
     this.#context.storage.clock.track?.(work);
+  }
+
+  #pumpIfAsked(): void {
+    if (!this.#pumpAgain) return;
+    this.#pumpAgain = false;
+    this.#pump();
   }
 
   /** Claims until the handlers are full or the queue is empty. */
@@ -174,7 +190,10 @@ export class Consumer<T = unknown> {
   }
 
   #start(message: Message<T>): void {
-    this.#context.storage.clock.track?.(this.#run(message));
+    // Not `track?.(this.#run(message))`: an optional call skips its arguments when
+    // `track` is absent (every real clock), and the handler would never run.
+    const run = this.#run(message);
+    this.#context.storage.clock.track?.(run);
   }
 
   async #run(message: Message<T>): Promise<void> {

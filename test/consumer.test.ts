@@ -392,4 +392,12 @@ describe('Consumer', () => {
     const [dead] = await dlq.receive();
     expect(dead?.headers[DEAD_LETTER_HEADERS.reason]).toBe('manual');
   });
+
+  it('.consume() - runs handlers on a clock without track() (the system clock)', async () => {
+    const queue = new Queue<string>('work', { storage: new MemoryStorage() });
+    const handled = new Promise<string>((resolve) => queue.consume((msg) => resolve(msg.body)));
+    await queue.send('x');
+    expect(await handled).toBe('x');
+    await queue.close();
+  });
 });
