@@ -1,0 +1,139 @@
+/**
+ * Real processes sharing one Redis queue. These run on the system clock with short
+ * visibility timeouts (the point is real concurrency and a real kill -9), and wait
+ * for outcomes by polling Redis, never for a fixed time.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from '../src/queue.js';
+import { RedisStorage } from '../src/redis.js';
+import type { QueueStats } from '../src/storage/storage.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+
+const WORKER = new URL('./fixtures/redis-worker.ts', import.meta.url).pathname;
+
+let server: RedisServer;
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+interface Worker {
+  readonly child: ChildProcess;
+  /** Resolves once the worker has printed `handled <n>` with n >= count. */
+  handled(count: number): Promise<void>;
+  exited: Promise<void>;
+}
+
+function startWorker(env: Record<string, string>): Promise<Worker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let handled = 0;
+  const waiting = new Set<{ count: number; resolve: () => void }>();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`worker exited early (${code ?? signal})`)));
+    child.stdout!.setEncoding('utf8');
+    let buffer = '';
+    child.stdout!.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line === 'started') {
+          resolve({
+            child,
+            exited,
+            handled: (count) =>
+              count <= handled ? Promise.resolve() : new Promise<void>((done) => waiting.add({ count, resolve: done })),
+          });
+        }
+        const match = /^handled (\d+)$/.exec(line);
+        if (match) {
+          handled = Number(match[1]);
+          for (const w of waiting) {
+            if (w.count <= handled) {
+              waiting.delete(w);
+              w.resolve();
+            }
+          }
+        }
+      }
+    });
+  });
+}
+
+/** Polls until the queue has nothing waiting or in flight; the test timeout bounds it. */
+async function drained(queue: Queue<unknown>): Promise<QueueStats> {
+  for (;;) {
+    const stats = await queue.stats();
+    if (stats.ready + stats.delayed + stats.inflight === 0) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('RedisStorage: many processes', () => {
+  it(
+    'four workers, one killed with SIGKILL mid-way: every message ends acked or dead-lettered exactly once',
+    async () => {
+      const total = 20_000;
+      const prefix = 'mp';
+      const storage = new RedisStorage({ url: server.url, prefix });
+      const queue = new Queue<{ n: number }>('work', { storage, visibilityTimeout: 1_000, maxAttempts: 3 });
+      const redis = new Redis(server.url);
+      try {
+        const started = Date.now();
+        const sentIds: string[] = [];
+        for (let i = 0; i < total; i += 1_000) {
+          sentIds.push(...(await queue.sendBatch(Array.from({ length: 1_000 }, (_, j) => ({ body: { n: i + j } })))));
+        }
+        const sentMs = Date.now() - started;
+        const env = { REDIS_URL: server.url, REDIS_PREFIX: prefix, REDIS_QUEUE: 'work', FAIL_RATE: '0.2' };
+        const consumeStarted = Date.now();
+        const workers = await Promise.all([0, 1, 2, 3].map(() => startWorker(env)));
+        await workers[0]!.handled(1_500);
+        workers[0]!.child.kill('SIGKILL');
+        await workers[0]!.exited;
+
+        const stats = await drained(queue);
+        const consumeMs = Date.now() - consumeStarted;
+        for (const worker of workers.slice(1)) worker.child.kill('SIGTERM');
+        await Promise.all(workers.map((w) => w.exited));
+
+        // Exactly once: each message left through one successful ack or one dead-letter.
+        expect(stats.sent).toBe(total);
+        expect(stats.acked + stats.deadLettered).toBe(total);
+        const dlq = await storage.peek('work.dlq', 10_000, Date.now());
+        const dlqIds = dlq.map((m) => m.id);
+        expect(new Set(dlqIds).size).toBe(dlqIds.length);
+        expect(dlqIds.length).toBe(stats.deadLettered);
+        // None lost: every message was handled successfully or is in the dead-letter queue.
+        const handled = await redis.hgetall(`${prefix}:handled`);
+        const accounted = new Set([...Object.keys(handled), ...dlqIds]);
+        expect(sentIds.filter((id) => !accounted.has(id))).toEqual([]);
+        // The killed worker's leases ran out and were delivered again: deliveries that ended
+        // in neither an ack, a release nor a dead-letter are lease expiries.
+        const expiredLeases = stats.delivered - stats.acked - stats.retried - stats.deadLettered;
+        expect(expiredLeases).toBeGreaterThan(0);
+        const twice = Object.values(handled).filter((count) => Number(count) > 1).length;
+        console.log(
+          `multi-process: ${total} messages, sent in ${sentMs} ms; 4 workers (1 killed) consumed them in ${consumeMs} ms ` +
+            `(${Math.round(total / (consumeMs / 1000))} msg/s); acked ${stats.acked}, dead-lettered ${stats.deadLettered}, ` +
+            `deliveries ${stats.delivered}, retries ${stats.retried}, lease expiries ${expiredLeases}, handled twice ${twice}`,
+        );
+      } finally {
+        await storage.close();
+        redis.disconnect();
+      }
+    },
+    120_000,
+  );
+});
