@@ -1,0 +1,313 @@
+import { getEventListeners } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { ClosedError, MemoryStorage, Queue, RemoteError, RequestReply, type RequestReplyOptions, TimeoutError } from '../src/index.js';
+import { TestClock } from '../src/testing.js';
+
+/** One turn of the event loop: pending promise chains run (MemoryStorage does no I/O). For handlers the test itself blocks. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function setup<Req = unknown, Res = unknown>(options: Omit<RequestReplyOptions, 'storage'> = {}, name = 'pricing') {
+  const clock = new TestClock(1_000);
+  const storage = new MemoryStorage({ clock });
+  const rpc = new RequestReply<Req, Res>(name, { storage, ...options });
+  return { clock, storage, rpc };
+}
+
+/** Settles a promise into a value that can be inspected without awaiting it again. */
+function observe<T>(promise: Promise<T>) {
+  const state: { status: 'pending' | 'fulfilled' | 'rejected'; value?: T; reason?: unknown } = { status: 'pending' };
+  promise.then(
+    (value) => Object.assign(state, { status: 'fulfilled', value }),
+    (reason: unknown) => Object.assign(state, { status: 'rejected', reason }),
+  );
+  return state;
+}
+
+describe('RequestReply', () => {
+  describe('.request()', () => {
+    it('.request() - resolves with what the handler returns', async () => {
+      const { rpc } = setup<{ sku: string }, number>();
+      rpc.serve(async (req) => (req.sku === 'A-1' ? 42 : 0));
+      await expect(rpc.request({ sku: 'A-1' })).resolves.toBe(42);
+      expect(rpc.stats()).toEqual({ pending: 0, lateReplies: 0 });
+    });
+
+    it('.request() - the handler sees the body, the headers and a correlation id', async () => {
+      expect.assertions(3);
+      const { rpc } = setup<string, string>();
+      rpc.serve((body, message) => {
+        expect(body).toBe('ping');
+        expect(message.headers.tenant).toBe('t-1');
+        expect(typeof message.correlationId).toBe('string');
+        return 'pong';
+      });
+      await rpc.request('ping', { headers: { tenant: 't-1' } });
+    });
+
+    it('.request() - 1,000 concurrent requests from two instances each get their own reply', async () => {
+      const { rpc, storage } = setup<number, string>();
+      const other = new RequestReply<number, string>('pricing', { storage });
+      const order: number[] = [];
+      // Handlers finish out of order: how long each takes depends on the request.
+      rpc.serve(
+        async (n) => {
+          for (let i = 0; i < (n * 7) % 13; i++) await Promise.resolve();
+          order.push(n);
+          return `reply-${n}`;
+        },
+        { concurrency: 64 },
+      );
+      const requests = Array.from({ length: 1_000 }, (_, n) => (n % 2 === 0 ? rpc : other).request(n));
+      const replies = await Promise.all(requests);
+      expect(order).not.toEqual([...order].sort((a, b) => a - b));
+      expect(replies).toEqual(Array.from({ length: 1_000 }, (_, n) => `reply-${n}`));
+      expect(rpc.replyQueue).not.toBe(other.replyQueue);
+    });
+
+    it('.request() - with timeout Infinity sets no timer and still gets its reply', async () => {
+      const { rpc, clock } = setup<number, number>({ timeout: Infinity });
+      const before = clock.pendingTimers;
+      const reply = observe(rpc.request(1));
+      expect(clock.pendingTimers).toBe(before);
+      rpc.serve((n) => n + 1);
+      await clock.settle();
+      expect(reply).toEqual({ status: 'fulfilled', value: 2 });
+    });
+  });
+
+  describe('remote errors', () => {
+    it('.request() - rejects with RemoteError carrying the remote message and name; the request is dead-lettered', async () => {
+      const { rpc, storage } = setup<number, number>({ maxAttempts: 1 });
+      rpc.serve(() => {
+        throw new TypeError('sku must be a string');
+      });
+      const error = await rpc.request(1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteError);
+      expect(error).toMatchObject({ message: 'sku must be a string', remoteName: 'TypeError', code: 'ERR_REMOTE' });
+      const dlq = new Queue('pricing.dlq', { storage });
+      expect((await dlq.stats()).ready).toBe(1);
+    });
+
+    it('.request() - a thrown non-Error becomes a RemoteError named Error', async () => {
+      const { rpc } = setup<number, number>({ maxAttempts: 1 });
+      rpc.serve(() => {
+        throw 'out of stock';
+      });
+      await expect(rpc.request(1)).rejects.toMatchObject({ name: 'RemoteError', message: 'out of stock', remoteName: 'Error' });
+    });
+
+    it('.serve() - retries with backoff before replying, and a later success is the reply', async () => {
+      const { rpc, clock } = setup<number, string>({ maxAttempts: 3, backoff: { initial: 100, jitter: 'none' } });
+      let attempts = 0;
+      rpc.serve(() => {
+        attempts++;
+        if (attempts < 3) throw new Error('flaky');
+        return 'done';
+      });
+      const reply = observe(rpc.request(1));
+      await clock.advance(99);
+      expect([attempts, reply.status]).toEqual([1, 'pending']);
+      await clock.advance(1 + 200);
+      expect(attempts).toBe(3);
+      expect(reply).toEqual({ status: 'fulfilled', value: 'done' });
+    });
+
+    it('.serve() - replies with the error only after the last attempt fails', async () => {
+      const { rpc, clock } = setup<number, string>({ maxAttempts: 2, backoff: { initial: 100, jitter: 'none' } });
+      let attempts = 0;
+      rpc.serve(() => {
+        attempts++;
+        throw new RangeError(`attempt ${attempts}`);
+      });
+      const reply = observe(rpc.request(1));
+      await clock.settle();
+      expect([attempts, reply.status]).toEqual([1, 'pending']);
+      await clock.advance(100);
+      expect(reply.status).toBe('rejected');
+      expect(reply.reason).toMatchObject({ message: 'attempt 2', remoteName: 'RangeError' });
+    });
+  });
+
+  describe('timeouts, aborts and late replies', () => {
+    it('.request() - rejects with TimeoutError when no reply comes within timeout, not before', async () => {
+      const { rpc, clock } = setup<number, number>();
+      const reply = observe(rpc.request(1, { timeout: 5_000 }));
+      await clock.advance(4_999);
+      expect(reply.status).toBe('pending');
+      await clock.advance(1);
+      expect(reply.reason).toBeInstanceOf(TimeoutError);
+      expect(reply.reason).toMatchObject({ code: 'ERR_TIMEOUT', timeout: 5_000 });
+      expect(rpc.stats().pending).toBe(0);
+    });
+
+    it('.request() - a request nobody took before its timeout expires from the request queue', async () => {
+      const { rpc, clock } = setup<number, number>({ timeout: 1_000 });
+      const reply = rpc.request(1).catch((e: unknown) => e);
+      await clock.advance(1_000);
+      expect(await reply).toBeInstanceOf(TimeoutError);
+      let served = 0;
+      rpc.serve(() => ++served);
+      await clock.settle();
+      expect(served).toBe(0);
+      expect(await rpc.queue.stats()).toMatchObject({ ready: 0, expired: 1 });
+    });
+
+    it('.request() - a reply after the timeout is dropped and counted as late', async () => {
+      const { rpc, clock, storage } = setup<number, number>();
+      const reply = observe(rpc.request(1, { timeout: 1_000 }));
+      // A slow server: it takes the request before the timeout and answers after it.
+      // (Pulled by hand because TestClock.advance() waits for running handlers.)
+      const [request] = await rpc.queue.receive();
+      await clock.advance(1_000);
+      expect(reply.reason).toBeInstanceOf(TimeoutError);
+      expect(rpc.stats().lateReplies).toBe(0);
+      const replyTo = new Queue(request!.headers['pocketmq-reply-to']!, { storage });
+      await replyTo.send({ ok: true, value: 1 }, { correlationId: request!.correlationId! });
+      await request!.ack();
+      await clock.settle();
+      expect(rpc.stats()).toEqual({ pending: 0, lateReplies: 1 });
+      expect(reply.status).toBe('rejected');
+    });
+
+    it('.serve() - a reply nobody takes before the deadline expires from the reply queue and is counted as late', async () => {
+      const { rpc, clock, storage } = setup<number, number>();
+      const claim = storage.claim.bind(storage);
+      // The requester is too busy to take replies: its claims find nothing.
+      vi.spyOn(storage, 'claim').mockImplementation((queue, request, now) =>
+        queue === rpc.replyQueue ? Promise.resolve({ delivered: [], deadLettered: [] }) : claim(queue, request, now),
+      );
+      rpc.serve((n) => n);
+      const reply = observe(rpc.request(1, { timeout: 1_000 }));
+      await clock.settle();
+      expect((await storage.stats(rpc.replyQueue, clock.now())).ready).toBe(1);
+      await clock.advance(1_000);
+      expect(reply.reason).toBeInstanceOf(TimeoutError);
+      expect(rpc.stats()).toEqual({ pending: 0, lateReplies: 1 });
+      expect(await storage.stats(rpc.replyQueue, clock.now())).toMatchObject({ ready: 0, expired: 1 });
+    });
+
+    it('.request() - an abort rejects at once with the signal reason', async () => {
+      const { rpc } = setup<number, number>();
+      const controller = new AbortController();
+      const reply = observe(rpc.request(1, { signal: controller.signal }));
+      await turn();
+      const reason = new Error('user left');
+      controller.abort(reason);
+      await turn();
+      expect(reply).toEqual({ status: 'rejected', reason });
+      expect(rpc.stats().pending).toBe(0);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    });
+
+    it('.request() - an already aborted signal rejects with its reason and sends nothing', async () => {
+      const { rpc } = setup<number, number>();
+      const reason = new Error('too late');
+      await expect(rpc.request(1, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      expect((await rpc.queue.stats()).sent).toBe(0);
+    });
+
+    it('.request() - a reply to an aborted request is counted as late', async () => {
+      const { rpc, clock } = setup<number, number>();
+      const controller = new AbortController();
+      const reply = rpc.request(1, { signal: controller.signal }).catch((e: unknown) => e);
+      controller.abort();
+      expect(await reply).toMatchObject({ name: 'AbortError' });
+      rpc.serve((n) => n);
+      await clock.settle();
+      expect(rpc.stats()).toEqual({ pending: 0, lateReplies: 1 });
+    });
+  });
+
+  describe('close', () => {
+    it('.close() - rejects pending requests with ClosedError, and later calls too', async () => {
+      const { rpc, clock } = setup<number, number>();
+      const before = clock.pendingTimers;
+      const pending = [rpc.request(1), rpc.request(2, { timeout: Infinity })].map((p) => p.catch((e: unknown) => e));
+      await clock.settle();
+      // One timer for the timed request (plus perhaps the scheduler's for the requests' TTL).
+      const during = clock.pendingTimers;
+      expect(during - before).toBeGreaterThanOrEqual(1);
+      await rpc.close();
+      for (const error of await Promise.all(pending)) expect(error).toBeInstanceOf(ClosedError);
+      await expect(rpc.request(3)).rejects.toBeInstanceOf(ClosedError);
+      expect(() => rpc.serve(() => 1)).toThrow(ClosedError);
+      expect(rpc.stats().pending).toBe(0);
+      expect(clock.pendingTimers).toBe(during - 1);
+    });
+
+    it('.close() - lets a running handler finish and drops its reply as late', async () => {
+      const { rpc, storage } = setup<number, number>();
+      let release = () => {};
+      let finished = 0;
+      rpc.serve(async (n) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        finished++;
+        return n;
+      });
+      const reply = rpc.request(1).catch((e: unknown) => e);
+      await turn();
+      const closing = rpc.close();
+      expect(await reply).toBeInstanceOf(ClosedError);
+      release();
+      await closing;
+      expect(finished).toBe(1);
+      expect(rpc.stats().lateReplies).toBe(1);
+      expect((await new Queue(rpc.replyQueue, { storage }).stats()).ready).toBe(0);
+    });
+  });
+
+  describe('no leaks', () => {
+    it('.request() - 100,000 requests leave no pending entry, timer or abort listener behind', async () => {
+      const { rpc, clock } = setup<number, number>();
+      rpc.serve((n) => n * 2, { concurrency: 100, prefetch: 100 });
+      const controller = new AbortController();
+      let sum = 0;
+      for (let batch = 0; batch < 100; batch++) {
+        const replies = await Promise.all(Array.from({ length: 1_000 }, (_, i) => rpc.request(i, { signal: controller.signal })));
+        for (const r of replies) sum += r;
+      }
+      expect(sum).toBe(100 * 2 * ((999 * 1_000) / 2));
+      expect(rpc.stats()).toEqual({ pending: 0, lateReplies: 0 });
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      // No request timer is left; at most the scheduler's one timer, which fires and is not re-set.
+      expect(clock.pendingTimers).toBeLessThanOrEqual(1);
+      await clock.advance(30_000);
+      expect(clock.pendingTimers).toBe(0);
+      expect(await rpc.queue.stats()).toMatchObject({ ready: 0, delayed: 0, inflight: 0, acked: 100_000 });
+    });
+  });
+
+  describe('bad input', () => {
+    it('new RequestReply() - rejects a bad name, a bad timeout and unknown options', () => {
+      expect(() => new RequestReply('')).toThrow(/Expected `name`/);
+      expect(() => new RequestReply('x'.repeat(180))).toThrow(RangeError);
+      expect(() => new RequestReply('p', { timeout: -1 })).toThrow(RangeError);
+      expect(() => new RequestReply('p', { timeout: -1 })).toThrow(/`options.timeout`/);
+      expect(() => new RequestReply('p', { timeot: 1 } as RequestReplyOptions)).toThrow(/Unknown option `options.timeot`/);
+      expect(() => new RequestReply('p', { maxAttempts: 0 })).toThrow(/`options.maxAttempts`/);
+    });
+
+    it('.serve() - throws for a non-function handler', () => {
+      const { rpc } = setup();
+      expect(() => rpc.serve('nope' as unknown as () => void)).toThrow(/Expected `handler` to be a function/);
+    });
+
+    it.each([
+      [{ timeout: -5 }, RangeError, /`options.timeout`/],
+      [{ timeout: 0 }, RangeError, /`options.timeout`/],
+      [{ timeout: 'soon' }, TypeError, /`options.timeout`/],
+      [{ signal: {} }, TypeError, /`options.signal`/],
+      [{ headers: { a: 1 } }, TypeError, /`options.headers.a`/],
+      [{ wait: 1 }, TypeError, /Unknown option `options.wait`/],
+    ])('.request(%j) - rejects and sends nothing', async (options, ErrorClass, message) => {
+      const { rpc } = setup();
+      const error = await rpc.request(1, options as object).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ErrorClass);
+      expect((error as Error).message).toMatch(message);
+      expect((await rpc.queue.stats()).sent).toBe(0);
+      expect(rpc.stats().pending).toBe(0);
+    });
+  });
+});
