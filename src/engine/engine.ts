@@ -218,27 +218,32 @@ export class Engine {
     return this.#queues.get(queue)?.ready.list(max) ?? [];
   }
 
-  /** Applies everything due by `now`. Every operation calls it first. */
+  /**
+   * Applies everything due by `now`, in time order, each at the time it fell due
+   * (not at `now`): a message that became ready at 10 stays ahead of one that became
+   * ready at 20 however late the tick comes. Every operation calls it first.
+   */
   advance(now: number): void {
     const heap = this.#heap;
     for (let entry = heap.peek(); entry !== undefined && entry.dueAt <= now; entry = heap.peek()) {
+      const at = entry.dueAt;
       heap.remove(entry);
       const q = entry.owner as QueueState;
       switch (entry.state) {
         case EntryState.Delayed:
           q.delayedCount--;
-          this.#reschedule(q, entry, now);
+          this.#reschedule(q, entry, at);
           break;
         case EntryState.Inflight:
           // The lease ran out: deliverable again at once, attempts kept.
           q.inflightCount--;
           entry.token = 0;
-          entry.availableAt = now;
-          this.#reschedule(q, entry, now);
+          entry.availableAt = at;
+          this.#reschedule(q, entry, at);
           break;
         default:
           // Ready or Grouped entries are in the heap only for their TTL.
-          this.#unlink(q, entry, now);
+          this.#unlink(q, entry, at);
           this.#expire(q, entry);
       }
     }
