@@ -50,7 +50,7 @@ interface ModelMessage {
 interface ModelQueue {
   messages: ModelMessage[];
   dedupe: { key: string; id: string; until: number }[];
-  counters: Omit<QueueStats, 'ready' | 'delayed' | 'inflight'>;
+  counters: { -readonly [K in Exclude<keyof QueueStats, 'ready' | 'delayed' | 'inflight'>]: number };
 }
 
 interface ModelDeadLettered {
