@@ -277,7 +277,7 @@ function runChild(table, subject, params, env) {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = stdout.split('\n').findLast((l) => l.startsWith('@result '));
@@ -354,6 +354,7 @@ async function runTable(table) {
         if (out.ok) r.runs.push(out.ok);
         else if (out.skip) r.skip = out.skip;
         else r.error = out.error;
+        if (out.error) console.error(`\n${table.id} ${r.label}: ${out.error}`);
         process.stderr.write('.');
       }
     }
@@ -391,7 +392,8 @@ function renderTable(table) {
       continue;
     }
     const cells = [primary.fmt(r.medians[0]), `${primary.fmt(r.min)}–${primary.fmt(r.max)}`, ...rest.map((c, i) => c.fmt(r.medians[i + 1])), ratio(r.ratio)];
-    lines.push(`| ${r.label} | ${cells.join(' | ')} |`);
+    const partial = r.runs.length < repeats ? ` (${r.runs.length} of ${repeats} runs; then failed: ${r.error})` : '';
+    lines.push(`| ${r.label}${partial} | ${cells.join(' | ')} |`);
   }
   lines.push('');
   for (const c of table.checks) lines.push(`- Target ${c.text}: **${c.figure}** — ${c.met === undefined ? 'not measured' : c.met ? 'met' : 'missed'}`);

@@ -100,6 +100,11 @@ export const subjects = {
     const port = Number(process.env.REDIS_PORT);
     if (!port) throw new Skip('no redis-server to run BullMQ on');
     const { Queue, Worker } = await import('bullmq');
+    // ioredis retries forever when the server goes away: fail the run instead of hanging.
+    setTimeout(() => {
+      console.error('bullmq: no result after 60 s (is the redis-server still up?)');
+      process.exit(1);
+    }, 60_000).unref();
     const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
     const queue = new Queue('w4', { connection });
     await queue.obliterate({ force: true });
