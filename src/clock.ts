@@ -22,11 +22,16 @@ export interface Clock {
   track?(work: Promise<unknown>): void;
 }
 
+/** The longest delay `setTimeout` takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The real clock: `Date.now()` and the global timers, unref'd when `keepAlive` is false. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms, keepAlive) {
-    const timer = setTimeout(fn, ms);
+    // Timers hold a signed 32-bit delay; a longer one would fire at once. Firing
+    // early is harmless: the scheduler finds nothing due and sets the timer again.
+    const timer = setTimeout(fn, Math.min(ms, MAX_TIMER_MS));
     // Portable unref: Node returns an object with unref(), browsers a number.
     if (!keepAlive && typeof timer === 'object' && timer !== null && 'unref' in timer) {
       (timer as { unref(): void }).unref();
