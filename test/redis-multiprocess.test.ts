@@ -72,7 +72,7 @@ function startWorker(env: Record<string, string>): Promise<Worker> {
 }
 
 /** Polls until the queue has nothing waiting or in flight; the test timeout bounds it. */
-async function drained(queue: Queue<unknown>): Promise<QueueStats> {
+async function drained<T>(queue: Queue<T>): Promise<QueueStats> {
   for (;;) {
     const stats = await queue.stats();
     if (stats.ready + stats.delayed + stats.inflight === 0) return stats;

@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClosedError, PocketMQError } from '../src/errors.js';
+import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
+import type { NewMessage, StorageSignal } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { describeStorage } from './storage-contract.js';
@@ -19,3 +22,237 @@ afterAll(async () => {
 });
 
 describeStorage('RedisStorage', async (clock) => ({ storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), clock }) }));
+
+const POLICY = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 } as const;
+const CLAIM = { max: 10, leaseMs: 1_000, maxAttempts: 3, deadLetter: false } as const;
+
+function message(id: string, now: number, fields: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id,
+    body: { id },
+    headers: undefined,
+    priority: 0,
+    enqueuedAt: now,
+    availableAt: now,
+    expiresAt: undefined,
+    dedupeId: undefined,
+    group: undefined,
+    correlationId: undefined,
+    subject: undefined,
+    ...fields,
+  };
+}
+
+/** The first signal `storage` reports that matches; the test timeout fails it if none comes. */
+function nextSignal(storage: RedisStorage, match: (signal: StorageSignal) => boolean): Promise<StorageSignal> {
+  return new Promise((resolve) => {
+    const unwatch = storage.watch((signal) => {
+      if (!match(signal)) return;
+      unwatch();
+      resolve(signal);
+    });
+  });
+}
+
+describe('RedisStorage', () => {
+  /** Two storages on one prefix: two processes sharing queues. */
+  async function pair() {
+    const clock = new TestClock(1_700_000_000_000);
+    const prefix = freshPrefix();
+    const a = new RedisStorage({ url: server.url, prefix, clock });
+    const b = new RedisStorage({ url: server.url, prefix, clock });
+    await Promise.all([a.open(), b.open()]);
+    return { clock, prefix, a, b, close: () => Promise.all([a.close(), b.close()]) };
+  }
+
+  it('new RedisStorage() - rejects missing, doubled or invalid options with TypeErrors', () => {
+    expect(() => new RedisStorage({})).toThrow('Expected exactly one of `options.client`');
+    expect(() => new RedisStorage({ url: server.url, client: new Redis({ lazyConnect: true }) })).toThrow('Expected exactly one of');
+    expect(() => new RedisStorage({ url: 'localhost:6379' })).toThrow('Expected `options.url` to be a redis:// or rediss:// URL, got "localhost:6379" (string)');
+    expect(() => new RedisStorage({ client: {} as Redis })).toThrow('Expected `options.client` to be an ioredis client');
+    expect(() => new RedisStorage({ url: server.url, prefix: 'a{b}' })).toThrow('Expected `options.prefix` to be a prefix of 1-100 letters');
+    expect(() => new RedisStorage({ url: server.url, prefx: 'x' } as never)).toThrow('Unknown option `options.prefx`');
+  });
+
+  it('.open() - rejects with ERR_REDIS when nothing listens at the URL', async () => {
+    const storage = new RedisStorage({ url: 'redis://127.0.0.1:1' });
+    await expect(storage.open()).rejects.toMatchObject({ code: 'ERR_REDIS', message: expect.stringContaining('RedisStorage open failed') });
+    await storage.close();
+  });
+
+  it('keeps every key of a queue under one hash tag {prefix:queue}', async () => {
+    const { a, clock, prefix, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', [message('x', now, { group: 'g', dedupeId: 'd', priority: 2 }), message('y', now, { availableAt: now + 10 })], POLICY, now);
+    await a.claim('jobs', CLAIM, now);
+    const redis = new Redis(server.url);
+    const keys = await redis.keys(`*${prefix}*`);
+    redis.disconnect();
+    expect(keys.length).toBeGreaterThan(5);
+    expect(keys.filter((key) => !key.startsWith(`{${prefix}:jobs}:`))).toEqual([]);
+    await close();
+  });
+
+  it('keeps bodies as JSON: undefined stays undefined, a "__proto__" key stays an own property', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const body = JSON.parse('{"__proto__": {"polluted": true}, "list": [1, "two", null]}') as unknown;
+    await a.enqueue('jobs', [message('x', now, { body: undefined }), message('y', now, { body, headers: JSON.parse('{"__proto__": "h"}') })], POLICY, now);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    expect(delivered[0]!.message.body).toBeUndefined();
+    const got = delivered[1]!.message;
+    expect(Object.getPrototypeOf(got.body)).toBe(Object.prototype);
+    expect(Object.hasOwn(got.body as object, '__proto__')).toBe(true);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(Object.hasOwn(got.headers!, '__proto__')).toBe(true);
+    await close();
+  });
+
+  it('.enqueue() - rejects a body JSON cannot store, and stores nothing', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(a.enqueue('jobs', [message('ok', now), message('bad', now, { body: cyclic })], POLICY, now)).rejects.toThrow(TypeError);
+    expect(await a.stats('jobs', now)).toMatchObject({ ready: 0, sent: 0 });
+    await close();
+  });
+
+  it('two storages on one prefix share a queue: what one enqueues, the other claims, and acks settle once', async () => {
+    const { a, b, clock, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', [message('x', now), message('y', now)], POLICY, now);
+    const first = await b.claim('jobs', { ...CLAIM, max: 1 }, now);
+    const second = await a.claim('jobs', { ...CLAIM, max: 1 }, now);
+    expect([first.delivered[0]!.message.id, second.delivered[0]!.message.id]).toEqual(['x', 'y']);
+    expect(await a.ack('jobs', [first.delivered[0]!.receipt], now)).toEqual(['ok']);
+    expect(await b.ack('jobs', [first.delivered[0]!.receipt], now)).toEqual(['missing']);
+    expect(await b.stats('jobs', now)).toMatchObject({ ready: 0, inflight: 1, acked: 1 });
+    await close();
+  });
+
+  it('.watch() - reports "ready" for work another storage enqueued (pub/sub)', async () => {
+    const { a, b, clock, close } = await pair();
+    const ready = nextSignal(b, (s) => s.type === 'ready' && s.queue === 'jobs');
+    await a.enqueue('jobs', [message('x', clock.now())], POLICY, clock.now());
+    expect(await ready).toEqual({ type: 'ready', queue: 'jobs' });
+    await close();
+  });
+
+  it('.watch() - reports "due" for a delay another storage set on a queue this one uses', async () => {
+    const { a, b, clock, close } = await pair();
+    const now = clock.now();
+    await b.stats('jobs', now);
+    const due = nextSignal(b, (s) => s.type === 'due' && s.at !== undefined);
+    await a.enqueue('jobs', [message('x', now, { availableAt: now + 5_000 })], POLICY, now);
+    expect(await due).toEqual({ type: 'due', at: now + 5_000 });
+    await close();
+  });
+
+  it('a consumer on one storage handles what a Queue on another sends, delayed work included', async () => {
+    const { a, b, clock, close } = await pair();
+    const sender = new Queue<string>('jobs', { storage: a });
+    const receiver = new Queue<string>('jobs', { storage: b });
+    const seen: string[] = [];
+    let done!: () => void;
+    const bothSeen = new Promise<void>((resolve) => (done = resolve));
+    receiver.consume(async (msg) => {
+      seen.push(msg.body);
+      if (seen.length === 2) done();
+    });
+    await clock.settle();
+    await sender.send('now');
+    await sender.send('later', { delay: 1_000 });
+    await clock.advance(1_000);
+    await bothSeen;
+    expect(seen).toEqual(['now', 'later']);
+    await receiver.close();
+    await close();
+  });
+
+  it('.claim() - a lease another storage took and let run out is delivered again', async () => {
+    const { a, b, clock, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', [message('x', now)], POLICY, now);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    await clock.advance(1_000);
+    const again = await b.claim('jobs', CLAIM, clock.now());
+    expect(again.delivered.map((d) => [d.message.id, d.message.attempt])).toEqual([['x', 2]]);
+    expect(await a.ack('jobs', [delivered[0]!.receipt], clock.now())).toEqual(['stale']);
+    await close();
+  });
+
+  it('.putMeta() / .getMeta() - are shared by storages on one prefix', async () => {
+    const { a, b, close } = await pair();
+    await a.putMeta('topic:events', '["billing"]');
+    expect(await b.getMeta('topic:events')).toBe('["billing"]');
+    await b.putMeta('topic:events', undefined);
+    expect(await a.getMeta('topic:events')).toBeUndefined();
+    await close();
+  });
+
+  it('.close() - leaves a client it was given open', async () => {
+    const client = new Redis(server.url);
+    const storage = new RedisStorage({ client, prefix: freshPrefix() });
+    await storage.stats('jobs', 0);
+    await storage.close();
+    expect(await client.ping()).toBe('PONG');
+    await expect(storage.stats('jobs', 0)).rejects.toBeInstanceOf(ClosedError);
+    client.disconnect();
+  });
+});
+
+describe('RedisStorage: connection loss and restart', () => {
+  it('operations reject with ERR_REDIS while Redis is down; a waiting consumer resumes when it is back, and nothing is lost (AOF)', async () => {
+    const aof = await startRedis({ appendOnly: true });
+    const storage = new RedisStorage({ url: aof.url, prefix: 'restart' });
+    const queue = new Queue<number>('jobs', { storage, visibilityTimeout: 500 });
+    const errors: Error[] = [];
+    queue.on('error', (error) => errors.push(error));
+    try {
+      const total = 400;
+      const handled = new Set<number>();
+      let reached!: () => void;
+      let target = 100;
+      let progress = new Promise<void>((resolve) => (reached = resolve));
+      const consumer = queue.consume(
+        async (msg) => {
+          handled.add(msg.body);
+          if (handled.size >= target) reached();
+        },
+        { concurrency: 4 },
+      );
+      const ids = await queue.sendBatch(Array.from({ length: total }, (_, i) => ({ body: i })));
+      expect(ids).toHaveLength(total);
+      await progress;
+
+      await aof.stop('SIGKILL');
+      const down = await queue.send(-1).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(down).toBeInstanceOf(PocketMQError);
+      expect(down).toMatchObject({ code: 'ERR_REDIS', message: expect.stringMatching(/RedisStorage (enqueue|open)/) });
+
+      target = total;
+      progress = new Promise<void>((resolve) => (reached = resolve));
+      if (handled.size >= target) reached();
+      await aof.restart();
+      await progress;
+      // Whatever was in flight at the crash comes back after its lease; wait for those acks too.
+      let stats = await queue.stats();
+      while (stats.ready + stats.delayed + stats.inflight > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        stats = await queue.stats();
+      }
+      await consumer.stop();
+      expect(handled.size).toBe(total);
+      expect(stats).toMatchObject({ sent: total, acked: total, deadLettered: 0 });
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await queue.close();
+      await storage.close();
+      await aof.close();
+    }
+  }, 60_000);
+});

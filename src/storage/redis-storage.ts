@@ -145,7 +145,7 @@ function whenReady(client: Client): Promise<void> {
     client.on('ready', onReady);
     client.on('error', onError);
     client.on('end', onEnd);
-    if (client.status === 'wait') client.connect().catch(() => undefined);
+    if (client.status === 'wait' || client.status === 'end') client.connect().catch(() => undefined);
   });
 }
 
@@ -218,6 +218,7 @@ export class RedisStorage implements Storage {
     this.#channel = `${prefix}:signals`;
     if (o.url !== undefined) {
       this.#client = new Redis(o.url as string, { lazyConnect: true, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+      this.#client.on('error', this.#onError);
       this.#ownsClient = true;
     } else {
       this.#client = o.client as Client;
@@ -230,6 +231,9 @@ export class RedisStorage implements Storage {
     if (this.#closed) return Promise.reject(new ClosedError('Storage is closed'));
     this.#opening ??= this.#connect().catch((error: unknown) => {
       this.#opening = undefined;
+      // A client of our own would otherwise keep reconnecting (and the process alive); the next call tries again.
+      if (this.#ownsClient) this.#client.disconnect();
+      this.#subscriber?.disconnect();
       throw this.#failure('open', error, false);
     });
     return this.#opening;
@@ -237,17 +241,19 @@ export class RedisStorage implements Storage {
 
   async #connect(): Promise<void> {
     const client = this.#client;
-    if (this.#ownsClient) client.on('error', this.#onError);
     await whenReady(client);
     for (const [name, lua] of Object.entries(COMMANDS)) {
       if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { lua });
     }
-    const subscriber = this.#subscriber ?? client.duplicate();
-    this.#subscriber = subscriber;
-    subscriber.on('error', this.#onError);
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.#channel) this.#onAnnouncement(message);
-    });
+    let subscriber = this.#subscriber;
+    if (!subscriber) {
+      subscriber = client.duplicate();
+      this.#subscriber = subscriber;
+      subscriber.on('error', this.#onError);
+      subscriber.on('message', (channel: string, message: string) => {
+        if (channel === this.#channel) this.#onAnnouncement(message);
+      });
+    }
     await whenReady(subscriber);
     await subscriber.subscribe(this.#channel);
     // Announcements missed while either connection was down are made up for by a resync.

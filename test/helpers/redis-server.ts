@@ -10,8 +10,8 @@ export interface RedisServer {
   readonly url: string;
   /** The server's working directory (its AOF lives here). */
   readonly dir: string;
-  /** Stops the server (SIGTERM, so AOF is flushed) and waits for it to exit. */
-  stop(): Promise<void>;
+  /** Stops the server (SIGTERM by default; SIGKILL to crash it) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Stops it and starts it again on the same port and directory. */
   restart(): Promise<void>;
   /** Stops it and removes its directory. */
@@ -80,11 +80,11 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
   const port = await freePort();
   const appendOnly = options.appendOnly ?? false;
   let child: ChildProcess | undefined = await launch(port, dir, appendOnly);
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
     child = undefined;
     if (!running) return;
-    running.kill('SIGTERM');
+    running.kill(signal);
     await exited(running);
   };
   return {
