@@ -6,12 +6,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
+import { RequestReply } from '../src/request-reply.js';
+import { Topic } from '../src/topic.js';
 import type { QueueStats } from '../src/storage/storage.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
 const WORKER = new URL('./fixtures/redis-worker.ts', import.meta.url).pathname;
+const PEER = new URL('./fixtures/redis-peer.ts', import.meta.url).pathname;
 
 let server: RedisServer;
 
@@ -136,4 +140,81 @@ describe('RedisStorage: many processes', () => {
     },
     120_000,
   );
+});
+
+/** A peer process (test/fixtures/redis-peer.ts): resolves once it printed `ready`; `lines` waits for output. */
+function startPeer(role: string, prefix: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER], {
+    env: { ...process.env, REDIS_URL: server.url, REDIS_PREFIX: prefix, REDIS_ROLE: role },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<{ count: number; resolve: () => void }>();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let buffer = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+    }
+    for (const w of waiters) {
+      if (lines.length >= w.count) {
+        waiters.delete(w);
+        w.resolve();
+      }
+    }
+  });
+  /** Resolves once the peer has printed `count` lines. */
+  const printed = (count: number) =>
+    lines.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.add({ count, resolve }));
+  return {
+    lines,
+    printed,
+    ready: printed(1),
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+describe('RedisStorage: Topic and RequestReply between processes', () => {
+  it('Topic - a durable subscription made in another process receives the matching publishes', async () => {
+    const storage = new RedisStorage({ url: server.url, prefix: 'topic' });
+    const peer = startPeer('subscriber', 'topic');
+    try {
+      await peer.ready;
+      const events = new Topic<string>('events', { storage });
+      await events.publish('first', { subject: 'order.placed' });
+      await events.publish('skipped', { subject: 'user.created' });
+      await events.publish('second', { subject: 'order.paid' });
+      await peer.printed(3);
+      expect(peer.lines).toEqual(['ready', 'got first', 'got second']);
+    } finally {
+      await peer.stop();
+      await storage.close();
+    }
+  });
+
+  it('RequestReply - a request is served by another process, and its error comes back as a RemoteError', async () => {
+    const storage = new RedisStorage({ url: server.url, prefix: 'rpc' });
+    const peer = startPeer('server', 'rpc');
+    const pricing = new RequestReply<{ sku: string }, { price: number }>('pricing', { storage, timeout: 20_000 });
+    try {
+      await peer.ready;
+      expect(await pricing.request({ sku: 'A-12' })).toEqual({ price: 40 });
+      const [one, two] = await Promise.all([pricing.request({ sku: 'B' }), pricing.request({ sku: 'CCC' })]);
+      expect([one, two]).toEqual([{ price: 10 }, { price: 30 }]);
+      const failed = await pricing.request({ sku: 'bad' }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(RemoteError);
+      expect(failed).toMatchObject({ remoteName: 'RangeError', message: expect.stringContaining('unknown sku bad') });
+    } finally {
+      await pricing.close();
+      await peer.stop();
+      await storage.close();
+    }
+  });
 });
