@@ -192,6 +192,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     return new Promise<boolean>((resolve, reject) => {
       // close() may have come while the caller awaited the storage: its closers ran without us.
       if (this.#closed) return reject(new ClosedError(`Queue "${this.name}" was closed`));
+      // The same for an abort: its event has already fired.
+      if (signal?.aborted) return reject(signal.reason);
       const release = scheduler.hold();
       const timer = Number.isFinite(ms) ? clock.setTimer(() => finish(false), ms, true) : undefined;
       const cancelWake = scheduler.onWake(this.name, () => finish(true));

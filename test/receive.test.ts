@@ -103,6 +103,15 @@ describe('.receive()', () => {
     await expect(waiting).rejects.toBe(reason);
   });
 
+  it('.receive({ signal }) - an abort that comes while the first claim is pending still rejects', async () => {
+    const { queue } = setup();
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const waiting = queue.receive({ wait: 60_000, signal: controller.signal });
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+  });
+
   it('.receive({ signal }) - an already aborted signal rejects with its reason and leases nothing', async () => {
     const { queue } = setup();
     await queue.send('x');
