@@ -1,0 +1,84 @@
+/**
+ * Runs every example's `main()` on a TestClock, so the examples cannot rot:
+ * time moves only when the test advances it, and outcomes are exact.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryStorage } from '../src/index.js';
+import { TestClock } from '../src/testing.js';
+import { main as deadLetterAnalysis } from './dead-letter-analysis.js';
+import { main as imageProcessing } from './image-processing.js';
+import { main as logPipeline } from './log-pipeline.js';
+import { main as monitoring } from './monitoring.js';
+import { main as orderProcessing } from './order-processing.js';
+import { main as workQueue } from './work-queue.js';
+
+/** Starts `main` on a fresh TestClock storage and moves time far enough for every retry to run. */
+async function run<R>(main: (options: { storage: MemoryStorage }) => Promise<R>, advanceMs = 60_000): Promise<{ result: R; clock: TestClock }> {
+  const clock = new TestClock(Date.UTC(2026, 10, 27));
+  const storage = new MemoryStorage({ clock });
+  const done = main({ storage });
+  await clock.advance(advanceMs);
+  return { result: await done, clock };
+}
+
+describe('examples', () => {
+  it('order-processing - charges, reserves and notifies each order, and fans its event out to billing, shipping and analytics', async () => {
+    const { result } = await run(orderProcessing);
+    expect([...result.charged].sort()).toEqual(['o-1', 'o-2', 'o-3']);
+    expect(result.paymentRetries).toBe(1);
+    expect(result.reserved).toEqual({ mug: 3, tea: 5, pot: 1 });
+    expect(result.emails).toHaveLength(3);
+    expect(result.invoices).toEqual([
+      { orderId: 'o-1', amount: 40 },
+      { orderId: 'o-2', amount: 25 },
+      { orderId: 'o-3', amount: 60 },
+    ]);
+    expect(result.shipments.map((s) => s.orderId)).toEqual(['o-1', 'o-2', 'o-3']);
+    expect(result.revenue).toBe(125);
+  });
+
+  it('log-pipeline - stores every entry and raises an alert for each error entry only', async () => {
+    const { result } = await run(logPipeline);
+    expect(Object.keys(result.indexes)).toEqual(['logs-2026-11']);
+    expect(result.indexes['logs-2026-11']).toHaveLength(5);
+    expect(result.alerts.map((a) => `${a.service}: ${a.message}`)).toEqual(['billing: card processor unreachable', 'api: database connection reset']);
+  });
+
+  it('image-processing - runs every task once and marks each image ready when all its tasks are done', async () => {
+    const { result } = await run(imageProcessing);
+    expect(Object.keys(result.images)).toEqual(['img-1', 'img-2', 'img-3']);
+    for (const [id, image] of Object.entries(result.images)) {
+      expect(image.status).toBe('ready');
+      expect([...image.outputs].sort()).toEqual([`${id}-q80.jpg`, `${id}-thumb-150x150.jpg`, `${id}-thumb-300x300.jpg`, `${id}.json`]);
+    }
+    expect(Object.values(result.tasksPerWorker).reduce((a, b) => a + b, 0)).toBe(12);
+  });
+
+  it('work-queue - five workers share the tasks, each task is completed once, and the failed one is retried', async () => {
+    const { result } = await run(workQueue);
+    expect(Object.keys(result.completedBy).map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const completions = Object.values(result.perWorker).flat();
+    expect(completions).toHaveLength(20);
+    expect(Object.values(result.perWorker).filter((ids) => ids.length > 0)).toHaveLength(5);
+    expect(result.retried).toBe(1);
+    expect(result.results[6]).toBe(49);
+  });
+
+  it('dead-letter-analysis - redrives the dead letters that timed out and records the invalid one', async () => {
+    const { result } = await run(deadLetterAnalysis);
+    expect(result.processed).toEqual(['p-1', 'p-4', 'p-2', 'p-5']);
+    expect(result.redriven).toBe(2);
+    expect(result.recorded).toEqual([{ id: 'p-3', reason: 'invalid-amount', error: '', attempts: 1 }]);
+    expect(result.leftInDeadLetterQueue).toBe(0);
+  });
+
+  it('monitoring - computes published, consumed, error rate, wait time, depth and throughput from events and stats()', async () => {
+    const { result } = await run(monitoring);
+    expect(result.afterSending).toMatchObject({ published: 12, consumed: 0, errors: 0, depth: 12, throughputPerMinute: 0 });
+    expect(result.atEnd).toMatchObject({ published: 12, consumed: 12, errors: 3, errorRate: 3 / 15, depth: 0, averageProcessingTime: 0 });
+    // Delays of 100..1,200 ms, plus 50 ms more for the three retried deliveries.
+    expect(result.atEnd.averageWaitTime).toBe((7_800 + 450 + 850 + 1_250) / 15);
+    // Twelve acked between the send and the last ack, 1,250 ms later.
+    expect(result.atEnd.throughputPerMinute).toBe((12 * 60_000) / 1_250);
+  });
+});
