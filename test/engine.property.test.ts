@@ -20,13 +20,18 @@ import type { DeadLetterInfo, EnqueuePolicy, NewMessage, QueueStats, Receipt, Se
 const RUNS = Number(process.env.POCKETMQ_PROPERTY_RUNS ?? 1_000);
 const SEED = process.env.POCKETMQ_PROPERTY_SEED === undefined ? undefined : Number(process.env.POCKETMQ_PROPERTY_SEED);
 const PATH = process.env.POCKETMQ_PROPERTY_PATH;
-const MAX_COMMANDS = Number(process.env.POCKETMQ_PROPERTY_COMMANDS ?? 80);
+const MAX_COMMANDS = Number(process.env.POCKETMQ_PROPERTY_COMMANDS ?? 100);
 
 const START = 1_000;
-/** Where each queue dead-letters to; `dead` is only observed (stats, peek), never consumed. */
-const QUEUES = ['q', 'dlq'] as const;
-const TARGET: Record<Queue, string> = { q: 'dlq', dlq: 'dead' };
-const OBSERVED = ['q', 'dlq', 'dead'] as const;
+/**
+ * Queues the commands act on, and where each dead-letters to. `fan` gets topic
+ * fan-out copies alongside `q`. Targets are only observed (stats, peek). The
+ * layout keeps ids unique per queue: a copy never meets an earlier copy of itself
+ * (the engine renames such a copy, which the model leaves out).
+ */
+const QUEUES = ['q', 'dlq', 'fan'] as const;
+const TARGET: Record<Queue, string> = { q: 'dlq', dlq: 'dead', fan: 'fan.dlq' };
+const OBSERVED = ['q', 'dlq', 'dead', 'fan', 'fan.dlq'] as const;
 type Queue = (typeof QUEUES)[number];
 
 // ------------------------------------------------------------------------------ the model
@@ -249,6 +254,17 @@ class Model {
     return { results, full: false, dropped };
   }
 
+  enqueueMany(names: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): void {
+    this.advance(now);
+    for (const name of names) {
+      const q = this.queue(name);
+      for (const item of items) {
+        const key = item.dedupeId;
+        if (key === undefined || !q.dedupe.some((d) => d.key === key && d.until > now)) this.#insert(name, item, dedupeWindow, now);
+      }
+    }
+  }
+
   claim(name: string, max: number, leaseMs: number, maxAttempts: number, target: string | false, now: number) {
     this.advance(now);
     const q = this.queue(name);
@@ -378,7 +394,7 @@ function compareSignals(world: World, engine: Engine): void {
   model.readied = new Map();
 }
 
-const queueArb = fc.constantFrom<Queue>(...QUEUES);
+const queueArb = fc.constantFrom<Queue>('q', 'q', 'dlq', 'fan');
 const targetArb = fc.boolean();
 
 interface ItemSpec {
@@ -391,13 +407,31 @@ interface ItemSpec {
 }
 
 const itemArb: fc.Arbitrary<ItemSpec> = fc.record({
-  priority: fc.integer({ min: 0, max: 2 }),
+  priority: fc.integer({ min: -1, max: 2 }),
   delay: fc.constantFrom(0, 0, 0, 3, 10, 25),
   ttl: fc.constantFrom(undefined, undefined, undefined, 4, 15, 60),
   group: fc.constantFrom(undefined, undefined, 'g1', 'g2'),
   dedupeId: fc.constantFrom(undefined, undefined, undefined, 'd1', 'd2'),
   header: fc.boolean(),
 });
+
+/** Messages from specs, with fresh ids, sent at the world's `now`. */
+function newMessages(world: World, specs: readonly ItemSpec[]): NewMessage[] {
+  const { now } = world;
+  return specs.map((spec) => ({
+    id: `m${++world.nextId}`,
+    body: { n: world.nextId },
+    headers: spec.header ? { kind: 'test' } : undefined,
+    priority: spec.priority,
+    enqueuedAt: now,
+    availableAt: now + spec.delay,
+    expiresAt: spec.ttl === undefined ? undefined : now + spec.ttl,
+    dedupeId: spec.dedupeId,
+    group: spec.group,
+    correlationId: undefined,
+    subject: undefined,
+  }));
+}
 
 class EnqueueCommand implements Cmd {
   constructor(
@@ -411,19 +445,7 @@ class EnqueueCommand implements Cmd {
   check = () => true;
   run(world: World, engine: Engine): void {
     const { now } = world;
-    const items: NewMessage[] = this.items.map((spec) => ({
-      id: `m${++world.nextId}`,
-      body: { n: world.nextId },
-      headers: spec.header ? { kind: 'test' } : undefined,
-      priority: spec.priority,
-      enqueuedAt: now,
-      availableAt: now + spec.delay,
-      expiresAt: spec.ttl === undefined ? undefined : now + spec.ttl,
-      dedupeId: spec.dedupeId,
-      group: spec.group,
-      correlationId: undefined,
-      subject: undefined,
-    }));
+    const items = newMessages(world, this.items);
     const policy: EnqueuePolicy = {
       maxLength: this.maxLength,
       overflow: this.overflow,
@@ -440,6 +462,25 @@ class EnqueueCommand implements Cmd {
   toString(): string {
     const spec = this.items.map((s) => JSON.stringify(s)).join(',');
     return `enqueue(${this.queue}, [${spec}], maxLength=${this.maxLength}, ${this.overflow}, dlq=${this.toTarget}, window=${this.dedupeWindow})`;
+  }
+}
+
+/** Topic fan-out: a copy into each queue, dedupe per queue, no bounds. */
+class EnqueueManyCommand implements Cmd {
+  constructor(
+    readonly queues: Queue[],
+    readonly items: ItemSpec[],
+    readonly dedupeWindow: number,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    const items = newMessages(world, this.items);
+    engine.enqueueMany(this.queues, items, this.dedupeWindow, world.now);
+    world.model.enqueueMany(this.queues, items, this.dedupeWindow, world.now);
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `enqueueMany([${this.queues.join(',')}], [${this.items.map((s) => JSON.stringify(s)).join(',')}], window=${this.dedupeWindow})`;
   }
 }
 
@@ -483,17 +524,19 @@ abstract class SettleCommand implements Cmd {
 class AckCommand extends SettleCommand {
   constructor(
     pick: number,
-    readonly twice: boolean,
+    readonly how: 'once' | 'twice' | 'forged',
   ) {
     super(pick);
   }
   settle(world: World, engine: Engine, d: World['deliveries'][number]): void {
-    const engineReceipts = this.twice ? [d.engine, d.engine] : [d.engine];
-    const modelReceipts = this.twice ? [d.model, d.model] : [d.model];
+    // A forged receipt names the message with a token no lease ever had.
+    const forged = { id: d.engine.id, token: -1 };
+    const engineReceipts = this.how === 'twice' ? [d.engine, d.engine] : this.how === 'forged' ? [forged] : [d.engine];
+    const modelReceipts = this.how === 'twice' ? [d.model, d.model] : this.how === 'forged' ? [forged] : [d.model];
     expect(engine.ack(d.queue, engineReceipts, world.now), 'ack').toEqual(world.model.ack(d.queue, modelReceipts, world.now));
   }
   toString(): string {
-    return `ack(#${this.pick}${this.twice ? ', twice' : ''})`;
+    return `ack(#${this.pick}, ${this.how})`;
   }
 }
 
@@ -625,9 +668,12 @@ const commands = [
     )
     .map((args) => new EnqueueCommand(...args)),
   fc
+    .tuple(fc.constantFrom<Queue[]>(['fan'], ['q', 'fan'], ['fan', 'q']), fc.array(itemArb, { minLength: 1, maxLength: 2 }), fc.constantFrom(0, 8, 40))
+    .map((args) => new EnqueueManyCommand(...args)),
+  fc
     .tuple(queueArb, fc.integer({ min: 1, max: 3 }), fc.constantFrom(4, 10, 30), fc.integer({ min: 1, max: 3 }), targetArb)
     .map((args) => new ClaimCommand(...args)),
-  fc.tuple(fc.nat(), fc.boolean()).map((args) => new AckCommand(...args)),
+  fc.tuple(fc.nat(), fc.constantFrom('once' as const, 'once' as const, 'twice' as const, 'forged' as const)).map((args) => new AckCommand(...args)),
   fc.tuple(fc.nat(), fc.constantFrom(0, 0, 2, 12)).map((args) => new ReleaseCommand(...args)),
   fc.tuple(fc.nat(), targetArb, fc.constantFrom(undefined, 'boom')).map((args) => new DeadLetterCommand(...args)),
   fc.tuple(fc.nat(), fc.constantFrom(0, 3, 20)).map((args) => new ExtendCommand(...args)),
