@@ -1,0 +1,347 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClosedError } from '../src/errors.js';
+import { Queue } from '../src/queue.js';
+import { FileStorage } from '../src/storage/file-storage.js';
+import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
+import { TestClock } from '../src/test-clock.js';
+import { describeStorage } from './storage-contract.js';
+
+describeStorage('FileStorage', async (clock) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pocketmq-contract-'));
+  return { storage: new FileStorage({ dir, clock, fsync: 'never' }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+const START = 1_700_000_000_000;
+const POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: 'jobs.dlq', dedupeWindow: 60_000 };
+const CLAIM = { max: 10, leaseMs: 30_000, maxAttempts: 3, deadLetter: 'jobs.dlq' as const };
+
+function message(id: string, now: number, fields: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id,
+    body: { id },
+    headers: undefined,
+    priority: 0,
+    enqueuedAt: now,
+    availableAt: now,
+    expiresAt: undefined,
+    dedupeId: undefined,
+    group: undefined,
+    correlationId: undefined,
+    subject: undefined,
+    ...fields,
+  };
+}
+
+const dirs: string[] = [];
+const open: FileStorage[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pocketmq-file-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function storageAt(dir: string, clock: TestClock, options: { segmentSize?: number } = {}): FileStorage {
+  const storage = new FileStorage({ dir, clock, ...options });
+  open.push(storage);
+  return storage;
+}
+
+afterEach(async () => {
+  for (const storage of open.splice(0)) await storage.close().catch(() => undefined);
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Closes `storage` and opens the same directory again, as a restarted process would. */
+async function reopen(storage: FileStorage, clock: TestClock, options: { segmentSize?: number } = {}): Promise<FileStorage> {
+  await storage.close();
+  return storageAt(storage.dir, clock, options);
+}
+
+describe('FileStorage: replay after reopen', () => {
+  it('.enqueue() - every field of a stored message comes back', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    const full = message('a', START, {
+      body: { nested: [1, 'two', null], text: 'ü\n"' },
+      headers: { type: 'order', __proto__: 'header' } as Record<string, string>,
+      priority: 7,
+      expiresAt: START + 3_600_000,
+      dedupeId: 'd-1',
+      group: 'g',
+      correlationId: 'c',
+      subject: 'order.placed',
+    });
+    await storage.enqueue('jobs', [full, message('b', START, { body: undefined })], POLICY, START);
+    const again = await reopen(storage, clock);
+    const [a, b] = await again.peek('jobs', 10, START);
+    const fields = Object.fromEntries(Object.keys(full).map((key) => [key, (a as unknown as Record<string, unknown>)[key]]));
+    expect(fields).toEqual(full);
+    expect(a!.attempt).toBe(0);
+    expect(b!.body).toBeUndefined();
+    expect(Object.getPrototypeOf(a!.headers)).toBe(Object.prototype);
+  });
+
+  it('.enqueue() - a dedupeId is still remembered after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START, { dedupeId: 'k' })], POLICY, START);
+    const again = await reopen(storage, clock);
+    const result = await again.enqueue('jobs', [message('b', START, { dedupeId: 'k' })], POLICY, START);
+    expect(result.results).toEqual([{ id: 'a', status: 'duplicate' }]);
+  });
+
+  it('.claim() - attempts survive, and a message in flight is ready again at once', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await storage.claim('jobs', CLAIM, START);
+    const again = await reopen(storage, clock);
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 1, inflight: 0, delivered: 1 });
+    const { delivered } = await again.claim('jobs', CLAIM, START);
+    expect(delivered.map((d) => [d.message.id, d.message.attempt])).toEqual([['a', 2]]);
+  });
+
+  it('.claim() - a message that crashed the process maxAttempts times is dead-lettered, not delivered again', async () => {
+    const clock = new TestClock(START);
+    let storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    for (let i = 0; i < 3; i++) {
+      await storage.claim('jobs', CLAIM, START);
+      storage = await reopen(storage, clock);
+    }
+    const { delivered, deadLettered } = await storage.claim('jobs', CLAIM, START);
+    expect(delivered).toEqual([]);
+    expect(deadLettered.map((d) => [d.message.id, d.reason])).toEqual([['a', 'max-attempts']]);
+    storage = await reopen(storage, clock);
+    expect((await storage.peek('jobs.dlq', 10, START)).map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('.ack() - an acked message is gone after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START), message('b', START)], POLICY, START);
+    const { delivered } = await storage.claim('jobs', { ...CLAIM, max: 1 }, START);
+    await storage.ack('jobs', [delivered[0]!.receipt], START);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['b']);
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 1, sent: 2, delivered: 1, acked: 1 });
+  });
+
+  it('.release() - a message nacked with a delay is still delayed after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    const { delivered } = await storage.claim('jobs', CLAIM, START);
+    await storage.release('jobs', delivered[0]!.receipt, START + 10_000, START);
+    const again = await reopen(storage, clock);
+    expect(await again.stats('jobs', START + 9_999)).toMatchObject({ ready: 0, delayed: 1, retried: 1 });
+    expect(await again.stats('jobs', START + 10_000)).toMatchObject({ ready: 1, delayed: 0 });
+  });
+
+  it('.deadLetter() - a dead-lettered message is still in the DLQ after reopen, with its reason', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    const { delivered } = await storage.claim('jobs', CLAIM, START);
+    await storage.deadLetter('jobs', delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected', error: 'bad input' }, START);
+    const again = await reopen(storage, clock);
+    const [dead] = await again.peek('jobs.dlq', 10, START);
+    expect(dead).toMatchObject({ id: 'a', headers: { 'x-dead-reason': 'rejected', 'x-dead-error': 'bad input' } });
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 0, deadLettered: 1 });
+  });
+
+  it(".enqueue() - what overflow: 'drop-oldest' dropped stays dropped after reopen", async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    const policy: EnqueuePolicy = { ...POLICY, maxLength: 2, overflow: 'drop-oldest' };
+    await storage.enqueue('jobs', [message('a', START), message('b', START), message('c', START)], policy, START);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['b', 'c']);
+    expect((await again.peek('jobs.dlq', 10, START)).map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('.extend() - a lease extended before a crash does not hold the message after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    const { delivered } = await storage.claim('jobs', CLAIM, START);
+    expect(await storage.extend('jobs', delivered[0]!.receipt, START + 3_600_000, START)).toBe('ok');
+    const again = await reopen(storage, clock);
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 1, inflight: 0 });
+  });
+
+  it('.purge() - purged messages stay gone after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START), message('b', START, { availableAt: START + 5_000 })], POLICY, START);
+    expect(await storage.purge('jobs', START)).toBe(2);
+    const again = await reopen(storage, clock);
+    expect(await again.stats('jobs', START + 10_000)).toMatchObject({ ready: 0, delayed: 0 });
+  });
+
+  it('.tick() - a message whose TTL ran out stays expired and counted after reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START, { expiresAt: START + 1_000 })], POLICY, START);
+    await storage.tick(START + 1_000);
+    const again = await reopen(storage, clock);
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 0, expired: 1 });
+  });
+
+  it('.enqueueMany() - every fan-out copy survives', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueueMany(['s1', 's2'], [message('a', START)], 0, START);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('s1', 10, START)).map((m) => m.id)).toEqual(['a']);
+    expect((await again.peek('s2', 10, START)).map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('.putMeta() - meta survives, and a deleted key stays deleted', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.putMeta('subs', 'a,b');
+    await storage.putMeta('gone', 'x');
+    await storage.putMeta('gone', undefined);
+    const again = await reopen(storage, clock);
+    expect(await again.getMeta('subs')).toBe('a,b');
+    expect(await again.getMeta('gone')).toBeUndefined();
+  });
+
+  it('FIFO groups keep their order across a reopen, and the head in flight is delivered first', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    const items = ['g1', 'g2', 'g3'].map((id) => message(id, START, { group: 'g' }));
+    await storage.enqueue('jobs', items, POLICY, START);
+    await storage.claim('jobs', CLAIM, START);
+    const again = await reopen(storage, clock);
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { delivered } = await again.claim('jobs', CLAIM, START);
+      expect(delivered).toHaveLength(1);
+      order.push(delivered[0]!.message.id);
+      await again.ack('jobs', [delivered[0]!.receipt], START);
+    }
+    expect(order).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('lease tokens keep counting up across a reopen', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START), message('b', START)], POLICY, START);
+    const first = await storage.claim('jobs', { ...CLAIM, max: 1 }, START);
+    const again = await reopen(storage, clock);
+    const second = await again.claim('jobs', { ...CLAIM, max: 1 }, START);
+    expect(second.delivered[0]!.receipt.token).toBeGreaterThan(first.delivered[0]!.receipt.token);
+  });
+});
+
+describe('FileStorage: compaction', () => {
+  it('.compact() - rewrites the log as one snapshot and keeps exactly the live state', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    await storage.enqueue('jobs', [message('a', START), message('b', START), message('c', START)], POLICY, START);
+    const { delivered } = await storage.claim('jobs', { ...CLAIM, max: 2 }, START);
+    await storage.ack('jobs', [delivered[0]!.receipt], START);
+    await storage.putMeta('k', 'v');
+    await storage.compact();
+    expect(readdirSync(storage.dir).filter((f) => f.endsWith('.pmq')).sort()).toEqual(['log-00000002.pmq', 'snapshot-00000002.pmq']);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => [m.id, m.attempt])).toEqual([
+      ['b', 1],
+      ['c', 0],
+    ]);
+    expect(await again.stats('jobs', START)).toMatchObject({ sent: 3, delivered: 2, acked: 1 });
+    expect(await again.getMeta('k')).toBe('v');
+  });
+
+  it('disk use follows the pending messages, not the history', async () => {
+    const clock = new TestClock(START);
+    let storage = storageAt(tempDir(), clock, { segmentSize: 8192 });
+    const size = () => readdirSync(storage.dir).reduce((sum, f) => sum + statSync(join(storage.dir, f)).size, 0);
+    for (let round = 0; round < 200; round++) {
+      await storage.enqueue('jobs', [message(`m${round}`, START, { body: 'x'.repeat(200) })], POLICY, START);
+      const { delivered } = await storage.claim('jobs', CLAIM, START);
+      await storage.ack('jobs', [delivered[0]!.receipt], START);
+    }
+    await storage.enqueue('jobs', [message('last', START)], POLICY, START);
+    expect(size()).toBeLessThan(3 * 8192);
+    storage = await reopen(storage, clock, { segmentSize: 8192 });
+    expect((await storage.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['last']);
+    expect(await storage.stats('jobs', START)).toMatchObject({ sent: 201, acked: 200 });
+  });
+});
+
+describe('FileStorage: files and options', () => {
+  it('creates the directory 0700 and its files 0600', async () => {
+    const dir = join(tempDir(), 'nested', 'queues');
+    const storage = storageAt(dir, new TestClock(START));
+    await storage.open();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const file of readdirSync(dir)) expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('queue names never become file names', async () => {
+    const storage = storageAt(tempDir(), new TestClock(START));
+    await storage.enqueue('../../escape', [message('a', START)], POLICY, START);
+    expect(readdirSync(storage.dir).sort()).toEqual(['LOCK', 'log-00000001.pmq']);
+  });
+
+  it('new FileStorage() - rejects bad options with errors naming them', () => {
+    expect(() => new FileStorage(undefined as never)).toThrow(TypeError);
+    expect(() => new FileStorage({ dir: '' })).toThrow(/`options.dir`/);
+    expect(() => new FileStorage({ dir: 'x', fsync: 'sometimes' as never })).toThrow(/`options.fsync` to be one of 'always', 'interval', 'never'/);
+    expect(() => new FileStorage({ dir: 'x', fsyncInterval: 0 })).toThrow(RangeError);
+    expect(() => new FileStorage({ dir: 'x', repair: 'yes' as never })).toThrow(/`options.repair`/);
+    expect(() => new FileStorage({ dir: 'x', segmentSize: 10 })).toThrow(/`options.segmentSize`/);
+    expect(() => new FileStorage({ dir: 'x', clock: {} as never })).toThrow(/`options.clock`/);
+    expect(() => new FileStorage({ dir: 'x', fsinc: 'never' } as never)).toThrow(/Unknown option `options.fsinc`/);
+  });
+
+  it('.enqueue() - rejects a body JSON cannot encode and stores nothing', async () => {
+    const storage = storageAt(tempDir(), new TestClock(START));
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(storage.enqueue('jobs', [message('a', START), message('b', START, { body: circular })], POLICY, START)).rejects.toThrow(TypeError);
+    expect(await storage.stats('jobs', START)).toMatchObject({ ready: 0, sent: 0 });
+  });
+
+  it('.open() - rejects when the path is a file', async () => {
+    const dir = tempDir();
+    const storage = storageAt(join(dir, 'LOCK-file'), new TestClock(START));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'LOCK-file'), 'x');
+    await expect(storage.open()).rejects.toThrow(/`options.dir` to be a directory/);
+  });
+
+  it('.close() - later operations reject with ClosedError, and close is idempotent', async () => {
+    const storage = storageAt(tempDir(), new TestClock(START));
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await storage.close();
+    await storage.close();
+    await expect(storage.stats('jobs', START)).rejects.toThrow(ClosedError);
+    await expect(storage.open()).rejects.toThrow(ClosedError);
+  });
+
+  it('a Queue on FileStorage: sends survive, and a handler that keeps failing ends in the DLQ across reopens', async () => {
+    const clock = new TestClock(START);
+    const dir = tempDir();
+    let storage = storageAt(dir, clock);
+    let queue = new Queue<{ n: number }>('jobs', { storage, maxAttempts: 2 });
+    await queue.send({ n: 1 });
+    const [first] = await queue.receive({ max: 1 });
+    expect(first!.attempt).toBe(1);
+    storage = await reopen(storage, clock);
+    queue = new Queue<{ n: number }>('jobs', { storage, maxAttempts: 2 });
+    const [second] = await queue.receive({ max: 1 });
+    expect(second).toMatchObject({ body: { n: 1 }, attempt: 2 });
+    await second!.deadLetter('gave up');
+    storage = await reopen(storage, clock);
+    const dlq = new Queue<{ n: number }>('jobs.dlq', { storage });
+    expect((await dlq.receive({ max: 1 }))[0]!.body).toEqual({ n: 1 });
+  });
+});
