@@ -1,5 +1,9 @@
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { FileStorage } from '../src/file.js';
 import { ClosedError, MemoryStorage, Queue, RemoteError, RequestReply, type RequestReplyOptions, TimeoutError } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 
@@ -308,6 +312,27 @@ describe('RequestReply', () => {
       expect((error as Error).message).toMatch(message);
       expect((await rpc.queue.stats()).sent).toBe(0);
       expect(rpc.stats().pending).toBe(0);
+    });
+  });
+
+  describe('on FileStorage', () => {
+    it('.request() - replies and remote errors travel through the file log', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pocketmq-rpc-'));
+      const clock = new TestClock(1_000);
+      const storage = new FileStorage({ dir, clock });
+      try {
+        const rpc = new RequestReply<{ sku: string }, { sku: string; price: number }>('pricing', { storage, maxAttempts: 1 });
+        rpc.serve((req) => {
+          if (req.sku === 'none') throw new RangeError('unknown sku');
+          return { sku: req.sku, price: 9.5 };
+        });
+        await expect(rpc.request({ sku: 'A-1' })).resolves.toEqual({ sku: 'A-1', price: 9.5 });
+        await expect(rpc.request({ sku: 'none' })).rejects.toMatchObject({ name: 'RemoteError', message: 'unknown sku', remoteName: 'RangeError' });
+        await rpc.close();
+      } finally {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -1,4 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FileStorage } from '../src/file.js';
 import { ClosedError, DEAD_LETTER_HEADERS, MemoryStorage, type MessageInfo, Queue, Topic, type TopicOptions } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 
@@ -429,6 +433,49 @@ describe('Topic', () => {
       const enqueueMany = vi.spyOn(storage, 'enqueueMany');
       await expect(topic.publish('x', options as object)).rejects.toThrow(/options/);
       expect(enqueueMany).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('on FileStorage', () => {
+    const dirs: string[] = [];
+    afterEach(() => {
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('.subscribe() - a durable subscription and what was published while its subscriber was away survive a reopen', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pocketmq-topic-'));
+      dirs.push(dir);
+      const clock = new TestClock(1_000);
+
+      // First run: the subscriber records its subscription, takes one message, and goes away.
+      const first = new FileStorage({ dir, clock });
+      const subscriberTopic = new Topic<string>('orders', { storage: first });
+      const seenBefore = collector<string>();
+      const sub = subscriberTopic.subscribe('billing', seenBefore.handler, { filter: 'order.*' });
+      await sub.ready;
+      await subscriberTopic.publish('o-1', { subject: 'order.placed' });
+      await clock.settle();
+      await sub.stop();
+      await first.close();
+
+      // Second run: only a publisher; the recorded subscription still gets its copies.
+      const second = new FileStorage({ dir, clock });
+      const publisher = new Topic<string>('orders', { storage: second });
+      await publisher.publish('o-2', { subject: 'order.placed' });
+      await publisher.publish('u-1', { subject: 'user.created' });
+      await publisher.publish('o-3', { subject: 'order.shipped' });
+      await second.close();
+
+      // Third run: the subscriber comes back and receives what it missed, in order.
+      const third = new FileStorage({ dir, clock });
+      const comeback = new Topic<string>('orders', { storage: third });
+      const seenAfter = collector<string>();
+      comeback.subscribe('billing', seenAfter.handler, { filter: 'order.*' });
+      await clock.settle();
+      await comeback.close();
+      await third.close();
+      expect(seenBefore.bodies).toEqual(['o-1']);
+      expect(seenAfter.bodies).toEqual(['o-2', 'o-3']);
     });
   });
 });
