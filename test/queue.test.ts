@@ -309,6 +309,26 @@ describe('Queue', () => {
       expect((await queue.receive({ max: 10 })).map((m) => m.body)).toEqual(['g-2']);
     });
 
+    it('FIFO groups - a delayed head holds its group until it falls due', async () => {
+      const { queue, clock } = setup<string>();
+      await queue.send('first', { group: 'g', delay: 1_000 });
+      await queue.send('second', { group: 'g' });
+      expect(await queue.receive({ max: 10 })).toEqual([]);
+      await clock.advance(1_000);
+      const [first] = await queue.receive({ max: 10 });
+      expect(first?.body).toBe('first');
+    });
+
+    it('FIFO groups - a lease that runs out gives the head back before the rest of its group', async () => {
+      const { queue, clock } = setup<string>({ visibilityTimeout: 100 });
+      await queue.send('g-1', { group: 'g' });
+      await queue.send('g-2', { group: 'g' });
+      await queue.receive();
+      await clock.advance(100);
+      const received = await queue.receive({ max: 10 });
+      expect(received.map((m) => [m.body, m.attempt])).toEqual([['g-1', 2]]);
+    });
+
     it('FIFO groups - a consumer with concurrency handles a group in order', async () => {
       const { queue, clock } = setup<number>({ backoff: { jitter: 'none', initial: 100 } });
       const seen: string[] = [];
@@ -356,6 +376,32 @@ describe('Queue', () => {
       await done;
       expect(calls).toBe(2);
       expect(idle).toBe(true);
+    });
+
+    it('.idle() - resolves when the last waiting message expires', async () => {
+      const { queue, clock } = setup();
+      await queue.send('x', { ttl: 300 });
+      let idle = false;
+      const done = queue.idle().then(() => {
+        idle = true;
+      });
+      await clock.advance(299);
+      expect(idle).toBe(false);
+      await clock.advance(1);
+      await done;
+      expect(idle).toBe(true);
+    });
+
+    it('.idle() - resolves once a failing message is dead-lettered', async () => {
+      const { queue, clock } = setup({ maxAttempts: 2, backoff: () => 100 });
+      queue.consume(async () => {
+        throw new Error('always');
+      });
+      await queue.send('x');
+      const done = queue.idle();
+      await clock.advance(100);
+      await done;
+      expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, inflight: 0, deadLettered: 1 });
     });
 
     it('.idle() - waits for a received message to be settled', async () => {
