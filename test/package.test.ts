@@ -31,6 +31,9 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
       'ClosedError',
       'StorageLockedError',
       'CorruptLogError',
+      'Topic',
+      'Subscription',
+      'RequestReply',
     ],
     nodeFree: true, // DESIGN.md: the core entry imports no `node:` module
   },
