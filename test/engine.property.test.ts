@@ -10,7 +10,8 @@
  * src/storage/storage.ts, not the engine's data structures.
  *
  * Runs: 1,000 by default. More: `POCKETMQ_PROPERTY_RUNS=10000 npx vitest run test/engine.property.test.ts`.
- * Replay a failure: `POCKETMQ_PROPERTY_SEED=<seed> POCKETMQ_PROPERTY_PATH=<path>` from the failure report.
+ * Replay a failure with the seed, path and replayPath from its report:
+ * `POCKETMQ_PROPERTY_SEED=<seed> POCKETMQ_PROPERTY_PATH=<path> POCKETMQ_PROPERTY_REPLAY=<replayPath>`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +21,8 @@ import type { DeadLetterInfo, EnqueuePolicy, NewMessage, QueueStats, Receipt, Se
 const RUNS = Number(process.env.POCKETMQ_PROPERTY_RUNS ?? 1_000);
 const SEED = process.env.POCKETMQ_PROPERTY_SEED === undefined ? undefined : Number(process.env.POCKETMQ_PROPERTY_SEED);
 const PATH = process.env.POCKETMQ_PROPERTY_PATH;
+/** The `replayPath` printed inside the counterexample: which commands of the sequence ran. */
+const REPLAY = process.env.POCKETMQ_PROPERTY_REPLAY;
 const MAX_COMMANDS = Number(process.env.POCKETMQ_PROPERTY_COMMANDS ?? 100);
 
 const START = 1_000;
@@ -689,7 +692,7 @@ describe('Engine against the reference model', () => {
     'agrees with the model on every result of any sequence of operations',
     () => {
       fc.assert(
-        fc.property(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max' }), (cmds) => {
+        fc.property(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max', replayPath: REPLAY }), (cmds) => {
           const setup = () => ({ model: { model: new Model(), now: START, nextId: 0, deliveries: [] } as World, real: new Engine() });
           fc.modelRun(setup, cmds);
         }),
