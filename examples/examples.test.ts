@@ -10,6 +10,7 @@ import { main as imageProcessing } from './image-processing.js';
 import { main as logPipeline } from './log-pipeline.js';
 import { main as monitoring } from './monitoring.js';
 import { main as orderProcessing } from './order-processing.js';
+import { main as requestReply } from './request-reply.js';
 import { main as workQueue } from './work-queue.js';
 
 /** Starts `main` on a fresh TestClock storage and moves time far enough for every retry to run. */
@@ -80,5 +81,16 @@ describe('examples', () => {
     expect(result.atEnd.averageWaitTime).toBe((7_800 + 450 + 850 + 1_250) / 15);
     // Twelve acked between the send and the last ack, 1,250 ms later.
     expect(result.atEnd.throughputPerMinute).toBe((12 * 60_000) / 1_250);
+  });
+
+  it('request-reply - answers concurrent quotes, reports an unknown SKU as a RemoteError and a stopped service as a timeout', async () => {
+    const { result } = await run(requestReply);
+    expect(result.quotes).toEqual([
+      { sku: 'mug', total: 24 },
+      { sku: 'tea', total: 45 },
+      { sku: 'pot', total: 30 },
+    ]);
+    expect(result.remoteError).toEqual({ message: 'unknown sku "lamp"', remoteName: 'RangeError' });
+    expect(result.timedOut).toBe(true);
   });
 });
