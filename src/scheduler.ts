@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
+import { ClosedError } from './errors.js';
 import type { Storage, StorageSignal, StoredMessage } from './storage/storage.js';
 
 /** What a handle registers to hear about its queue. */
@@ -141,15 +142,26 @@ export class Scheduler {
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = undefined;
-    this.#storage.tick(this.#clock.now()).catch((error: unknown) => {
-      for (const set of this.#listeners.values()) {
-        for (const ref of set) ref.deref()?.error(error);
+    const now = this.#clock.now();
+    this.#storage.tick(now).catch((error: unknown) => {
+      // Either way the due time has not moved, and re-arming for it would spin the timer.
+      if (error instanceof ClosedError) {
+        this.#dueAt = undefined;
+      } else {
+        if (this.#dueAt !== undefined) this.#dueAt = Math.max(this.#dueAt, now + FAILED_TICK_RETRY_MS);
+        for (const set of this.#listeners.values()) {
+          for (const ref of set) ref.deref()?.error(error);
+        }
       }
+      this.#arm();
     });
     // If the tick changed nothing due (e.g. the clock ran early), re-arm for what is still due.
     queueMicrotask(() => this.#arm());
   }
 }
+
+/** How long a failed tick waits before the next try, in ms. */
+const FAILED_TICK_RETRY_MS = 1_000;
 
 const schedulers = new WeakMap<Storage, Scheduler>();
 

@@ -201,4 +201,39 @@ describe('scheduler (TestClock)', () => {
     await clock.advance(1_000);
     expect(seen).toEqual(['b1@100', 'a2@200', 'a1@300']);
   });
+
+  it('scheduler - a closed storage stops its timer instead of firing it again and again', async () => {
+    const clock = new TestClock();
+    const storage = new MemoryStorage({ clock });
+    const queue = new Queue('a', { storage });
+    const errors: Error[] = [];
+    queue.on('error', (error) => errors.push(error));
+    await queue.send('x', { delay: 100 });
+    await storage.close();
+    await clock.advance(1_000);
+    expect(errors).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  }, 10_000);
+
+  it('scheduler - a failed tick is reported and tried again a second later', async () => {
+    class FlakyTickStorage extends MemoryStorage {
+      failures = 1;
+      override tick(now: number): Promise<void> {
+        if (this.failures-- > 0) return Promise.reject(new Error('disk hiccup'));
+        return super.tick(now);
+      }
+    }
+    const clock = new TestClock();
+    const queue = new Queue<string>('a', { storage: new FlakyTickStorage({ clock }) });
+    const errors: string[] = [];
+    queue.on('error', (error) => errors.push(error.message));
+    const seen: [string, number][] = [];
+    queue.consume(async (msg) => void seen.push([msg.body, clock.now()]));
+    await queue.send('x', { delay: 100 });
+    await clock.advance(100);
+    expect(errors).toEqual(['disk hiccup']);
+    expect(seen).toEqual([]);
+    await clock.advance(1_000);
+    expect(seen).toEqual([['x', 1_100]]);
+  }, 10_000);
 });
