@@ -91,8 +91,9 @@ export interface ConsumeOptions {
   /** Handlers running at once. @defaultValue `1` */
   concurrency?: number;
   /**
-   * Most messages leased per storage call. Leased messages wait in the consumer
-   * with their visibility timeout running, so keep it small for slow handlers.
+   * Most messages leased per storage call; the consumer holds at most
+   * `max(prefetch, concurrency)` leased messages. Those beyond `concurrency` wait in
+   * the consumer with their visibility timeout running, so keep it small for slow handlers.
    * @defaultValue `concurrency`
    */
   prefetch?: number;
