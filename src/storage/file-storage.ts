@@ -263,10 +263,17 @@ export class FileStorage extends EngineStorage {
 
   protected ensureOpen(): Promise<void> | undefined {
     if (this.#opened) return undefined;
-    this.#opening ??= this.#open().catch((error: unknown) => {
-      this.#opening = undefined;
-      throw error;
-    });
+    // Opened only once the waiters run, so operations issued before the open finished
+    // keep their order behind it instead of overtaking the first one.
+    this.#opening ??= this.#open().then(
+      () => {
+        this.#opened = true;
+      },
+      (error: unknown) => {
+        this.#opening = undefined;
+        throw error;
+      },
+    );
     return this.#opening;
   }
 
@@ -486,7 +493,6 @@ export class FileStorage extends EngineStorage {
       throw error;
     }
     this.#releaseLock = release;
-    this.#opened = true;
     // A repaired snapshot has no end record: replace it before anything else is written.
     if (this.#needsSnapshot) await this.#compact();
     this.flushSignals();
