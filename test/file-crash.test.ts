@@ -3,10 +3,16 @@
  * FileStorage and reports each resolved operation; after every SIGKILL the
  * directory is reopened and checked. `npm run soak` runs the same loop 1,000 times.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { type FileIo, nodeIo } from '../src/storage/file-log.js';
+import { FileStorage } from '../src/storage/file-storage.js';
+import { TestClock } from '../src/test-clock.js';
 import { crashLoop } from './fixtures/file-crash-loop.js';
 
 describe('FileStorage: kill -9', () => {
@@ -22,4 +28,112 @@ describe('FileStorage: kill -9', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 170_000);
+});
+
+describe('FileStorage: failing writes', () => {
+  const START = 1_700_000_000_000;
+  const POLICY = { maxLength: undefined, overflow: 'reject' as const, deadLetter: false as const, dedupeWindow: 0 };
+  const message = (id: string) => ({
+    id,
+    body: { id, padding: 'p'.repeat(100) },
+    headers: undefined,
+    priority: 0,
+    enqueuedAt: START,
+    availableAt: START,
+    expiresAt: undefined,
+    dedupeId: undefined,
+    group: undefined,
+    correlationId: undefined,
+    subject: undefined,
+  });
+
+  /** Real writes, except that write number `failAt` writes half its bytes and then fails like a full disk. */
+  function failingIo(failAt: number, calls: { writes: number; fsyncs: number }, failFsync = false): FileIo {
+    return {
+      async write(fd, buffer, offset, length, position) {
+        calls.writes++;
+        if (calls.writes === failAt) {
+          await nodeIo.write(fd, buffer, offset, Math.floor(length / 2), position);
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return nodeIo.write(fd, buffer, offset, length, position);
+      },
+      async fsync(fd) {
+        calls.fsyncs++;
+        if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        return nodeIo.fsync(fd);
+      },
+    };
+  }
+
+  /** Ids waiting in `dir`, read far enough in the future that every message written so far is due. */
+  async function idsIn(dir: string): Promise<string[]> {
+    const later = 4_000_000_000_000;
+    const storage = new FileStorage({ dir, clock: new TestClock(later) });
+    const ids = (await storage.peek('jobs', 1_000, later)).map((m) => m.id);
+    await storage.close();
+    return ids;
+  }
+
+  it('a write that fails halfway rejects its operations and every later one, and nothing that resolved is lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage({ dir, clock: new TestClock(START) }, failingIo(4, calls));
+    const errors: Error[] = [];
+    storage.on('error', (error) => errors.push(error));
+    for (const id of ['a', 'b', 'c']) await storage.enqueue('jobs', [message(id)], POLICY, START);
+    await expect(storage.enqueue('jobs', [message('d')], POLICY, START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED', cause: { code: 'ENOSPC' } });
+    await expect(storage.enqueue('jobs', [message('e')], POLICY, START)).rejects.toThrow(/stopped after a failed write: ENOSPC/);
+    await expect(storage.stats('jobs', START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED' });
+    expect(errors).toHaveLength(1);
+    expect(calls.writes).toBe(4);
+    await storage.close();
+    expect(await idsIn(dir)).toEqual(['a', 'b', 'c']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a failed fsync is never retried as if it had worked: the batch rejects and so does everything after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage({ dir, clock: new TestClock(START) }, failingIo(0, calls, true));
+    storage.on('error', () => {});
+    await expect(storage.enqueue('jobs', [message('a')], POLICY, START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED', cause: { code: 'EIO' } });
+    await expect(storage.enqueue('jobs', [message('b')], POLICY, START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED' });
+    await storage.close();
+    expect(calls).toEqual({ writes: 1, fsyncs: 1 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('short writes are continued until the whole batch is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
+    const calls = { writes: 0 };
+    const io: FileIo = {
+      write: (fd, buffer, offset, length, position) => {
+        calls.writes++;
+        return nodeIo.write(fd, buffer, offset, Math.min(length, 7), position);
+      },
+      fsync: nodeIo.fsync,
+    };
+    const storage = new FileStorage({ dir, clock: new TestClock(START) }, io);
+    await Promise.all(['a', 'b', 'c'].map((id) => storage.enqueue('jobs', [message(id)], POLICY, START)));
+    await storage.close();
+    expect(calls.writes).toBeGreaterThan(3);
+    expect(await idsIn(dir)).toEqual(['a', 'b', 'c']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('under `ulimit -f` a real process gets a clear error once the disk limit is hit, and keeps every resolved send', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
+    const child = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'file-fault-child.ts');
+    const { stdout } = await promisify(execFile)('bash', ['-c', `ulimit -f 32 && exec "${process.execPath}" --import tsx "${child}" "${dir}"`]);
+    const lines = stdout.trim().split('\n');
+    const sent = lines.filter((line) => line.startsWith('S ')).map((line) => line.slice(2));
+    expect(sent.length).toBeGreaterThan(20);
+    expect(lines.at(-2)).toMatch(/^E ERR_STORAGE_FAILED .*stopped after a failed write: .*(EFBIG|file too large)/i);
+    expect(lines.at(-1)).toBe('L ERR_STORAGE_FAILED');
+    const recovered = await idsIn(dir);
+    expect(recovered.slice(0, sent.length)).toEqual(sent);
+    expect(recovered.length - sent.length).toBeLessThanOrEqual(1);
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
