@@ -18,20 +18,27 @@
  *                 a availableAt, x expiresAt, d dedupeId, g group, c correlationId,
  *                 s subject, n attempt, t lease token, st state (r ready, d delayed,
  *                 g behind its group's head, i in flight)
- *   T:pris        zset of priorities that have ready messages, score -priority
+ *   T:pris        zset of priorities with ready messages, score -priority (a claim may
+ *                 leave an emptied bucket listed; the next claim drops it)
  *   T:r:<p>       zset of ready ids of priority p, score = placement sequence (FIFO)
  *   T:due         zset id -> when something next happens to it (delay end, lease end, TTL)
  *   T:g:<group>   list of a FIFO group's ids; the head is the one that may be delivered
  *   T:all         zset of every id, score = insertion sequence (purge, drop-oldest)
  *   T:dd / T:ddx  hash dedupeId -> id, and zset dedupeId -> remembered until
- *   T:s           hash of counters, sequences, `v` (version) and `pd` (announced due)
+ *   T:s           hash of counters, sequences, `v` (version) and `pd` (announced due),
+ *                 read once per script and written back once
  */
 
 const LIBRARY = `
 local CHANNEL = ARGV[1]
 local SELF = ARGV[2]
+-- NOW is the caller's now, except while advance() applies a due change: then it is
+-- the time that change fell due, so late and timely ticks give the same order.
 local NOW_S = ARGV[3]
 local NOW = tonumber(NOW_S)
+local CALLER_NOW = NOW
+-- Set when something was scheduled at or before the caller's now during advance().
+local EARLY = false
 local NAME = {}
 local TOUCHED = {}
 local READY = {}
@@ -42,7 +49,47 @@ for i = 1, #KEYS do
 end
 local A = 4 + #KEYS
 
-local FIELDS = {'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st'}
+-- Each redis.call costs about as much as the command itself, so counters are read
+-- once per queue (HMGET), kept here, and written back once by finish() (HSET).
+local SFIELDS = { 'ready', 'delayed', 'grouped', 'inflight', 'sent', 'delivered', 'acked', 'retried', 'dead',
+  'expired', 'seq', 'ins', 'tok', 'v', 'pd' }
+local STATS = {}
+local DIRTY = {}
+-- The earliest due time of a queue as last read (a string, or false for none), and
+-- whether the due set changed since; finish() reads it again only then.
+local FIRST_DUE = {}
+local DUE_DIRTY = {}
+
+local function stats(base)
+  local st = STATS[base]
+  if st then return st end
+  local v = redis.call('HMGET', base .. ':s', unpack(SFIELDS))
+  st = {}
+  for i = 1, 14 do st[SFIELDS[i]] = tonumber(v[i]) or 0 end
+  st.pd = v[15]
+  STATS[base] = st
+  DIRTY[base] = {}
+  return st
+end
+
+local function count(base, field, by)
+  local st = stats(base)
+  st[field] = st[field] + by
+  DIRTY[base][field] = true
+  return st[field]
+end
+
+local function dueAdd(base, at, id)
+  redis.call('ZADD', base .. ':due', at, id)
+  DUE_DIRTY[base] = true
+  if tonumber(at) <= CALLER_NOW then EARLY = true end
+end
+
+local function dueRem(base, id)
+  if redis.call('ZREM', base .. ':due', id) == 1 then DUE_DIRTY[base] = true end
+end
+
+local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
 
 local function load(base, id)
   local v = redis.call('HMGET', base .. ':m:' .. id, unpack(FIELDS))
@@ -53,46 +100,44 @@ end
 
 -- What the client decodes into a StoredMessage, in this order.
 local function record(m, out)
-  local o = out or {}
-  local k = #o
-  o[k + 1] = m.id; o[k + 2] = m.b; o[k + 3] = m.h or false; o[k + 4] = m.p; o[k + 5] = m.e
-  o[k + 6] = m.a; o[k + 7] = m.x or false; o[k + 8] = m.d or false; o[k + 9] = m.g or false
-  o[k + 10] = m.c or false; o[k + 11] = m.s or false; o[k + 12] = tostring(m.n)
-  return o
-end
-
-local function count(base, field, by)
-  redis.call('HINCRBY', base .. ':s', field, by)
+  local k = #out
+  out[k + 1] = m.id; out[k + 2] = m.b; out[k + 3] = m.h or false; out[k + 4] = m.p; out[k + 5] = m.e
+  out[k + 6] = m.a; out[k + 7] = m.x or false; out[k + 8] = m.d or false; out[k + 9] = m.g or false
+  out[k + 10] = m.c or false; out[k + 11] = m.s or false; out[k + 12] = tostring(m.n)
 end
 
 local function expire(base, m)
-  redis.call('DEL', base .. ':m:' .. m.id)
+  m.gone = true
+  if not m.fresh then redis.call('DEL', base .. ':m:' .. m.id) end
   redis.call('ZREM', base .. ':all', m.id)
   count(base, 'expired', 1)
   EXPIRED[#EXPIRED + 1] = NAME[base]
   record(m, EXPIRED)
 end
 
+local function setState(base, m, st)
+  m.st = st
+  -- A message being inserted is written whole at the end of insert().
+  if not m.fresh then redis.call('HSET', base .. ':m:' .. m.id, 'st', st) end
+end
+
 -- Makes an unexpired message delayed or ready by its availableAt.
 local function place(base, m)
-  local key = base .. ':m:' .. m.id
   local exp = m.x and tonumber(m.x)
   local avail = tonumber(m.a)
   if avail > NOW then
     local due = avail
     if exp and exp < due then due = exp end
-    m.st = 'd'
-    redis.call('HSET', key, 'st', 'd')
-    redis.call('ZADD', base .. ':due', due, m.id)
+    setState(base, m, 'd')
+    dueAdd(base, due, m.id)
     count(base, 'delayed', 1)
     return
   end
-  m.st = 'r'
-  redis.call('HSET', key, 'st', 'r')
-  redis.call('ZADD', base .. ':r:' .. m.p, redis.call('HINCRBY', base .. ':s', 'seq', 1), m.id)
+  setState(base, m, 'r')
+  redis.call('ZADD', base .. ':r:' .. m.p, count(base, 'seq', 1), m.id)
   redis.call('ZADD', base .. ':pris', -tonumber(m.p), m.p)
   count(base, 'ready', 1)
-  if exp then redis.call('ZADD', base .. ':due', exp, m.id) end
+  if exp then dueAdd(base, exp, m.id) end
   READY[base] = true
 end
 
@@ -117,8 +162,8 @@ local function dropFromGroup(base, m)
     local nextId = redis.call('LINDEX', list, 0)
     if not nextId then return end
     count(base, 'grouped', -1)
-    redis.call('ZREM', base .. ':due', nextId)
     local n = load(base, nextId)
+    if n.x then dueRem(base, nextId) end
     if n.x and tonumber(n.x) <= NOW then
       redis.call('LPOP', list)
       expire(base, n)
@@ -140,9 +185,10 @@ local function reschedule(base, m)
 end
 
 -- Takes a message out of every structure and the queue, keeping its group moving.
+-- State 'x' is a ready message already popped from its bucket (by claim).
 local function unlink(base, m)
-  redis.call('ZREM', base .. ':due', m.id)
   local st = m.st
+  if st == 'd' or st == 'i' or m.x then dueRem(base, m.id) end
   if st == 'r' then removeReady(base, m)
   elseif st == 'd' then count(base, 'delayed', -1)
   elseif st == 'g' then count(base, 'grouped', -1)
@@ -157,10 +203,27 @@ local function insert(base, item, window)
   local id = item.id
   if redis.call('EXISTS', base .. ':m:' .. id) == 1 then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
-    id = id .. ':' .. redis.call('HINCRBY', base .. ':s', 'tok', 1)
+    id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
   end
-  local args = { 'b', item.b, 'p', item.p, 'e', item.e, 'a', item.a, 'n', 0, 't', 0, 'st', 'r' }
+  redis.call('ZADD', base .. ':all', count(base, 'ins', 1), id)
+  count(base, 'sent', 1)
+  if item.d then
+    redis.call('HSET', base .. ':dd', item.d, id)
+    redis.call('ZADD', base .. ':ddx', NOW + window, item.d)
+  end
+  item.n = 0
+  item.fresh = true
+  if not item.g or redis.call('RPUSH', base .. ':g:' .. item.g, id) == 1 then
+    reschedule(base, item)
+  else
+    item.st = 'g'
+    count(base, 'grouped', 1)
+    if item.x then dueAdd(base, item.x, id) end
+  end
+  item.fresh = nil
+  if item.gone then return id end
+  local args = { 'b', item.b, 'p', item.p, 'e', item.e, 'a', item.a, 'n', 0, 't', 0, 'st', item.st }
   if item.h then args[#args + 1] = 'h'; args[#args + 1] = item.h end
   if item.x then args[#args + 1] = 'x'; args[#args + 1] = item.x end
   if item.d then args[#args + 1] = 'd'; args[#args + 1] = item.d end
@@ -168,25 +231,6 @@ local function insert(base, item, window)
   if item.c then args[#args + 1] = 'c'; args[#args + 1] = item.c end
   if item.s then args[#args + 1] = 's'; args[#args + 1] = item.s end
   redis.call('HSET', base .. ':m:' .. id, unpack(args))
-  redis.call('ZADD', base .. ':all', redis.call('HINCRBY', base .. ':s', 'ins', 1), id)
-  count(base, 'sent', 1)
-  if item.d then
-    redis.call('HSET', base .. ':dd', item.d, id)
-    redis.call('ZADD', base .. ':ddx', NOW + window, item.d)
-  end
-  item.n = 0
-  if not item.g then
-    reschedule(base, item)
-    return id
-  end
-  if redis.call('RPUSH', base .. ':g:' .. item.g, id) == 1 then
-    reschedule(base, item)
-  else
-    item.st = 'g'
-    redis.call('HSET', base .. ':m:' .. id, 'st', 'g')
-    count(base, 'grouped', 1)
-    if item.x then redis.call('ZADD', base .. ':due', item.x, id) end
-  end
   return id
 end
 
@@ -212,10 +256,16 @@ local function deadLetterEntry(base, m, targetBase, reason, err, out)
   end
 end
 
--- Applies everything due by NOW in one queue: delays, retries, lease ends, TTLs.
--- Simultaneous due times are taken in insertion order.
+-- Applies everything due by NOW in one queue (delays, retries, lease ends, TTLs) in
+-- time order, each at the time it fell due; simultaneous ones in insertion order.
 local function advance(base)
   local dueKey = base .. ':due'
+  local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
+  if not first[2] or tonumber(first[2]) > NOW then
+    FIRST_DUE[base] = first[2] or false
+    return
+  end
+  DUE_DIRTY[base] = true
   while true do
     local batch = redis.call('ZRANGEBYSCORE', dueKey, '-inf', NOW_S, 'WITHSCORES', 'LIMIT', 0, 500)
     if #batch == 0 then return end
@@ -228,17 +278,20 @@ local function advance(base)
       if l.at ~= r.at then return l.at < r.at end
       return l.ins < r.ins
     end)
+    local callerNowS = NOW_S
     for _, item in ipairs(items) do
       -- An earlier item of the batch may have moved or removed this one.
-      local at = redis.call('ZSCORE', dueKey, item.id)
-      if at and tonumber(at) <= NOW then
+      local atS = redis.call('ZSCORE', dueKey, item.id)
+      if atS and tonumber(atS) <= CALLER_NOW then
         redis.call('ZREM', dueKey, item.id)
+        NOW = tonumber(atS)
+        NOW_S = atS
         local m = load(base, item.id)
         if m.st == 'd' then
           count(base, 'delayed', -1)
           reschedule(base, m)
         elseif m.st == 'i' then
-          -- The lease ran out: deliverable again at once, attempts kept.
+          -- The lease ran out: deliverable again from then, attempts kept.
           count(base, 'inflight', -1)
           m.t = '0'
           m.a = NOW_S
@@ -248,6 +301,13 @@ local function advance(base)
           -- Ready or grouped messages are in the due set only for their TTL.
           unlink(base, m)
           expire(base, m)
+        end
+        NOW = CALLER_NOW
+        NOW_S = callerNowS
+        -- Something now due before the rest of the batch: read the due set again.
+        if EARLY then
+          EARLY = false
+          break
         end
       end
     end
@@ -278,44 +338,57 @@ local function leased(base, id, token)
 end
 
 local function waiting(base)
-  local c = redis.call('HMGET', base .. ':s', 'ready', 'delayed', 'grouped')
-  return (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0) + (tonumber(c[3]) or 0)
+  local st = stats(base)
+  return st.ready + st.delayed + st.grouped
+end
+
+local function opt(v)
+  if v == '' then return false end
+  return v
 end
 
 -- Reads an item of 11 fields from ARGV at i; '' is an absent optional field.
 local function readItem(i)
-  local function opt(v) if v == '' then return false end return v end
   return { id = ARGV[i], b = ARGV[i + 1], h = opt(ARGV[i + 2]), p = ARGV[i + 3], e = ARGV[i + 4],
     a = ARGV[i + 5], x = opt(ARGV[i + 6]), d = opt(ARGV[i + 7]), g = opt(ARGV[i + 8]),
     c = opt(ARGV[i + 9]), s = opt(ARGV[i + 10]) }
 end
 
--- Reports each touched queue's version and earliest due time, and announces to
--- other processes a queue that became deliverable or whose due time came earlier
--- than what was announced (or the announced time has passed). A later due time is
--- not announced: listeners keep the earlier one and re-read at that time.
+-- Writes back the counters, reports each touched queue's version and earliest due
+-- time, and announces to other processes a queue that became deliverable or whose
+-- due time came earlier than what was announced (or the announced time has passed).
+-- A later due time is not announced: listeners keep the earlier one and re-read then.
 local function finish(payload)
   local queues = {}
   for _, base in ipairs(TOUCHED) do
-    local stats = base .. ':s'
-    local v = redis.call('HINCRBY', stats, 'v', 1)
-    local first = redis.call('ZRANGE', base .. ':due', 0, 0, 'WITHSCORES')
-    local due = first[2]
-    local pd = redis.call('HGET', stats, 'pd')
+    local st = stats(base)
+    local v = count(base, 'v', 1)
+    local due = FIRST_DUE[base]
+    if due == nil or DUE_DIRTY[base] then
+      due = redis.call('ZRANGE', base .. ':due', 0, 0, 'WITHSCORES')[2] or false
+    end
+    local pd = st.pd
     local announce = ''
     if due and (not pd or tonumber(due) < tonumber(pd) or tonumber(pd) <= NOW) then
-      redis.call('HSET', stats, 'pd', due)
+      st.pd = due
+      DIRTY[base].pd = true
       announce = due
     elseif not due and pd and tonumber(pd) <= NOW then
-      redis.call('HDEL', stats, 'pd')
+      redis.call('HDEL', base .. ':s', 'pd')
     end
+    local args = {}
+    for field in pairs(DIRTY[base]) do
+      args[#args + 1] = field
+      args[#args + 1] = st[field]
+    end
+    redis.call('HSET', base .. ':s', unpack(args))
     local ready = READY[base] and '1' or '0'
     if announce ~= '' or ready == '1' then
       redis.call('PUBLISH', CHANNEL, SELF .. '|' .. NAME[base] .. '|' .. v .. '|' .. ready .. '|' .. announce)
     end
     queues[#queues + 1] = NAME[base]
     queues[#queues + 1] = v
-    queues[#queues + 1] = due or false
+    queues[#queues + 1] = due
     queues[#queues + 1] = ready
   end
   return { payload, queues, EXPIRED }
@@ -369,9 +442,17 @@ if maxLength then
   while left > maxLength do
     local victim = nil
     local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
-    if lowest then
-      victim = load(base, redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1])
-    else
+    while lowest and not victim do
+      local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
+      if id then
+        victim = load(base, id)
+      else
+        -- Claims leave an emptied bucket listed; drop it now.
+        redis.call('ZREM', base .. ':pris', lowest)
+        lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+      end
+    end
+    if not victim then
       -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
       local from = 0
       while not victim do
@@ -424,24 +505,31 @@ local n = 0
 while n < max do
   local top = redis.call('ZRANGE', base .. ':pris', 0, 0)[1]
   if not top then break end
-  local m = load(base, redis.call('ZRANGE', base .. ':r:' .. top, 0, 0)[1])
-  if m.n >= maxAttempts then
-    -- Only a lease that ran out on the last allowed attempt gets here: a failed
-    -- handler is dead-lettered by the caller instead of released.
-    unlink(base, m)
-    deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
-  else
-    removeReady(base, m)
-    redis.call('ZREM', base .. ':due', m.id)
-    m.n = m.n + 1
-    local token = redis.call('HINCRBY', base .. ':s', 'tok', 1)
-    redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
-    redis.call('ZADD', base .. ':due', NOW + leaseMs, m.id)
-    count(base, 'inflight', 1)
-    count(base, 'delivered', 1)
-    delivered[#delivered + 1] = tostring(token)
-    record(m, delivered)
-    n = n + 1
+  local want = max - n
+  local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
+  -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
+  if #popped < want * 2 then redis.call('ZREM', base .. ':pris', top) end
+  for i = 1, #popped, 2 do
+    local m = load(base, popped[i])
+    count(base, 'ready', -1)
+    m.st = 'x'
+    if m.n >= maxAttempts then
+      -- Only a lease that ran out on the last allowed attempt gets here: a failed
+      -- handler is dead-lettered by the caller instead of released.
+      unlink(base, m)
+      deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+    else
+      if m.x then dueRem(base, m.id) end
+      m.n = m.n + 1
+      local token = count(base, 'tok', 1)
+      redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
+      dueAdd(base, NOW + leaseMs, m.id)
+      count(base, 'inflight', 1)
+      count(base, 'delivered', 1)
+      delivered[#delivered + 1] = tostring(token)
+      record(m, delivered)
+      n = n + 1
+    end
   end
 end
 return finish({ delivered, dead })
@@ -471,7 +559,7 @@ local base = KEYS[1]
 advance(base)
 local m, why = leased(base, ARGV[A], ARGV[A + 1])
 if not m then return finish(why) end
-redis.call('ZREM', base .. ':due', m.id)
+dueRem(base, m.id)
 count(base, 'inflight', -1)
 count(base, 'retried', 1)
 m.t = '0'
@@ -501,7 +589,7 @@ local base = KEYS[1]
 advance(base)
 local m, why = leased(base, ARGV[A], ARGV[A + 1])
 if not m then return finish(why) end
-redis.call('ZADD', base .. ':due', ARGV[A + 2], m.id)
+dueAdd(base, ARGV[A + 2], m.id)
 return finish('ok')
 `);
 
@@ -509,8 +597,9 @@ return finish('ok')
 export const STATS = script(`
 local base = KEYS[1]
 advance(base)
-return finish(redis.call('HMGET', base .. ':s', 'ready', 'delayed', 'grouped', 'inflight', 'sent', 'delivered',
-  'acked', 'retried', 'dead', 'expired'))
+local st = stats(base)
+return finish({ st.ready, st.delayed, st.grouped, st.inflight, st.sent, st.delivered, st.acked, st.retried, st.dead,
+  st.expired })
 `);
 
 /** KEYS: queue. Payload: how many waiting messages were removed. */
