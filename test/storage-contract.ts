@@ -321,6 +321,16 @@ export function describeStorage(name: string, make: StorageFactory): void {
         await enqueue(c, [message('ready', c.clock.now())]);
         expect(await claimIds(c)).toEqual(['delayed', 'ready']);
       });
+
+      contract('.claim() - orders messages by when they became ready, however late the storage looks', async (c) => {
+        // In time order: g1's lease ends (+4), d's delay passes (+10), g1 expires and lets g2 go (+15).
+        const now = c.clock.now();
+        await enqueue(c, [message('g1', now, { group: 'g', ttl: 15 }), message('x', now)]);
+        await claimOne(c, QUEUE, { leaseMs: 4 });
+        await enqueue(c, [message('d', now, { delay: 10 }), message('g2', now, { group: 'g' })]);
+        await c.clock.advance(40);
+        expect(await claimIds(c)).toEqual(['x', 'd', 'g2']);
+      });
     });
 
     describe('TTL', () => {
