@@ -22,6 +22,9 @@ afterAll(async () => {
 });
 
 describeStorage('RedisStorage', async (clock) => ({ storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), clock }) }));
+describeStorage('RedisStorage (keyTag: storage)', async (clock) => ({
+  storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'storage', clock }),
+}));
 
 const POLICY = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 } as const;
 const CLAIM = { max: 10, leaseMs: 1_000, maxAttempts: 3, deadLetter: false } as const;
@@ -72,6 +75,7 @@ describe('RedisStorage', () => {
     expect(() => new RedisStorage({ client: {} as Redis })).toThrow('Expected `options.client` to be an ioredis client');
     expect(() => new RedisStorage({ url: server.url, prefix: 'a{b}' })).toThrow('Expected `options.prefix` to be a prefix of 1-100 letters');
     expect(() => new RedisStorage({ url: server.url, prefx: 'x' } as never)).toThrow('Unknown option `options.prefx`');
+    expect(() => new RedisStorage({ url: server.url, keyTag: 'slot' as never })).toThrow("Expected `options.keyTag` to be one of 'queue', 'storage'");
   });
 
   it('.open() - rejects with ERR_REDIS when nothing listens at the URL', async () => {
@@ -91,6 +95,24 @@ describe('RedisStorage', () => {
     expect(keys.length).toBeGreaterThan(5);
     expect(keys.filter((key) => !key.startsWith(`{${prefix}:jobs}:`))).toEqual([]);
     await close();
+  });
+
+  it("with keyTag 'storage', keeps every key of the storage under one hash tag {prefix}", async () => {
+    const clock = new TestClock(1_700_000_000_000);
+    const prefix = freshPrefix();
+    const storage = new RedisStorage({ url: server.url, prefix, keyTag: 'storage', clock });
+    const now = clock.now();
+    await storage.enqueue('jobs', [message('x', now)], POLICY, now);
+    const { delivered } = await storage.claim('jobs', CLAIM, now);
+    await storage.deadLetter('jobs', delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected' }, now);
+    await storage.enqueueMany(['a', 'b'], [message('y', now)], 0, now);
+    await storage.putMeta('k', 'v');
+    const redis = new Redis(server.url);
+    const keys = await redis.keys(`*${prefix}*`);
+    redis.disconnect();
+    expect(keys.filter((key) => key.startsWith(`{${prefix}}:jobs.dlq:m:`))).toHaveLength(1);
+    expect(keys.filter((key) => !key.startsWith(`{${prefix}}:`))).toEqual([]);
+    await storage.close();
   });
 
   it('keeps bodies as JSON: undefined stays undefined, a "__proto__" key stays an own property', async () => {

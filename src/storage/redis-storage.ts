@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, PocketMQError } from '../errors.js';
 import { randomId } from '../ids.js';
-import { checkKeys, checkObject, expected } from '../validate.js';
+import { checkKeys, checkObject, checkOneOf, expected } from '../validate.js';
 import * as scripts from './redis-scripts.js';
 import type {
   ClaimRequest,
@@ -40,6 +40,16 @@ export interface RedisStorageOptions {
    * @defaultValue `'pocketmq'`
    */
   prefix?: string;
+  /**
+   * Which hash tag the keys carry, that is, what shares a Redis Cluster slot.
+   * `'queue'`: each queue's keys are tagged `{prefix:queue}`, so queues spread over the
+   * cluster, but an operation that touches two queues (dead-lettering to a DLQ, topic
+   * fan-out) fails with `CROSSSLOT` on Cluster. `'storage'`: every key is tagged
+   * `{prefix}`, so everything works on Cluster and the whole prefix lives on one node.
+   * On a single Redis server both behave the same. See docs/redis.md.
+   * @defaultValue `'storage'` when `client` is a `Cluster`, else `'queue'`
+   */
+  keyTag?: 'queue' | 'storage';
   /** Time source of this process; every operation passes its `now` to Redis. @defaultValue the system clock */
   clock?: Clock;
 }
@@ -172,6 +182,7 @@ export class RedisStorage implements Storage {
   readonly prefix: string;
   readonly #client: Client;
   readonly #ownsClient: boolean;
+  readonly #perQueueTag: boolean;
   readonly #channel: string;
   /** Tells this storage's own announcements apart from other processes'. */
   readonly #self = randomId();
@@ -195,7 +206,7 @@ export class RedisStorage implements Storage {
 
   constructor(options: RedisStorageOptions) {
     const o = checkObject('options', options);
-    checkKeys('options', o, ['client', 'url', 'prefix', 'clock']);
+    checkKeys('options', o, ['client', 'url', 'prefix', 'keyTag', 'clock']);
     if ((o.client === undefined) === (o.url === undefined)) {
       throw new TypeError('Expected exactly one of `options.client` (an ioredis client) and `options.url` (a redis:// URL)');
     }
@@ -213,6 +224,9 @@ export class RedisStorage implements Storage {
     if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
       throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
     }
+    if (o.keyTag !== undefined) checkOneOf('options.keyTag', o.keyTag, ['queue', 'storage']);
+    const isCluster = (o.client as { isCluster?: boolean } | undefined)?.isCluster === true;
+    this.#perQueueTag = (o.keyTag ?? (isCluster ? 'storage' : 'queue')) === 'queue';
     this.clock = clock ?? systemClock;
     this.prefix = prefix;
     this.#channel = `${prefix}:signals`;
@@ -449,9 +463,9 @@ export class RedisStorage implements Storage {
     }
   }
 
-  /** The key tag of a queue: every key of the queue starts with it, so they share a Cluster slot. */
+  /** What every key of a queue starts with; its `{...}` part is the hash tag that picks the Cluster slot. */
   #tag(queue: string): string {
-    return `{${this.prefix}:${queue}}`;
+    return this.#perQueueTag ? `{${this.prefix}:${queue}}` : `{${this.prefix}}:${queue}`;
   }
 
   async #run(command: CommandName, operation: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
