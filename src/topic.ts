@@ -173,6 +173,8 @@ class TopicRegistry {
         await this.#storage.putMeta(this.#key, next);
         // Read back: another process sharing the storage may have rewritten the
         // record between our read and write; if our change was lost, apply it again.
+        // This catches the usual interleavings but is not a compare-and-set: a write
+        // landing after our read-back can still drop our change (see docs/guide.md).
         const check = await this.#storage.getMeta(this.#key);
         if (check === next) {
           this.#load(next, subs);

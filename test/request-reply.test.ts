@@ -2,10 +2,12 @@ import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileStorage } from '../src/file.js';
+import { RedisStorage } from '../src/redis.js';
 import { ClosedError, MemoryStorage, Queue, RemoteError, RequestReply, type RequestReplyOptions, TimeoutError } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
+import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
 /** One turn of the event loop: pending promise chains run (MemoryStorage does no I/O). For handlers the test itself blocks. */
 function turn(): Promise<void> {
@@ -332,6 +334,38 @@ describe('RequestReply', () => {
       } finally {
         await storage.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('on RedisStorage shared by two processes', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('.request() - a server in one process answers requests from another, each reply to its requester', async () => {
+      const clock = new TestClock(1_000);
+      const prefix = `rpc-${process.pid}`;
+      const serverSide = new RedisStorage({ url: server.url, prefix, clock });
+      const clientSide = new RedisStorage({ url: server.url, prefix, clock });
+      try {
+        const service = new RequestReply<number, string>('pricing', { storage: serverSide, maxAttempts: 1 });
+        service.serve((n) => {
+          if (n < 0) throw new RangeError('negative');
+          return `price-${n}`;
+        });
+        const client = new RequestReply<number, string>('pricing', { storage: clientSide });
+        const replies = await Promise.all(Array.from({ length: 50 }, (_, n) => client.request(n)));
+        expect(replies).toEqual(Array.from({ length: 50 }, (_, n) => `price-${n}`));
+        await expect(client.request(-1)).rejects.toMatchObject({ name: 'RemoteError', remoteName: 'RangeError', message: 'negative' });
+        expect(client.stats()).toEqual({ pending: 0, lateReplies: 0 });
+        await Promise.all([client.close(), service.close()]);
+      } finally {
+        await Promise.all([serverSide.close(), clientSide.close()]);
       }
     });
   });

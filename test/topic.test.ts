@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileStorage } from '../src/file.js';
+import { RedisStorage } from '../src/redis.js';
 import { ClosedError, DEAD_LETTER_HEADERS, MemoryStorage, type MessageInfo, Queue, Topic, type TopicOptions } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
+import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
 function setup<T = unknown>(options: Omit<TopicOptions, 'storage'> = {}, name = 'orders') {
   const clock = new TestClock(1_000);
@@ -476,6 +478,57 @@ describe('Topic', () => {
       await third.close();
       expect(seenBefore.bodies).toEqual(['o-1']);
       expect(seenAfter.bodies).toEqual(['o-2', 'o-3']);
+    });
+  });
+
+  describe('on RedisStorage shared by two processes', () => {
+    let server: RedisServer;
+    let prefixes = 0;
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    /** Two storages on one prefix stand for two processes sharing the queues. */
+    function twoProcesses() {
+      const clock = new TestClock(1_000);
+      const prefix = `topic-${process.pid}-${++prefixes}`;
+      return { a: new RedisStorage({ url: server.url, prefix, clock }), b: new RedisStorage({ url: server.url, prefix, clock }) };
+    }
+
+    it('.publish() - from one process reaches a durable subscription recorded by the other', async () => {
+      const { a, b } = twoProcesses();
+      try {
+        const seen = collector<string>();
+        const sub = new Topic<string>('orders', { storage: a }).subscribe('billing', seen.handler, { filter: 'order.*' });
+        await sub.ready;
+        const publisher = new Topic<string>('orders', { storage: b });
+        await publisher.publish('o-1', { subject: 'order.placed' });
+        await publisher.publish('u-1', { subject: 'user.created' });
+        await sub.queue!.idle();
+        expect(seen.bodies).toEqual(['o-1']);
+        await sub.stop();
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('.subscribe() - subscriptions recorded by both processes at the same moment are both kept', async () => {
+      const { a, b } = twoProcesses();
+      try {
+        const subs = [
+          new Topic('orders', { storage: a }).subscribe('billing', async () => {}),
+          new Topic('orders', { storage: b }).subscribe('shipping', async () => {}),
+        ];
+        await Promise.all(subs.map((s) => s.ready));
+        const names = (await new Topic('orders', { storage: a }).subscriptions()).map((s) => s.name).sort();
+        expect(names).toEqual(['billing', 'shipping']);
+        await Promise.all(subs.map((s) => s.stop()));
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
     });
   });
 });
