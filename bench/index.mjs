@@ -44,6 +44,31 @@ const rate = (key) => (r) => (r.n / r[key]) * 1000;
 const has = (file) => existsSync(join(root, file));
 const needsFile = () => (has('src/file.ts') ? undefined : 'src/file.ts does not exist yet (FileStorage has not landed)');
 const needsTopic = () => (has('src/topic.ts') ? undefined : 'src/topic.ts does not exist yet (Topic has not landed)');
+const needsRedisEntry = () => (has('src/redis.ts') ? undefined : 'src/redis.ts does not exist yet (RedisStorage has not landed)');
+
+/** RedisStorage against BullMQ on one redis-server: sends awaited one by one, or `inFlight` at a time. */
+function redisTable(inFlight) {
+  const one = inFlight === 1;
+  const params = { n: scale(one ? 5_000 : 20_000), bytes: 100, inFlight };
+  return {
+    id: one ? 'REDIS-sequential' : 'REDIS-in-flight',
+    title: `RedisStorage vs BullMQ end to end, ${one ? 'sends awaited one by one' : `${int(inFlight)} sends in flight`}: send ${int(params.n)}, then consume + ack (concurrency 16)`,
+    note: 'msgs/s = messages / (send time + drain time). Both on the same redis-server the bench starts on 127.0.0.1 (no persistence); BullMQ jobs `removeOnComplete`.',
+    requires: needsRedisEntry,
+    redis: true,
+    file: 'redis',
+    rows: [
+      { label: 'pocketmq', subject: one ? 'pocketmq sequential' : 'pocketmq in flight', params },
+      { label: 'bullmq', subject: one ? 'bullmq sequential' : 'bullmq in flight', params },
+    ],
+    reference: 'bullmq',
+    columns: [
+      { label: 'msgs/s end to end', value: rate('endToEndMs'), fmt: int },
+      { label: 'send msgs/s', value: rate('ms'), fmt: int },
+    ],
+    targets: [{ text: `≥ ${one ? '1.0' : '2'}× BullMQ end to end`, check: (t) => ratioTarget(t, 'pocketmq', one ? 1 : 2) }],
+  };
+}
 
 /** The first row whose label starts with `prefix`. */
 const row = (results, prefix) => results.find((r) => r.label.startsWith(prefix));
@@ -239,6 +264,8 @@ function tables() {
       columns: [{ label: 'open ms', value: (r) => r.ms, fmt: int }],
       targets: [{ text: '≤ 2 s', check: (t) => absoluteTarget(t, 'pocketmq', 0, (x) => x <= 2000, 'ms') }],
     },
+    redisTable(1),
+    redisTable(1_000),
   ];
 }
 
