@@ -590,7 +590,7 @@ export interface QueueCounters {
 /** One queue in an {@link EngineState}. */
 export interface QueueSnapshot {
   readonly name: string;
-  /** Every message of the queue, in the order it was stored. */
+  /** Every message of the queue, in the order it was stored. A source may reuse one object for all: read each before taking the next. */
   readonly messages: Iterable<StoredMessage>;
   /** `[dedupeId, id, until]`, oldest first. */
   readonly dedupe: Iterable<readonly [string, string, number]>;

@@ -247,22 +247,40 @@ export class Fold {
   }
 }
 
+/**
+ * Yields each record as a StoredMessage. One object is reused for all of them:
+ * `Engine.restore()` copies the fields into its own entry at once, and a million
+ * short-lived objects would cost more in garbage collection than the copying.
+ */
 function* toMessages(records: Iterable<PutRecord>): Generator<StoredMessage> {
+  const m = {
+    id: '',
+    body: undefined as unknown,
+    headers: undefined as Record<string, string> | undefined,
+    priority: 0,
+    enqueuedAt: 0,
+    availableAt: 0,
+    expiresAt: undefined as number | undefined,
+    dedupeId: undefined as string | undefined,
+    group: undefined as string | undefined,
+    correlationId: undefined as string | undefined,
+    subject: undefined as string | undefined,
+    attempt: 0,
+  };
   for (const r of records) {
-    yield {
-      id: r[2],
-      body: r[14],
-      headers: r[12] ?? undefined,
-      priority: r[3],
-      enqueuedAt: r[4],
-      availableAt: r[5],
-      expiresAt: r[6] ?? undefined,
-      dedupeId: r[7] ?? undefined,
-      group: r[9] ?? undefined,
-      correlationId: r[10] ?? undefined,
-      subject: r[11] ?? undefined,
-      attempt: r[13],
-    };
+    m.id = r[2];
+    m.body = r[14];
+    m.headers = r[12] ?? undefined;
+    m.priority = r[3];
+    m.enqueuedAt = r[4];
+    m.availableAt = r[5];
+    m.expiresAt = r[6] ?? undefined;
+    m.dedupeId = r[7] ?? undefined;
+    m.group = r[9] ?? undefined;
+    m.correlationId = r[10] ?? undefined;
+    m.subject = r[11] ?? undefined;
+    m.attempt = r[13];
+    yield m;
   }
 }
 
