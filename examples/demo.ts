@@ -1,8 +1,14 @@
 /**
- * `npm run demo`: a work queue with 5 workers, one job that keeps failing and is
- * retried with backoff then dead-lettered, and the stats at the end.
+ * `npm run demo`: a work queue on a FileStorage in a temp folder. Five workers
+ * start on 10 jobs; halfway the process "stops" (the storage is closed), then the
+ * folder is opened again and the rest of the work is still there and gets done.
+ * One job keeps failing: it is retried with backoff, then dead-lettered.
  */
-import { MemoryStorage, Queue, type Storage } from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, type Storage } from '../src/index.js';
+import { FileStorage } from '../src/file.js';
 
 interface Job {
   id: number;
@@ -13,47 +19,70 @@ const started = Date.now();
 const elapsed = () => `${String(Date.now() - started).padStart(5)} ms`;
 const say = (line: string) => console.log(`${elapsed()}  ${line}`);
 
-export async function runWorkQueue(storage: Storage): Promise<void> {
+function jobsQueue(storage: Storage): Queue<Job> {
   const jobs = new Queue<Job>('jobs', {
     storage,
     maxAttempts: 3,
     backoff: { initial: 100, factor: 2, jitter: 'none' }, // short, so the demo is quick
   });
-  const deadLetters = new Queue<Job>('jobs.dlq', { storage });
-
   jobs.on('retry', (msg, error, delay) =>
     say(`retry  job ${msg.body.id} (attempt ${msg.attempt} failed: ${(error as Error).message}); next try in ${delay} ms`),
   );
   jobs.on('dead', (msg, reason) => say(`dead   job ${msg.body.id} → jobs.dlq (${reason})`));
+  return jobs;
+}
 
-  for (let id = 1; id <= 10; id++) {
-    await jobs.send({ id, task: id === 7 ? 'resize a corrupt image' : `resize image ${id}` });
-  }
-  say('sent   10 jobs to "jobs"');
-
+/** Runs five workers; resolves once `stopAfter` jobs are done (or the queue is idle), with the workers stopped. */
+async function work(jobs: Queue<Job>, stopAfter = Infinity): Promise<void> {
+  let done = 0;
+  let halfway!: () => void;
+  const enough = new Promise<void>((resolve) => (halfway = resolve));
   const workers = jobs.consume(
     async (msg) => {
       if (msg.body.task.includes('corrupt')) throw new Error('cannot decode image');
       await new Promise((resolve) => setTimeout(resolve, 20)); // pretend to work
       say(`done   job ${msg.body.id} (attempt ${msg.attempt})`);
+      if (++done >= stopAfter) halfway();
     },
     { concurrency: 5 },
   );
-
-  await jobs.idle();
+  await Promise.race([enough, jobs.idle()]);
   await workers.stop();
+}
 
+export async function runWorkQueue(dir: string): Promise<void> {
+  say(`open   FileStorage in ${dir}`);
+  let storage = new FileStorage({ dir });
+  let jobs = jobsQueue(storage);
+  for (let id = 1; id <= 10; id++) {
+    await jobs.send({ id, task: id === 7 ? 'resize a corrupt image' : `resize image ${id}` });
+  }
+  say('sent   10 jobs to "jobs" (each on disk when send() resolved)');
+  await work(jobs, 4);
+  say(`stop   halfway: ${JSON.stringify(await jobs.stats())}`);
+  await storage.close();
+
+  storage = new FileStorage({ dir });
+  jobs = jobsQueue(storage);
+  const survived = await jobs.stats();
+  say(`reopen the folder: ${survived.ready + survived.delayed} jobs still waiting, ${survived.acked} done before the stop`);
+  await work(jobs);
+
+  const deadLetters = new Queue<Job>('jobs.dlq', { storage });
   const [dead] = await deadLetters.receive();
   if (dead) {
     say(`dlq    job ${dead.body.id}: reason=${dead.headers['x-dead-reason']}, error="${dead.headers['x-dead-error']}", attempts=${dead.headers['x-attempts']}`);
     await dead.ack();
   }
-  const stats = await jobs.stats();
-  say(`stats  ${JSON.stringify(stats)}`);
+  say(`stats  ${JSON.stringify(await jobs.stats())}`);
+  await storage.close();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const storage = new MemoryStorage();
-  await runWorkQueue(storage);
-  await storage.close();
+  const dir = mkdtempSync(join(tmpdir(), 'pocketmq-demo-'));
+  try {
+    await runWorkQueue(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
