@@ -213,6 +213,31 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.tick() - after a failed tick, asks to be ticked a second later rather than at once', async () => {
+    const clock = new TestClock(1_700_000_000_000);
+    const prefix = freshPrefix();
+    const storage = new RedisStorage({ url: server.url, prefix, clock });
+    const now = clock.now();
+    await storage.enqueue('jobs', [message('x', now, { availableAt: now + 100 })], POLICY, now);
+    // A due set of the wrong type makes the tick script fail on its first command.
+    const admin = new Redis(server.url);
+    const due = `{${prefix}:jobs}:due`;
+    await admin.rename(due, `${due}-saved`);
+    await admin.set(due, 'not a sorted set');
+    try {
+      const signal = nextSignal(storage, (s) => s.type === 'due');
+      await expect(storage.tick(now + 100)).rejects.toMatchObject({ code: 'ERR_REDIS', message: expect.stringContaining('WRONGTYPE') });
+      expect(await signal).toEqual({ type: 'due', at: now + 1_100 });
+    } finally {
+      await admin.del(due);
+      await admin.rename(`${due}-saved`, due);
+      admin.disconnect();
+    }
+    await storage.tick(now + 1_100);
+    expect(await storage.stats('jobs', now + 1_100)).toMatchObject({ ready: 1, delayed: 0 });
+    await storage.close();
+  });
+
   it('.close() - leaves a client it was given open', async () => {
     const client = new Redis(server.url);
     const storage = new RedisStorage({ client, prefix: freshPrefix() });

@@ -74,6 +74,8 @@ type Reply = unknown[];
 type Client = Redis | Cluster;
 
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+/** How long the scheduler waits before ticking again after a failed tick. */
+const TICK_RETRY_MS = 1_000;
 /** Fields of a message record as the scripts return it (see `record` in redis-scripts.ts). */
 const RECORD_FIELDS = 12;
 
@@ -411,7 +413,17 @@ export class RedisStorage implements Storage {
       const due: string[] = [];
       for (const [queue, state] of this.#queues) if (state.due !== undefined && state.due <= now) due.push(queue);
       // One script per queue, sent together: queues live in different Cluster slots.
-      await Promise.all(due.map((queue) => this.#run('pocketmqTick', 'tick', [queue], now, [])));
+      try {
+        await Promise.all(due.map((queue) => this.#run('pocketmqTick', 'tick', [queue], now, [])));
+      } catch (error) {
+        // The scheduler would fire again at once for a due time still past: try again in a second instead.
+        for (const queue of due) {
+          const state = this.#queues.get(queue);
+          if (state && state.due !== undefined && state.due <= now) state.due = now + TICK_RETRY_MS;
+        }
+        this.#emitDue();
+        throw error;
+      }
     });
   }
 
