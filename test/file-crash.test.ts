@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { type FileIo, nodeIo } from '../src/storage/file-log.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage, withFileIo } from '../src/storage/file-storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { crashLoop } from './fixtures/file-crash-loop.js';
 
@@ -78,7 +78,7 @@ describe('FileStorage: failing writes', () => {
   it('a write that fails halfway rejects its operations and every later one, and nothing that resolved is lost', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
     const calls = { writes: 0, fsyncs: 0 };
-    const storage = new FileStorage({ dir, clock: new TestClock(START) }, failingIo(4, calls));
+    const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START) }, failingIo(4, calls)));
     const errors: Error[] = [];
     storage.on('error', (error) => errors.push(error));
     for (const id of ['a', 'b', 'c']) await storage.enqueue('jobs', [message(id)], POLICY, START);
@@ -95,7 +95,7 @@ describe('FileStorage: failing writes', () => {
   it('a failed fsync is never retried as if it had worked: the batch rejects and so does everything after it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
     const calls = { writes: 0, fsyncs: 0 };
-    const storage = new FileStorage({ dir, clock: new TestClock(START) }, failingIo(0, calls, true));
+    const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START) }, failingIo(0, calls, true)));
     storage.on('error', () => {});
     await expect(storage.enqueue('jobs', [message('a')], POLICY, START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED', cause: { code: 'EIO' } });
     await expect(storage.enqueue('jobs', [message('b')], POLICY, START)).rejects.toMatchObject({ code: 'ERR_STORAGE_FAILED' });
@@ -114,7 +114,7 @@ describe('FileStorage: failing writes', () => {
       },
       fsync: nodeIo.fsync,
     };
-    const storage = new FileStorage({ dir, clock: new TestClock(START) }, io);
+    const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START) }, io));
     await Promise.all(['a', 'b', 'c'].map((id) => storage.enqueue('jobs', [message(id)], POLICY, START)));
     await storage.close();
     expect(calls.writes).toBeGreaterThan(3);

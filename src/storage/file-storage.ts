@@ -92,6 +92,14 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** Options key (a symbol: not an option users can pass by name) for the write and fsync functions. */
+const IO = Symbol('pocketmq.fileIo');
+
+/** Internal, for tests that make writes fail or come out short: options that make a FileStorage use `io`. */
+export function withFileIo(options: FileStorageOptions, io: FileIo): FileStorageOptions {
+  return Object.assign({}, options, { [IO]: io });
+}
+
 const SEGMENT = /^log-(\d{8})\.pmq$/;
 const SNAPSHOT = /^snapshot-(\d{8})\.pmq$/;
 
@@ -162,11 +170,8 @@ export class FileStorage extends EngineStorage {
   #syncDue = false;
   #syncTimer: TimerHandle | undefined = undefined;
 
-  /**
-   * @param options Where and how to keep the log.
-   * @param io Internal: the write and fsync functions, for tests that make them fail.
-   */
-  constructor(options: FileStorageOptions, /** @internal */ io?: FileIo) {
+  /** @param options Where and how to keep the log. */
+  constructor(options: FileStorageOptions) {
     const o = checkObject('options', options);
     checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'clock']);
     const dir = checkString('options.dir', o.dir);
@@ -180,7 +185,7 @@ export class FileStorage extends EngineStorage {
     this.#fsyncInterval = o.fsyncInterval === undefined ? FILE_DEFAULTS.fsyncInterval : checkMs('options.fsyncInterval', o.fsyncInterval, 1);
     this.#repair = o.repair === undefined ? false : checkOneOf('options.repair', o.repair, ['truncate']) === 'truncate';
     this.#segmentSize = o.segmentSize === undefined ? FILE_DEFAULTS.segmentSize : checkInteger('options.segmentSize', o.segmentSize, 4096);
-    this.#io = io ?? nodeIo;
+    this.#io = (o as { [IO]?: FileIo })[IO] ?? nodeIo;
     this.engine.journal = this.#journal;
   }
 
