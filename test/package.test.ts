@@ -7,7 +7,7 @@
  * fresh clone and after any edit to src/.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -204,6 +204,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pocketmq-package-test-'));
   pkgDir = join(work, 'node_modules', 'pocketmq');
   mkdirSync(pkgDir, { recursive: true });
+  // ioredis: the optional peer that a user of pocketmq/redis installs beside it.
+  symlinkSync(join(root, 'node_modules', 'ioredis'), join(work, 'node_modules', 'ioredis'), 'junction');
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
 
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root });
