@@ -6,7 +6,7 @@ import { newId } from './ids.js';
 import { infoOf, type MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
-import type { NewMessage, Storage } from './storage/storage.js';
+import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
 import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected } from './validate.js';
@@ -69,9 +69,12 @@ const TOPIC_KEYS = ['storage', 'dedupeWindow'];
 const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter'];
 const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'signal'];
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
-/** Read-back rounds when another process keeps rewriting the subscription record at the same moment. */
-const META_WRITE_ROUNDS = 10;
 const MAX_NAME_LENGTH = 200;
+/** Appended to a topic's name to name the queue that records its subscriptions. */
+const RECORD_SUFFIX = '::subscriptions';
+/** Most subscription changes a topic's record holds (only changes are appended, not re-attachments). */
+const MAX_RECORDS = 100_000;
+const RECORD_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 };
 
 /** The queue that holds a durable subscription's messages. Subscription names have no `:`, so this is unambiguous. */
 function queueNameOf(topic: string, subscription: string): string {
@@ -86,20 +89,22 @@ function pick(o: Record<string, unknown>, keys: readonly string[]): Record<strin
 
 type Subscriptions = Map<string, string | undefined>;
 
-/**
- * The recorded subscriptions, as one meta string:
- * `{"subscriptions":[["billing","order.*"],["audit"]]}` (no second item: no filter).
- */
-function parseSubscriptions(topic: string, raw: string | undefined): Subscriptions {
+/** One change to a topic's subscriptions: created or changed (`filter`, `null` for none), or deleted. */
+interface SubscriptionRecord {
+  readonly name: string;
+  readonly filter: string | null;
+  readonly deleted?: true;
+}
+
+/** Folds the record, oldest first, into the subscriptions in force. */
+function foldRecords(topic: string, records: readonly StoredMessage[]): Subscriptions {
   const subs: Subscriptions = new Map();
-  if (raw === undefined) return subs;
   try {
-    const list = (JSON.parse(raw) as { subscriptions: unknown }).subscriptions;
-    if (!Array.isArray(list)) throw new Error('no list');
-    for (const entry of list as unknown[]) {
-      if (!Array.isArray(entry)) throw new Error('bad entry');
-      const name = checkName('name', entry[0]);
-      subs.set(name, entry[1] === undefined || entry[1] === null ? undefined : checkFilter('filter', entry[1]));
+    for (const { body } of records) {
+      const record = checkObject('record', body) as Partial<SubscriptionRecord>;
+      const name = checkName('record.name', record.name);
+      if (record.deleted === true) subs.delete(name);
+      else subs.set(name, record.filter === null || record.filter === undefined ? undefined : checkFilter('record.filter', record.filter));
     }
   } catch (error) {
     throw new Error(`Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
@@ -107,45 +112,58 @@ function parseSubscriptions(topic: string, raw: string | undefined): Subscriptio
   return subs;
 }
 
-function serializeSubscriptions(subs: Subscriptions): string | undefined {
-  if (subs.size === 0) return undefined;
-  return JSON.stringify({ subscriptions: [...subs].map(([name, filter]) => (filter === undefined ? [name] : [name, filter])) });
-}
-
 /**
  * What every Topic handle of one name on one storage shares in this process: the
  * subscriptions as last read from the storage, indexed by filter, and the live
  * listeners.
  *
- * Durable subscriptions are recorded under one meta key. Each publish reads that
- * key once (a map lookup on memory and file, one GET on Redis) and rebuilds the
- * index only when the string changed, so a subscription added by another process
- * sharing a RedisStorage is seen by the next publish.
+ * Durable subscriptions are recorded as an append-only log of changes, kept as
+ * the messages of an internal queue (`` `${topic}::subscriptions` ``) that nobody
+ * consumes. An append is one atomic storage operation on every storage, so two
+ * processes sharing a RedisStorage that subscribe at the same moment never lose
+ * each other's change (a read-modify-write of one meta key would). Each publish
+ * reads the record's `sent` counter once (one `stats()` call: a map lookup on
+ * memory and file, one script on Redis) and re-reads the changes only when it
+ * moved, so a subscription made by another process is seen by the next publish.
  */
 class TopicRegistry {
   readonly #topic: string;
   readonly #storage: Storage;
-  readonly #key: string;
-  /** The meta string the index was built from; `null` before the first read. */
-  #raw: string | undefined | null = null;
+  readonly #recordQueue: string;
+  /** The record's `sent` count the index was built from; `-1` before the first read. */
+  #version = -1;
   #subscriptions: Subscriptions = new Map();
   #index = new SubjectIndex<string>();
-  /** Subscription record writes, one at a time; never rejects (each caller gets its own result). */
+  /** This process's record appends, one at a time; never rejects (each caller gets its own result). */
   #writes: Promise<unknown> = Promise.resolve();
   readonly live = new SubjectIndex<LiveRecord<unknown>>();
 
   constructor(topic: string, storage: Storage) {
     this.#topic = topic;
     this.#storage = storage;
-    this.#key = `topic:${topic}`;
+    this.#recordQueue = `${topic}${RECORD_SUFFIX}`;
   }
 
-  /** Brings the index up to date with the storage (after this process's own pending writes). */
+  /** Brings the index up to date with the storage (after this process's own pending appends). */
   async refresh(): Promise<Subscriptions> {
     await this.#writes;
-    const raw = await this.#storage.getMeta(this.#key);
-    if (raw !== this.#raw) this.#load(raw, parseSubscriptions(this.#topic, raw));
-    return this.#subscriptions;
+    return this.#read();
+  }
+
+  async #read(): Promise<Subscriptions> {
+    const storage = this.#storage;
+    const { sent } = await storage.stats(this.#recordQueue, storage.clock.now());
+    if (sent === this.#version) return this.#subscriptions;
+    const records = await storage.peek(this.#recordQueue, MAX_RECORDS, storage.clock.now());
+    if (records.length >= MAX_RECORDS) throw new Error(`Topic "${this.#topic}": more than ${MAX_RECORDS} subscription changes are recorded`);
+    const subs = foldRecords(this.#topic, records);
+    const index = new SubjectIndex<string>();
+    for (const [name, filter] of subs) index.add(filter, queueNameOf(this.#topic, name));
+    // Changes appended between stats() and peek() are already in; the next read sees `sent` moved and reads again.
+    this.#index = index;
+    this.#subscriptions = subs;
+    this.#version = sent;
+    return subs;
   }
 
   /** Queues of the durable subscriptions whose filter matches `subject`. Call {@link TopicRegistry.refresh} first. */
@@ -153,46 +171,31 @@ class TopicRegistry {
     return [...this.#index.match(subject)];
   }
 
-  /** Records `name` with `filter`, or removes it when `remove` is set. */
+  /** Records `name` with `filter`, or its deletion when `remove` is set; appends nothing when that is already in force. */
   update(name: string, filter: string | undefined, remove: boolean): Promise<void> {
-    const change = (subs: Subscriptions): boolean => {
-      if (remove) return subs.delete(name);
-      if (subs.has(name) && subs.get(name) === filter) return false;
-      subs.set(name, filter);
-      return true;
-    };
     const run = this.#writes.then(async () => {
-      for (let round = 0; round < META_WRITE_ROUNDS; round++) {
-        const raw = await this.#storage.getMeta(this.#key);
-        const subs = parseSubscriptions(this.#topic, raw);
-        if (!change(subs)) {
-          this.#load(raw, subs);
-          return;
-        }
-        const next = serializeSubscriptions(subs);
-        await this.#storage.putMeta(this.#key, next);
-        // Read back: another process sharing the storage may have rewritten the
-        // record between our read and write; if our change was lost, apply it again.
-        // This catches the usual interleavings but is not a compare-and-set: a write
-        // landing after our read-back can still drop our change (see docs/guide.md).
-        const check = await this.#storage.getMeta(this.#key);
-        if (check === next) {
-          this.#load(next, subs);
-          return;
-        }
-      }
-      throw new Error(`Topic "${this.#topic}": could not record subscription "${name}": the record kept changing`);
+      const subs = await this.#read();
+      if (remove ? !subs.has(name) : subs.has(name) && subs.get(name) === filter) return;
+      const record: SubscriptionRecord = remove ? { name, filter: null, deleted: true } : { name, filter: filter ?? null };
+      const now = this.#storage.clock.now();
+      const message: NewMessage = {
+        id: newId(),
+        body: record,
+        headers: undefined,
+        priority: 0,
+        enqueuedAt: now,
+        availableAt: now,
+        expiresAt: undefined,
+        dedupeId: undefined,
+        group: undefined,
+        correlationId: undefined,
+        subject: undefined,
+      };
+      await this.#storage.enqueue(this.#recordQueue, [message], RECORD_POLICY, now);
+      await this.#read();
     });
     this.#writes = run.catch(() => undefined);
     return run;
-  }
-
-  #load(raw: string | undefined, subs: Subscriptions): void {
-    const index = new SubjectIndex<string>();
-    for (const [name, filter] of subs) index.add(filter, queueNameOf(this.#topic, name));
-    this.#index = index;
-    this.#subscriptions = subs;
-    this.#raw = raw;
   }
 }
 
@@ -229,7 +232,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *
  * A publish stores its message for every matching durable subscription in one
  * storage operation: all of them or none. With no durable subscription matching,
- * nothing is stored.
+ * nothing is stored. Subscriptions are recorded as a log of changes in the
+ * internal queue `` `${name}::subscriptions` ``, which nobody should consume.
  *
  * ```ts
  * const events = new Topic<OrderEvent>('orders', { storage });
@@ -251,6 +255,9 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   constructor(name: string, options?: TopicOptions) {
     super();
     this.name = checkName('name', name);
+    if (name.length > MAX_NAME_LENGTH - RECORD_SUFFIX.length) {
+      throw expected('name', `a topic name of at most ${MAX_NAME_LENGTH - RECORD_SUFFIX.length} characters (its record queue adds "${RECORD_SUFFIX}")`, name, RangeError);
+    }
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, TOPIC_KEYS);
     this.storage = checkStorage(o.storage);

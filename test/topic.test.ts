@@ -87,9 +87,8 @@ describe('Topic', () => {
       const sub = topic.subscribe('billing', async () => {}, { filter: 'order.*' });
       await sub.ready;
       await sub.stop();
-      // What another process's subscribe() leaves in a shared storage (e.g. RedisStorage).
-      const raw = await storage.getMeta('topic:orders');
-      await storage.putMeta('topic:orders', raw!.replace(']]', '],["remote"]]'));
+      // What another process's subscribe() appends to a shared storage (e.g. RedisStorage).
+      await new Queue('orders::subscriptions', { storage }).send({ name: 'remote', filter: null });
       await topic.publish('x', { subject: 'user.created' });
       const remote = new Queue<string>(topic.subscriptionQueueName('remote'), { storage });
       const [msg] = await remote.receive();
@@ -151,9 +150,11 @@ describe('Topic', () => {
   describe('fan-out', () => {
     it('.publish() - reaches all matching subscriptions in one storage operation', async () => {
       const { topic, storage } = setup<string>();
+      const subs = ['billing', 'shipping', 'analytics'].map((name) => topic.subscribe(name, async () => {}));
+      for (const sub of subs) sub.pause();
+      await Promise.all(subs.map((sub) => sub.ready));
       const enqueueMany = vi.spyOn(storage, 'enqueueMany');
       const enqueue = vi.spyOn(storage, 'enqueue');
-      for (const name of ['billing', 'shipping', 'analytics']) topic.subscribe(name, async () => {}).pause();
       await topic.publish('order-1');
       expect(enqueueMany).toHaveBeenCalledTimes(1);
       expect([...enqueueMany.mock.calls[0]![0]].sort()).toEqual(['orders:analytics', 'orders:billing', 'orders:shipping']);
@@ -348,11 +349,17 @@ describe('Topic', () => {
       expect((await topic.subscriptions()).map((s) => s.name)).toEqual(['keep']);
     });
 
-    it('.deleteSubscription() - deleting the last subscription removes the record', async () => {
-      const { topic, storage } = setup<number>();
-      await topic.subscribe('audit', async () => {}).ready;
+    it('.deleteSubscription() - a subscription created again under the same name starts empty', async () => {
+      const { topic, clock } = setup<number>();
+      topic.subscribe('audit', async () => {}).pause();
+      await topic.publish(1);
       await topic.deleteSubscription('audit');
-      expect(await storage.getMeta('topic:orders')).toBeUndefined();
+      await topic.publish(2);
+      const seen = collector<number>();
+      topic.subscribe('audit', seen.handler);
+      await topic.publish(3);
+      await clock.settle();
+      expect(seen.bodies).toEqual([3]);
     });
   });
 
@@ -373,7 +380,7 @@ describe('Topic', () => {
   describe('recording', () => {
     it('.subscribe() - ready rejects, the topic emits error and the subscription stops when it cannot be recorded', async () => {
       const { topic, storage } = setup<number>();
-      vi.spyOn(storage, 'putMeta').mockRejectedValueOnce(new Error('disk full'));
+      vi.spyOn(storage, 'enqueue').mockRejectedValueOnce(new Error('disk full'));
       const errors: Error[] = [];
       topic.on('error', (error) => errors.push(error));
       const sub = topic.subscribe('audit', async () => {});
@@ -385,7 +392,7 @@ describe('Topic', () => {
 
     it('.publish() - rejects when the recorded subscriptions are unreadable', async () => {
       const { topic, storage } = setup<number>();
-      await storage.putMeta('topic:orders', '{not json');
+      await new Queue('orders::subscriptions', { storage }).send({ not: 'a record' });
       await expect(topic.publish(1)).rejects.toThrow(/recorded subscriptions cannot be read/);
     });
   });
@@ -393,6 +400,11 @@ describe('Topic', () => {
   describe('bad input', () => {
     it.each(['', 'a b', '../x', '.x', 42, undefined])('new Topic() - rejects the name %j', (name) => {
       expect(() => new Topic(name as string)).toThrow(/Expected `name`/);
+    });
+
+    it('new Topic() - rejects a name too long to leave room for its record queue', () => {
+      expect(() => new Topic('x'.repeat(186))).toThrow(RangeError);
+      expect(new Topic('x'.repeat(185)).name).toHaveLength(185);
     });
 
     it('new Topic() - rejects unknown options and a negative dedupeWindow', () => {
@@ -415,7 +427,7 @@ describe('Topic', () => {
     ])('.subscribe(%j) - throws %s and records nothing', async (name, message, handler?: unknown, options?: unknown) => {
       const { topic, storage } = setup();
       expect(() => topic.subscribe(name, (handler ?? (async () => {})) as () => void, options as object)).toThrow(message);
-      expect(await storage.getMeta('topic:orders')).toBeUndefined();
+      expect((await new Queue('orders::subscriptions', { storage }).stats()).sent).toBe(0);
     });
 
     it('.subscribe() - throws for a first argument that is neither a name nor a function', () => {
@@ -523,8 +535,10 @@ describe('Topic', () => {
           new Topic('orders', { storage: b }).subscribe('shipping', async () => {}),
         ];
         await Promise.all(subs.map((s) => s.ready));
-        const names = (await new Topic('orders', { storage: a }).subscriptions()).map((s) => s.name).sort();
-        expect(names).toEqual(['billing', 'shipping']);
+        for (const storage of [a, b]) {
+          const names = (await new Topic('orders', { storage }).subscriptions()).map((s) => s.name).sort();
+          expect(names).toEqual(['billing', 'shipping']);
+        }
         await Promise.all(subs.map((s) => s.stop()));
       } finally {
         await Promise.all([a.close(), b.close()]);
