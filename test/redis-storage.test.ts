@@ -192,6 +192,22 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.idle() - resolves in one process when another process acks the last message', async () => {
+    const { a, b, clock, close } = await pair();
+    const worker = new Queue<string>('jobs', { storage: a });
+    const watcher = new Queue<string>('jobs', { storage: b });
+    await worker.send('x');
+    const [msg] = await worker.receive();
+    let idle = false;
+    const drained = watcher.idle().then(() => (idle = true));
+    await clock.settle();
+    expect(idle).toBe(false);
+    await msg!.ack();
+    await drained;
+    expect(idle).toBe(true);
+    await close();
+  });
+
   it('.claim() - a lease another storage took and let run out is delivered again', async () => {
     const { a, b, clock, close } = await pair();
     const now = clock.now();

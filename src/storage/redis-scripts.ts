@@ -67,6 +67,7 @@ local function stats(base)
   st = {}
   for i = 1, 14 do st[SFIELDS[i]] = tonumber(v[i]) or 0 end
   st.pd = v[15]
+  st.held = st.ready + st.delayed + st.grouped + st.inflight
   STATS[base] = st
   DIRTY[base] = {}
   return st
@@ -382,7 +383,9 @@ local function finish(payload)
       args[#args + 1] = st[field]
     end
     redis.call('HSET', base .. ':s', unpack(args))
-    local ready = READY[base] and '1' or '0'
+    -- A queue that just became empty wakes its waiters too: idle() in other processes waits for that.
+    local drained = st.held > 0 and st.ready + st.delayed + st.grouped + st.inflight == 0
+    local ready = (READY[base] or drained) and '1' or '0'
     if announce ~= '' or ready == '1' then
       redis.call('PUBLISH', CHANNEL, SELF .. '|' .. NAME[base] .. '|' .. v .. '|' .. ready .. '|' .. announce)
     end
