@@ -35,8 +35,14 @@ export class Entry implements StoredMessage {
   state: EntryState = EntryState.Ready;
   /** Token of the current lease; 0 when not leased. */
   token = 0;
-  /** Due-heap key: the time of the next thing that happens to this entry. */
-  dueAt = 0;
+  /**
+   * Due-heap key: the time of the next thing that happens to this entry; read only
+   * while the entry is in the heap. Starts as `-0`, a double, on purpose: a field
+   * that starts as a small integer (`0`) and later holds a timestamp changes V8's
+   * layout for every entry, and then each of a million pending entries pays a
+   * migration on first touch (measured: draining was 6× slower).
+   */
+  dueAt = -0;
   /** Position in the due heap; -1 when not in it. */
   heapIndex = -1;
   /**
