@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { nodeIo, type FileIo } from '../src/storage/file-log.js';
+import { FileStorage, withFileIo } from '../src/storage/file-storage.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { describeStorage } from './storage-contract.js';
@@ -343,5 +344,77 @@ describe('FileStorage: files and options', () => {
     storage = await reopen(storage, clock);
     const dlq = new Queue<{ n: number }>('jobs.dlq', { storage });
     expect((await dlq.receive({ max: 1 }))[0]!.body).toEqual({ n: 1 });
+  });
+});
+
+describe('FileStorage: group commit and fsync modes', () => {
+  /** Real I/O that counts the calls. */
+  function countingIo(calls: { writes: number; fsyncs: number }): FileIo {
+    return {
+      write: (...args) => {
+        calls.writes++;
+        return nodeIo.write(...args);
+      },
+      fsync: (fd) => {
+        calls.fsyncs++;
+        return nodeIo.fsync(fd);
+      },
+    };
+  }
+
+  it("fsync 'always': the operations of one tick share one write and one fsync, and none resolves before it", async () => {
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    const resolved: number[] = [];
+    const sends = Array.from({ length: 100 }, (_, i) =>
+      storage.enqueue('jobs', [message(`m${i}`, START)], POLICY, START).then(() => resolved.push(calls.fsyncs)),
+    );
+    await Promise.all(sends);
+    expect(calls).toEqual({ writes: 1, fsyncs: 1 });
+    expect(new Set(resolved)).toEqual(new Set([1]));
+  });
+
+  it("fsync 'interval': writes resolve at once and one fsync follows fsyncInterval ms later", async () => {
+    const clock = new TestClock(START);
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock, fsync: 'interval', fsyncInterval: 500 }, countingIo(calls)));
+    open.push(storage);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await storage.enqueue('jobs', [message('b', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 2, fsyncs: 0 });
+    await clock.advance(499);
+    expect(calls.fsyncs).toBe(0);
+    await clock.advance(1);
+    expect(calls).toEqual({ writes: 2, fsyncs: 1 });
+    await clock.advance(5_000);
+    expect(calls.fsyncs).toBe(1);
+  });
+
+  it("fsync 'never': batches are written and never fsynced", async () => {
+    const clock = new TestClock(START);
+    const calls = { writes: 0, fsyncs: 0 };
+    const dir = tempDir();
+    const storage = new FileStorage(withFileIo({ dir, clock, fsync: 'never' }, countingIo(calls)));
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await clock.advance(60_000);
+    await storage.close();
+    expect(calls).toEqual({ writes: 1, fsyncs: 0 });
+    const again = storageAt(dir, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('a read that changes nothing writes nothing', async () => {
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));
+    open.push(storage);
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await storage.stats('jobs', START);
+    await storage.peek('jobs', 10, START);
+    await storage.getMeta('k');
+    await storage.tick(START + 1);
+    await storage.claim('empty', CLAIM, START);
+    expect(calls.writes).toBe(1);
   });
 });
