@@ -130,6 +130,17 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.enqueue() - with dedupeWindow 0, stores every item of a batch even when they share a dedupeId', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const result = await a.enqueue('jobs', [message('x', now, { dedupeId: 'same' }), message('y', now, { dedupeId: 'same' })], POLICY, now);
+    expect(result.results).toEqual([
+      { id: 'x', status: 'stored' },
+      { id: 'y', status: 'stored' },
+    ]);
+    await close();
+  });
+
   it('.enqueue() - rejects a body JSON cannot store, and stores nothing', async () => {
     const { a, clock, close } = await pair();
     const now = clock.now();

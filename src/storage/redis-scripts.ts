@@ -431,7 +431,8 @@ for i = A + 3, #ARGV, 11 do
     results[#results + 1] = item.id
     results[#results + 1] = 'stored'
     fresh = fresh + 1
-    if item.d then batchIds[item.d] = item.id end
+    -- Items of one batch are stored at the same now: within the window of each other only when it is not 0.
+    if item.d and window > 0 then batchIds[item.d] = item.id end
     items[#items + 1] = item
   end
 end
