@@ -16,6 +16,19 @@ import { DueHeap } from './due-heap.js';
 import { Entry, EntryList, EntryState } from './entry.js';
 import { QueueState } from './queue-state.js';
 
+/** The receipts the engine hands out: each keeps its entry, so settling it needs no lookup by id. */
+class Lease implements Receipt {
+  readonly id: string;
+  readonly token: number;
+  readonly entry: Entry;
+
+  constructor(id: string, token: number, entry: Entry) {
+    this.id = id;
+    this.token = token;
+    this.entry = entry;
+  }
+}
+
 /** Headers a dead-lettered copy carries, so its story travels with it. */
 export const DEAD_LETTER_HEADERS = {
   reason: 'x-dead-reason',
@@ -126,7 +139,7 @@ export class Engine {
       q.inflightCount++;
       q.delivered++;
       this.journal?.claimed(q.name, entry);
-      delivered.push({ message: entry, receipt: { id: entry.id, token: entry.token } });
+      delivered.push({ message: entry, receipt: new Lease(entry.id, entry.token, entry) });
     }
     return { delivered, deadLettered };
   }
@@ -449,6 +462,13 @@ export class Engine {
 
   /** The entry for a receipt if its lease is current, else why not. */
   #leased(q: QueueState | undefined, receipt: Receipt): Entry | 'stale' | 'missing' {
+    // A lease of this engine still current: its entry directly, without a lookup by id
+    // in a map of every message (a cache miss per settle at a million pending).
+    // Unlinking an entry zeroes its token, so a matching token means it is still here.
+    if (receipt instanceof Lease) {
+      const leased = receipt.entry;
+      if (leased.owner === q && leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
+    }
     const entry = q?.byId.get(receipt.id);
     if (!entry) return 'missing';
     if (entry.state !== EntryState.Inflight || entry.token !== receipt.token) return 'stale';
@@ -520,24 +540,81 @@ export class Engine {
    * FIFO groups keep their order. Messages whose TTL ran out expire at the next operation.
    */
   restore(state: EngineState, now: number): void {
-    if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.restore() needs an empty engine');
-    this.#lastToken = state.lastToken;
-    for (const [key, value] of state.meta) this.#meta.set(key, value);
+    const restorer = this.beginRestore();
+    restorer.lastToken(state.lastToken);
+    for (const [key, value] of state.meta) restorer.meta(key, value);
     for (const snapshot of state.queues) {
-      const q = this.#queue(snapshot.name);
-      Object.assign(q, snapshot.counters);
-      for (const [key, id, until] of snapshot.dedupe) {
-        q.dedupe.set(key, { id, until });
-        q.dedupeOrder.push(key);
-      }
-      for (const message of snapshot.messages) this.#restoreEntry(q, message, now);
+      Object.assign(restorer.counters(snapshot.name), snapshot.counters);
+      for (const [key, id, until] of snapshot.dedupe) restorer.dedupe(snapshot.name, key, id, until);
+      for (const message of snapshot.messages) restorer.put(snapshot.name, message);
     }
+    restorer.finish(now);
   }
 
-  #restoreEntry(q: QueueState, message: StoredMessage, now: number): void {
-    const entry = new Entry(message, q);
-    entry.attempt = message.attempt;
-    q.byId.set(entry.id, entry);
+  /**
+   * Rebuilds an empty engine change by change, as a log replays them: each message
+   * is one entry from its first record on (no copy of the state on the side), and
+   * nothing is placed in the ready index, groups or due heap until `finish(now)`,
+   * which places everything as {@link Engine.restore} does.
+   */
+  beginRestore(): EngineRestorer {
+    if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.beginRestore() needs an empty engine');
+    let finished = false;
+    const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.byId.get(id);
+    return {
+      put: (queue, message) => {
+        const q = this.#queue(queue);
+        const entry = new Entry(message, q);
+        entry.attempt = message.attempt;
+        q.byId.set(entry.id, entry);
+      },
+      claimed: (queue, id, attempt) => {
+        const entry = entryOf(queue, id);
+        if (entry) entry.attempt = attempt;
+      },
+      released: (queue, id, availableAt) => {
+        const entry = entryOf(queue, id);
+        if (entry) entry.availableAt = availableAt;
+      },
+      removed: (queue, id) => {
+        this.#queues.get(queue)?.byId.delete(id);
+      },
+      dedupe: (queue, key, id, until) => {
+        const q = this.#queue(queue);
+        q.dedupe.set(key, { id, until });
+        q.dedupeOrder.push(key);
+      },
+      counters: (queue) => this.#queue(queue),
+      meta: (key, value) => {
+        if (value === undefined) this.#meta.delete(key);
+        else this.#meta.set(key, value);
+      },
+      lastToken: (token) => {
+        this.#lastToken = token;
+      },
+      messageCount: () => {
+        let n = 0;
+        for (const q of this.#queues.values()) n += q.byId.size;
+        return n;
+      },
+      abort: () => {
+        finished = true;
+        this.#queues.clear();
+        this.#meta.clear();
+        this.#heap.clear();
+        this.#lastToken = 0;
+        this.#readyQueues = new Set();
+        this.#expired = new Map();
+      },
+      finish: (now) => {
+        if (finished) return;
+        finished = true;
+        for (const q of this.#queues.values()) for (const entry of q.byId.values()) this.#placeRestored(q, entry, now);
+      },
+    };
+  }
+
+  #placeRestored(q: QueueState, entry: Entry, now: number): void {
     if (entry.group !== undefined) {
       let members = q.groups.get(entry.group);
       if (!members) {
@@ -559,6 +636,26 @@ export class Engine {
     // that it expires through advance(), which tells the journal.
     this.#place(q, entry, now);
   }
+}
+
+/** Rebuilds an engine one recorded change at a time; see {@link Engine.beginRestore}. */
+export interface EngineRestorer {
+  /** A stored message with its attempt count. `message` is copied at once, so a caller may reuse one object. */
+  put(queue: string, message: StoredMessage): void;
+  claimed(queue: string, id: string, attempt: number): void;
+  released(queue: string, id: string, availableAt: number): void;
+  removed(queue: string, id: string): void;
+  dedupe(queue: string, dedupeId: string, id: string, until: number): void;
+  /** The queue's counters, to add to or overwrite. */
+  counters(queue: string): QueueCounters;
+  meta(key: string, value: string | undefined): void;
+  lastToken(token: number): void;
+  /** Messages restored so far and not removed. */
+  messageCount(): number;
+  /** Places every message by its times; after this the engine is ready for operations. */
+  finish(now: number): void;
+  /** Gives up: the engine is empty again, so a failed open can be retried. */
+  abort(): void;
 }
 
 /** Why a message left its queue, as told to an {@link EngineJournal}. */

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
-import type { EngineJournal, EngineState, QueueCounters, QueueSnapshot, RemovalKind } from '../engine/engine.js';
+import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
 import type { StoredMessage } from './storage.js';
 import { encodeFrame, type FileIo, fsyncDir, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 
@@ -23,25 +23,6 @@ const END = 7;
 
 const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
 const REMOVAL_CODES: Record<RemovalKind, number> = { acked: 0, dead: 1, expired: 2, purged: 3 };
-
-/** A PUT record as parsed: `[0, queue, id, priority, enqueuedAt, availableAt, expiresAt, dedupeId, dedupeUntil, group, correlationId, subject, headers, attempt, body?]`. */
-type PutRecord = [
-  number,
-  string,
-  string,
-  number,
-  number,
-  number,
-  number | null,
-  string | null,
-  number | null,
-  string | null,
-  string | null,
-  string | null,
-  Record<string, string> | null,
-  number,
-  unknown?,
-];
 
 const s = JSON.stringify;
 
@@ -128,132 +109,18 @@ export function batchPayload(lastToken: number, records: readonly string[]): str
   return records.length === 0 ? `[${lastToken}]` : `[${lastToken},${records.join(',')}]`;
 }
 
-interface FoldQueue {
-  readonly messages: Map<string, PutRecord>;
-  readonly dedupe: Map<string, [string, number]>;
-  readonly counters: QueueCounters;
-}
-
 /** A payload a checksum passed but that is not a batch: only a bug writes one, so it is damage too. */
 export class BadPayloadError extends Error {}
 
 /**
- * Folds records into the state they describe: the messages still live with their
+ * Replays records into an engine being rebuilt: the messages still live with their
  * attempts and due times, dedupe records, counters and meta. Replaying a record is
  * setting a value, so the order of ties inside the engine never matters.
  */
 export class Fold {
-  readonly queues = new Map<string, FoldQueue>();
-  readonly meta = new Map<string, string>();
-  lastToken = 0;
-  /** Set by a snapshot's END record. */
-  ended = false;
-  /** Records applied. */
-  records = 0;
-
-  #queue(name: string): FoldQueue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = { messages: new Map(), dedupe: new Map(), counters: { sent: 0, delivered: 0, acked: 0, retried: 0, deadLettered: 0, expired: 0 } };
-      this.queues.set(name, q);
-    }
-    return q;
-  }
-
-  /** Applies one batch payload. Throws {@link BadPayloadError} when it is not one. */
-  apply(payload: Buffer): void {
-    let batch: unknown;
-    try {
-      batch = JSON.parse(payload.toString('utf8'));
-    } catch {
-      throw new BadPayloadError('a batch that is not JSON');
-    }
-    if (!Array.isArray(batch) || typeof batch[0] !== 'number') throw new BadPayloadError('a batch without its header');
-    this.lastToken = batch[0];
-    for (let i = 1; i < batch.length; i++) this.#record(batch[i]);
-    this.records += batch.length - 1;
-  }
-
-  #record(r: unknown): void {
-    if (!Array.isArray(r)) throw new BadPayloadError('a record that is not an array');
-    switch (r[0]) {
-      case PUT: {
-        const q = this.#queue(r[1]);
-        q.messages.set(r[2], r as PutRecord);
-        q.counters.sent++;
-        if (r[8] !== null) q.dedupe.set(r[7], [r[2], r[8]]);
-        break;
-      }
-      case CLAIM: {
-        const q = this.#queue(r[1]);
-        const m = q.messages.get(r[2]);
-        if (m) m[13] = r[3];
-        q.counters.delivered++;
-        break;
-      }
-      case RELEASE: {
-        const q = this.#queue(r[1]);
-        const m = q.messages.get(r[2]);
-        if (m) m[5] = r[3];
-        q.counters.retried++;
-        break;
-      }
-      case REMOVE: {
-        const q = this.#queue(r[1]);
-        q.messages.delete(r[2]);
-        const kind = REMOVAL_KINDS[r[3]];
-        if (kind === 'acked') q.counters.acked++;
-        else if (kind === 'dead') q.counters.deadLettered++;
-        else if (kind === 'expired') q.counters.expired++;
-        break;
-      }
-      case META:
-        if (r[2] === null) this.meta.delete(r[1]);
-        else this.meta.set(r[1], r[2]);
-        break;
-      case COUNTERS:
-        Object.assign(this.#queue(r[1]).counters, { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });
-        break;
-      case DEDUPE:
-        this.#queue(r[1]).dedupe.set(r[2], [r[3], r[4]]);
-        break;
-      case END:
-        this.ended = true;
-        break;
-      default:
-        throw new BadPayloadError(`a record of unknown type ${String(r[0])}`);
-    }
-  }
-
-  /** Live messages across all queues. */
-  get messageCount(): number {
-    let n = 0;
-    for (const q of this.queues.values()) n += q.messages.size;
-    return n;
-  }
-
-  /** The state to give `Engine.restore()`. */
-  toEngineState(): EngineState {
-    const queues: QueueSnapshot[] = [];
-    for (const [name, q] of this.queues) {
-      queues.push({
-        name,
-        messages: toMessages(q.messages.values()),
-        dedupe: [...q.dedupe].map(([key, [id, until]]) => [key, id, until] as const),
-        counters: q.counters,
-      });
-    }
-    return { lastToken: this.lastToken, meta: this.meta, queues };
-  }
-}
-
-/**
- * Yields each record as a StoredMessage. One object is reused for all of them:
- * `Engine.restore()` copies the fields into its own entry at once, and a million
- * short-lived objects would cost more in garbage collection than the copying.
- */
-function* toMessages(records: Iterable<PutRecord>): Generator<StoredMessage> {
-  const m = {
+  readonly #restorer: EngineRestorer;
+  /** One object for every PUT: the restorer copies it at once. */
+  readonly #message = {
     id: '',
     body: undefined as unknown,
     headers: undefined as Record<string, string> | undefined,
@@ -267,20 +134,83 @@ function* toMessages(records: Iterable<PutRecord>): Generator<StoredMessage> {
     subject: undefined as string | undefined,
     attempt: 0,
   };
-  for (const r of records) {
-    m.id = r[2];
-    m.body = r[14];
-    m.headers = r[12] ?? undefined;
-    m.priority = r[3];
-    m.enqueuedAt = r[4];
-    m.availableAt = r[5];
-    m.expiresAt = r[6] ?? undefined;
-    m.dedupeId = r[7] ?? undefined;
-    m.group = r[9] ?? undefined;
-    m.correlationId = r[10] ?? undefined;
-    m.subject = r[11] ?? undefined;
-    m.attempt = r[13];
-    yield m;
+  /** Set by a snapshot's END record. */
+  ended = false;
+  /** Records applied. */
+  records = 0;
+
+  constructor(restorer: EngineRestorer) {
+    this.#restorer = restorer;
+  }
+
+  /** Applies one batch payload. Throws {@link BadPayloadError} when it is not one. */
+  apply(payload: Buffer): void {
+    let batch: unknown;
+    try {
+      batch = JSON.parse(payload.toString('utf8'));
+    } catch {
+      throw new BadPayloadError('a batch that is not JSON');
+    }
+    if (!Array.isArray(batch) || typeof batch[0] !== 'number') throw new BadPayloadError('a batch without its header');
+    this.#restorer.lastToken(batch[0]);
+    for (let i = 1; i < batch.length; i++) this.#record(batch[i]);
+    this.records += batch.length - 1;
+  }
+
+  #record(r: unknown): void {
+    if (!Array.isArray(r)) throw new BadPayloadError('a record that is not an array');
+    const restorer = this.#restorer;
+    switch (r[0]) {
+      case PUT: {
+        const m = this.#message;
+        m.id = r[2];
+        m.body = r[14];
+        m.headers = r[12] ?? undefined;
+        m.priority = r[3];
+        m.enqueuedAt = r[4];
+        m.availableAt = r[5];
+        m.expiresAt = r[6] ?? undefined;
+        m.dedupeId = r[7] ?? undefined;
+        m.group = r[9] ?? undefined;
+        m.correlationId = r[10] ?? undefined;
+        m.subject = r[11] ?? undefined;
+        m.attempt = r[13];
+        restorer.put(r[1], m);
+        restorer.counters(r[1]).sent++;
+        if (r[8] !== null) restorer.dedupe(r[1], r[7], r[2], r[8]);
+        break;
+      }
+      case CLAIM:
+        restorer.claimed(r[1], r[2], r[3]);
+        restorer.counters(r[1]).delivered++;
+        break;
+      case RELEASE:
+        restorer.released(r[1], r[2], r[3]);
+        restorer.counters(r[1]).retried++;
+        break;
+      case REMOVE: {
+        restorer.removed(r[1], r[2]);
+        const kind = REMOVAL_KINDS[r[3]];
+        if (kind === 'acked') restorer.counters(r[1]).acked++;
+        else if (kind === 'dead') restorer.counters(r[1]).deadLettered++;
+        else if (kind === 'expired') restorer.counters(r[1]).expired++;
+        break;
+      }
+      case META:
+        restorer.meta(r[1], r[2] ?? undefined);
+        break;
+      case COUNTERS:
+        Object.assign(restorer.counters(r[1]), { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });
+        break;
+      case DEDUPE:
+        restorer.dedupe(r[1], r[2], r[3], r[4]);
+        break;
+      case END:
+        this.ended = true;
+        break;
+      default:
+        throw new BadPayloadError(`a record of unknown type ${String(r[0])}`);
+    }
   }
 }
 

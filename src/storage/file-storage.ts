@@ -6,6 +6,7 @@ import { encodeBody } from '../codec.js';
 import { CorruptLogError, PocketMQError } from '../errors.js';
 import { reportUnhandled } from '../events.js';
 import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
+import type { EngineRestorer } from '../engine/engine.js';
 import { EngineStorage } from './engine-storage.js';
 import { encodeFrame, FILE_HEADER_SIZE, type FileIo, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 import { acquireLock } from './file-lock.js';
@@ -527,7 +528,18 @@ export class FileStorage extends EngineStorage {
     }
     if (base > 0 && live.length > 0 && live[0] !== base) throw new CorruptLogError(join(dir, segmentName(base)), 0, 'the segment is missing');
 
-    const fold = new Fold();
+    const restorer = this.engine.beginRestore();
+    try {
+      this.#replay(restorer, base, live);
+    } catch (error) {
+      restorer.abort();
+      throw error;
+    }
+  }
+
+  #replay(restorer: EngineRestorer, base: number, live: number[]): void {
+    const dir = this.dir;
+    const fold = new Fold(restorer);
     let bytes = 0;
     let cut = false;
     if (base > 0) {
@@ -552,10 +564,11 @@ export class FileStorage extends EngineStorage {
         cut = true;
       }
     }
-    this.engine.restore(fold.toEngineState(), this.clock.now());
+    restorer.finish(this.clock.now());
     // Compaction weighs live messages by the bytes a record takes here; puts are the
     // largest records, so twice the average record is a fair first guess.
-    this.#journal.calibrate(fold.messageCount, fold.messageCount * 2 * (bytes / Math.max(1, fold.records)));
+    const messages = restorer.messageCount();
+    this.#journal.calibrate(messages, messages * 2 * (bytes / Math.max(1, fold.records)));
     this.#needsSnapshot = cut && base > 0;
     this.#logBytes = bytes;
     const last = live[live.length - 1];
