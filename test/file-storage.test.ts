@@ -12,7 +12,7 @@ import { describeStorage } from './storage-contract.js';
 
 describeStorage('FileStorage', async (clock) => {
   const dir = mkdtempSync(join(tmpdir(), 'pocketmq-contract-'));
-  return { storage: new FileStorage({ dir, clock, fsync: 'never' }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return { storage: new FileStorage({ dir, clock }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 });
 
 const START = 1_700_000_000_000;
