@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, PocketMQError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
-import type { NewMessage, StorageSignal } from '../src/storage/storage.js';
+import { MemoryStorage } from '../src/storage/memory-storage.js';
+import type { NewMessage, Receipt, Storage, StorageSignal } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { describeStorage } from './storage-contract.js';
@@ -329,4 +331,122 @@ describe('RedisStorage: connection loss and restart', () => {
       await aof.close();
     }
   }, 60_000);
+});
+
+/**
+ * Differential test: random operation sequences run on RedisStorage and on
+ * MemoryStorage (the engine, itself checked against a model in
+ * test/engine.property.test.ts) with the same `now`s must give the same results.
+ */
+describe('RedisStorage: same results as MemoryStorage', () => {
+  const RUNS = Number(process.env.POCKETMQ_PROPERTY_RUNS ?? 150);
+
+  type Op =
+    | { kind: 'enqueue'; items: { priority: number; delay: number; ttl: number; group: number; dedupe: number }[]; maxLength: number; overflow: 'reject' | 'drop-oldest' }
+    | { kind: 'fanout'; priority: number; delay: number }
+    | { kind: 'claim'; queue: 'q' | 'q.dlq' | 'fan'; max: number; lease: number; maxAttempts: number }
+    | { kind: 'settle'; how: 'ack' | 'release' | 'deadLetter' | 'extend'; pick: number; ms: number }
+    | { kind: 'advance'; ms: number }
+    | { kind: 'purge' }
+    | { kind: 'look'; queue: 'q' | 'q.dlq' | 'fan' };
+
+  const item = fc.record({
+    priority: fc.integer({ min: -1, max: 2 }),
+    delay: fc.constantFrom(0, 0, 30, 100),
+    ttl: fc.constantFrom(0, 0, 50, 200),
+    group: fc.integer({ min: 0, max: 2 }),
+    dedupe: fc.integer({ min: 0, max: 3 }),
+  });
+  const queueName = fc.constantFrom('q' as const, 'q' as const, 'q.dlq' as const, 'fan' as const);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('enqueue' as const), items: fc.array(item, { minLength: 1, maxLength: 3 }), maxLength: fc.constantFrom(0, 0, 3, 6), overflow: fc.constantFrom('reject' as const, 'drop-oldest' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('fanout' as const), priority: fc.integer({ min: 0, max: 1 }), delay: fc.constantFrom(0, 40) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('claim' as const), queue: queueName, max: fc.integer({ min: 1, max: 3 }), lease: fc.constantFrom(20, 100), maxAttempts: fc.integer({ min: 1, max: 3 }) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('settle' as const), how: fc.constantFrom('ack' as const, 'release' as const, 'deadLetter' as const, 'extend' as const), pick: fc.nat(), ms: fc.constantFrom(0, 25, 150) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(0, 10, 25, 60, 120) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('purge' as const) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('look' as const), queue: queueName }) },
+  );
+
+  /** Runs `ops` on `storage`; returns what every operation reported, in a form both storages share. */
+  async function play(storage: Storage, ops: readonly Op[]): Promise<unknown[]> {
+    const out: unknown[] = [];
+    const expired: string[] = [];
+    storage.watch((signal) => {
+      if (signal.type === 'expired') for (const m of signal.messages) expired.push(`${signal.queue}/${m.id}`);
+    });
+    const leases: { queue: string; receipt: Receipt }[] = [];
+    let now = 1_000_000;
+    let ids = 0;
+    const view = (m: { id: string; attempt: number; body: unknown; priority: number; headers?: Readonly<Record<string, string>> | undefined }) =>
+      [m.id, m.attempt, m.body, m.priority, m.headers?.['x-dead-reason'] ?? null];
+    for (const o of ops) {
+      switch (o.kind) {
+        case 'enqueue': {
+          const items: NewMessage[] = o.items.map((i) => ({
+            ...message(`m${++ids}`, now, { priority: i.priority, availableAt: now + i.delay }),
+            expiresAt: i.ttl === 0 ? undefined : now + i.ttl,
+            group: i.group === 0 ? undefined : `g${i.group}`,
+            dedupeId: i.dedupe === 0 ? undefined : `d${i.dedupe}`,
+          }));
+          const policy = { maxLength: o.maxLength === 0 ? undefined : o.maxLength, overflow: o.overflow, deadLetter: 'q.dlq', dedupeWindow: 80 } as const;
+          const r = await storage.enqueue('q', items, policy, now);
+          out.push(['enqueue', r.full, r.results, r.dropped.map((d) => [view(d.message), d.reason, d.target])]);
+          break;
+        }
+        case 'fanout':
+          await storage.enqueueMany(['q', 'fan'], [message(`m${++ids}`, now, { priority: o.priority, availableAt: now + o.delay })], 80, now);
+          out.push(['fanout']);
+          break;
+        case 'claim': {
+          const r = await storage.claim(o.queue, { max: o.max, leaseMs: o.lease, maxAttempts: o.maxAttempts, deadLetter: o.queue === 'q' ? 'q.dlq' : false }, now);
+          for (const d of r.delivered) leases.push({ queue: o.queue, receipt: d.receipt });
+          out.push(['claim', r.delivered.map((d) => view(d.message)), r.deadLettered.map((d) => [view(d.message), d.reason, d.target])]);
+          break;
+        }
+        case 'settle': {
+          if (leases.length === 0) break;
+          const { queue, receipt } = leases[o.pick % leases.length]!;
+          let settle: unknown;
+          if (o.how === 'ack') settle = await storage.ack(queue, [receipt], now);
+          else if (o.how === 'release') settle = await storage.release(queue, receipt, now + o.ms, now);
+          else if (o.how === 'deadLetter') settle = await storage.deadLetter(queue, receipt, queue === 'q' ? 'q.dlq' : false, { reason: 'rejected', error: 'boom' }, now);
+          else settle = await storage.extend(queue, receipt, now + o.ms, now);
+          out.push([o.how, settle]);
+          break;
+        }
+        case 'advance':
+          now += o.ms;
+          await storage.tick(now);
+          out.push(['advance', expired.splice(0).sort()]);
+          break;
+        case 'purge':
+          out.push(['purge', await storage.purge('q', now)]);
+          break;
+        case 'look': {
+          const peeked = await storage.peek(o.queue, 50, now);
+          out.push(['look', await storage.stats(o.queue, now), peeked.map(view)]);
+          break;
+        }
+      }
+    }
+    for (const queue of ['q', 'q.dlq', 'fan']) out.push(['end', queue, await storage.stats(queue, now), (await storage.peek(queue, 100, now)).map(view)]);
+    out.push(['expired', expired.sort()]);
+    return out;
+  }
+
+  it('random sequences of every operation agree, result by result', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
+        const memory = new MemoryStorage({ clock: new TestClock() });
+        const redis = new RedisStorage({ url: server.url, prefix: freshPrefix(), clock: new TestClock() });
+        try {
+          expect(await play(redis, ops)).toEqual(await play(memory, ops));
+        } finally {
+          await Promise.all([memory.close(), redis.close()]);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
 });
