@@ -75,11 +75,14 @@ function startWorker(env: Record<string, string>): Promise<Worker> {
   });
 }
 
-/** Polls until the queue has nothing waiting or in flight; the test timeout bounds it. */
+/** Polls until the queue has nothing waiting or in flight (through a Redis outage too); the test timeout bounds it. */
 async function drained<T>(queue: Queue<T>): Promise<QueueStats> {
   for (;;) {
-    const stats = await queue.stats();
-    if (stats.ready + stats.delayed + stats.inflight === 0) return stats;
+    const stats = await queue.stats().catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'ERR_REDIS') return undefined;
+      throw error;
+    });
+    if (stats && stats.ready + stats.delayed + stats.inflight === 0) return stats;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -136,6 +139,51 @@ describe('RedisStorage: many processes', () => {
       } finally {
         await storage.close();
         redis.disconnect();
+      }
+    },
+    120_000,
+  );
+});
+
+describe('RedisStorage: many processes across a Redis crash', () => {
+  it(
+    'two workers; redis-server (AOF, fsync always) is SIGKILLed and restarted mid-run: every message ends acked or dead-lettered once',
+    async () => {
+      const aof = await startRedis({ appendOnly: true });
+      const total = 5_000;
+      const prefix = 'crash';
+      const storage = new RedisStorage({ url: aof.url, prefix });
+      const queue = new Queue<{ n: number }>('work', { storage, visibilityTimeout: 1_000, maxAttempts: 3 });
+      queue.on('error', () => undefined); // the crash makes operations fail for a moment; the outcome is checked below
+      const redis = new Redis(aof.url, { maxRetriesPerRequest: null });
+      redis.on('error', () => undefined); // reconnects by itself after the crash
+      try {
+        const sentIds: string[] = [];
+        for (let i = 0; i < total; i += 1_000) {
+          sentIds.push(...(await queue.sendBatch(Array.from({ length: 1_000 }, (_, j) => ({ body: { n: i + j } })))));
+        }
+        const env = { REDIS_URL: aof.url, REDIS_PREFIX: prefix, REDIS_QUEUE: 'work', FAIL_RATE: '0.05' };
+        const workers = await Promise.all([0, 1].map(() => startWorker(env)));
+        await workers[0]!.handled(1_000);
+        await aof.stop('SIGKILL');
+        await aof.restart();
+
+        const stats = await drained(queue);
+        for (const worker of workers) worker.child.kill('SIGTERM');
+        await Promise.all(workers.map((w) => w.exited));
+
+        expect(stats.sent).toBe(total);
+        expect(stats.acked + stats.deadLettered).toBe(total);
+        const dlq = await storage.peek('work.dlq', 10_000, Date.now());
+        expect(dlq.length).toBe(stats.deadLettered);
+        const handled = await redis.hgetall(`${prefix}:handled`);
+        const accounted = new Set([...Object.keys(handled), ...dlq.map((m) => m.id)]);
+        expect(sentIds.filter((id) => !accounted.has(id))).toEqual([]);
+      } finally {
+        redis.disconnect();
+        await queue.close();
+        await storage.close();
+        await aof.close();
       }
     },
     120_000,

@@ -471,7 +471,7 @@ export class RedisStorage implements Storage {
     this.#checkOpen();
     const status = this.#client.status;
     if (status !== 'ready') {
-      throw new PocketMQError('ERR_REDIS', `RedisStorage ${operation}: the Redis connection is ${status}, so the operation was not sent${this.#lastErrorText()}`);
+      throw new PocketMQError('ERR_REDIS', `RedisStorage ${operation}: the Redis connection is not ready (status "${status}"), so the operation was not sent${this.#lastErrorText()}`);
     }
   }
 
