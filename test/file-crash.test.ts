@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { type FileIo, nodeIo } from '../src/storage/file-log.js';
 import { FileStorage, withFileIo } from '../src/storage/file-storage.js';
 import { TestClock } from '../src/test-clock.js';
-import { crashLoop } from './fixtures/file-crash-loop.js';
+import { CrashChecker, crashLoop } from './fixtures/file-crash-loop.js';
 
 describe('FileStorage: kill -9', () => {
   it('after 50 random SIGKILLs every resolved send is stored or was delivered, and no acked message comes back', async () => {
@@ -28,6 +28,27 @@ describe('FileStorage: kill -9', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 170_000);
+});
+
+describe('kill -9 checker', () => {
+  it('counts a lost send, a resurrected ack, attempts going down and a FIFO violation', () => {
+    const checker = new CrashChecker();
+    checker.lines(0, ['READY', 'S a g 1', 'S b g 2', 'S c - 3', 'S d - 4', 'D b g 2 1', 'D a g 1 1', 'D c - 3 2', 'A c']);
+    checker.stored(0, new Map([['a', 1], ['b', 1], ['c', 2], ['d', 0]]));
+    checker.lines(1, ['D c - 3 1']);
+    checker.stored(1, new Map([['a', 1], ['b', 1], ['d', 0]]));
+    checker.stored(2, new Map([['b', 1]]));
+    expect(checker.figures).toMatchObject({ cycles: 3, messages: 4, lost: 1, resurrected: 1, duplicates: 1, attemptsDown: 1, fifoViolations: 1 });
+  });
+
+  it('counts nothing for a clean history with a duplicate after a crash', () => {
+    const checker = new CrashChecker();
+    checker.lines(0, ['S a g 1', 'D a g 1 1']);
+    checker.stored(0, new Map([['a', 1]]));
+    checker.lines(1, ['D a g 1 2', 'A a']);
+    checker.stored(1, new Map());
+    expect(checker.figures).toMatchObject({ lost: 0, resurrected: 0, duplicates: 1, attemptsDown: 0, fifoViolations: 0, problems: [] });
+  });
 });
 
 describe('FileStorage: failing writes', () => {
