@@ -25,7 +25,8 @@
  *   T:g:<group>   list of a FIFO group's ids; the head is the one that may be delivered
  *   T:all         zset of every id, score = insertion sequence (purge, drop-oldest)
  *   T:dd / T:ddx  hash dedupeId -> id, and zset dedupeId -> remembered until
- *   T:s           hash of counters, sequences, `v` (version) and `pd` (announced due),
+ *   T:s           hash of counters, sequences, `dd` (dedupeIds remembered), `v` (version)
+ *                 and `pd` (announced due),
  *                 read once per script and written back once
  */
 
@@ -52,7 +53,7 @@ local A = 4 + #KEYS
 -- Each redis.call costs about as much as the command itself, so counters are read
 -- once per queue (HMGET), kept here, and written back once by finish() (HSET).
 local SFIELDS = { 'ready', 'delayed', 'grouped', 'inflight', 'sent', 'delivered', 'acked', 'retried', 'dead',
-  'expired', 'seq', 'ins', 'tok', 'v', 'pd' }
+  'expired', 'seq', 'ins', 'tok', 'v', 'dd', 'pd' }
 local STATS = {}
 local DIRTY = {}
 -- The earliest due time of a queue as last read (a string, or false for none), and
@@ -65,8 +66,8 @@ local function stats(base)
   if st then return st end
   local v = redis.call('HMGET', base .. ':s', unpack(SFIELDS))
   st = {}
-  for i = 1, 14 do st[SFIELDS[i]] = tonumber(v[i]) or 0 end
-  st.pd = v[15]
+  for i = 1, 15 do st[SFIELDS[i]] = tonumber(v[i]) or 0 end
+  st.pd = v[16]
   st.held = st.ready + st.delayed + st.grouped + st.inflight
   STATS[base] = st
   DIRTY[base] = {}
@@ -202,16 +203,17 @@ end
 -- item: { id, b, h, p, e, a, x, d, g, c, s } with false for absent fields.
 local function insert(base, item, window)
   local id = item.id
-  if redis.call('EXISTS', base .. ':m:' .. id) == 1 then
+  local ins = count(base, 'ins', 1)
+  if redis.call('ZADD', base .. ':all', 'NX', ins, id) == 0 then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
+    redis.call('ZADD', base .. ':all', ins, id)
   end
-  redis.call('ZADD', base .. ':all', count(base, 'ins', 1), id)
   count(base, 'sent', 1)
   if item.d then
     redis.call('HSET', base .. ':dd', item.d, id)
-    redis.call('ZADD', base .. ':ddx', NOW + window, item.d)
+    count(base, 'dd', redis.call('ZADD', base .. ':ddx', NOW + window, item.d))
   end
   item.n = 0
   item.fresh = true
@@ -316,10 +318,12 @@ local function advance(base)
 end
 
 local function pruneDedupe(base)
+  -- 'dd' counts the remembered dedupeIds: most queues never use one, and skip the read.
+  if stats(base).dd == 0 then return end
   local gone = redis.call('ZRANGEBYSCORE', base .. ':ddx', '-inf', NOW_S, 'LIMIT', 0, 1000)
   for _, d in ipairs(gone) do
     redis.call('HDEL', base .. ':dd', d)
-    redis.call('ZREM', base .. ':ddx', d)
+    count(base, 'dd', -redis.call('ZREM', base .. ':ddx', d))
   end
 end
 
