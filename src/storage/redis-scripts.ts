@@ -69,6 +69,7 @@ local function stats(base)
   for i = 1, 15 do st[SFIELDS[i]] = tonumber(v[i]) or 0 end
   st.pd = v[16]
   st.held = st.ready + st.delayed + st.grouped + st.inflight
+  st.ready0 = st.ready
   STATS[base] = st
   DIRTY[base] = {}
   return st
@@ -390,8 +391,11 @@ local function finish(payload)
     -- A queue that just became empty wakes its waiters too: idle() in other processes waits for that.
     local drained = st.held > 0 and st.ready + st.delayed + st.grouped + st.inflight == 0
     local ready = (READY[base] or drained) and '1' or '0'
-    if announce ~= '' or ready == '1' then
-      redis.call('PUBLISH', CHANNEL, SELF .. '|' .. NAME[base] .. '|' .. v .. '|' .. ready .. '|' .. announce)
+    -- Other processes only need waking when nothing was ready before: a consumer waits only
+    -- after a claim found nothing, and every later change from none to some is announced.
+    local wake = drained or (READY[base] and st.ready0 == 0)
+    if announce ~= '' or wake then
+      redis.call('PUBLISH', CHANNEL, SELF .. '|' .. NAME[base] .. '|' .. v .. '|' .. (wake and '1' or '0') .. '|' .. announce)
     end
     queues[#queues + 1] = NAME[base]
     queues[#queues + 1] = v
