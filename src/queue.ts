@@ -185,8 +185,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     }
   }
 
-  /** Resolves true when the queue is woken, false after `ms`; rejects on abort or close. */
-  #waitForWake(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  /** Resolves true when the queue is woken, false after `ms`; rejects on abort or close. Holds the scheduler unless the caller already does (`held`). */
+  #waitForWake(ms: number, signal: AbortSignal | undefined, held = false): Promise<boolean> {
     const { scheduler } = this.#context;
     const clock = this.storage.clock;
     return new Promise<boolean>((resolve, reject) => {
@@ -194,7 +194,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       if (this.#closed) return reject(new ClosedError(`Queue "${this.name}" was closed`));
       // The same for an abort: its event has already fired.
       if (signal?.aborted) return reject(signal.reason);
-      const release = scheduler.hold();
+      const release = held ? undefined : scheduler.hold();
       const timer = Number.isFinite(ms) ? clock.setTimer(() => finish(false), ms, true) : undefined;
       const cancelWake = scheduler.onWake(this.name, () => finish(true));
       const onAbort = () => finish(signal!.reason, true);
@@ -202,7 +202,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#closers.add(onClose);
       function cleanup() {
-        release();
+        release?.();
         if (timer !== undefined) clock.clearTimer(timer);
         cancelWake();
         signal?.removeEventListener('abort', onAbort);
@@ -239,12 +239,19 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   async idle(): Promise<void> {
     this.#checkOpen();
     const { scheduler } = this.#context;
-    for (;;) {
-      const version = scheduler.version(this.name);
-      const s = await this.storage.stats(this.name, this.storage.clock.now());
-      if (s.ready + s.delayed + s.inflight === 0) return;
-      if (scheduler.version(this.name) !== version) continue;
-      await this.#waitForWake(Infinity, undefined);
+    // One hold for the whole wait, not one per wake: each hold and release re-sets the
+    // scheduler's real timer, and a busy queue wakes idle() once per ack batch.
+    const release = scheduler.hold();
+    try {
+      for (;;) {
+        const version = scheduler.version(this.name);
+        const s = await this.storage.stats(this.name, this.storage.clock.now());
+        if (s.ready + s.delayed + s.inflight === 0) return;
+        if (scheduler.version(this.name) !== version) continue;
+        await this.#waitForWake(Infinity, undefined, true);
+      }
+    } finally {
+      release();
     }
   }
 
