@@ -143,6 +143,31 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.enqueue() - calls made together are each applied whole and in order, as if made one by one', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const bounded = { ...POLICY, maxLength: 3 };
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const calls = [
+      a.enqueue('jobs', [message('a', now), message('b', now)], bounded, now),
+      a.enqueue('jobs', [message('c', now), message('d', now)], bounded, now),
+      a.enqueue('jobs', [message('bad', now, { body: cyclic })], bounded, now),
+      a.enqueue('jobs', [message('e', now, { dedupeId: 'k' })], { ...bounded, dedupeWindow: 1_000 }, now),
+      a.enqueue('jobs', [message('f', now, { dedupeId: 'k' })], { ...bounded, dedupeWindow: 1_000 }, now),
+    ];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? [s.value.full, s.value.results] : (s.reason as Error).name))).toEqual([
+      [false, [{ id: 'a', status: 'stored' }, { id: 'b', status: 'stored' }]],
+      [true, []],
+      'TypeError',
+      [false, [{ id: 'e', status: 'stored' }]],
+      [false, [{ id: 'e', status: 'duplicate' }]],
+    ]);
+    expect(await a.peek('jobs', 10, now)).toHaveLength(3);
+    await close();
+  });
+
   it('.enqueue() - rejects a body JSON cannot store, and stores nothing', async () => {
     const { a, clock, close } = await pair();
     const now = clock.now();

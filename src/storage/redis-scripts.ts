@@ -413,8 +413,10 @@ function script(body: string): string {
 
 /**
  * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
- * none), overflow, dedupeWindow, then items of 11 fields.
- * Payload: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
+ * none), overflow, dedupeWindow, then one or more segments: an item count and that
+ * many items of 11 fields. Each segment is one `enqueue()` call (the client merges the
+ * calls of one tick), applied in order, each all or nothing.
+ * Payload per segment: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
  */
 export const ENQUEUE = script(`
 local base = KEYS[1]
@@ -424,66 +426,78 @@ local overflow = ARGV[A + 1]
 local window = tonumber(ARGV[A + 2])
 advance(base)
 pruneDedupe(base)
-local items = {}
-local results = {}
-local batchIds = {}
-local fresh = 0
-for i = A + 3, #ARGV, 11 do
-  local item = readItem(i)
-  local dup = duplicateOf(base, item.d)
-  if not dup and item.d then dup = batchIds[item.d] end
-  if dup then
-    results[#results + 1] = dup
-    results[#results + 1] = 'duplicate'
-  else
-    results[#results + 1] = item.id
-    results[#results + 1] = 'stored'
-    fresh = fresh + 1
-    -- Items of one batch are stored at the same now: within the window of each other only when it is not 0.
-    if item.d and window > 0 then batchIds[item.d] = item.id end
-    items[#items + 1] = item
-  end
-end
-if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
-  return finish({ 1, {}, {} })
-end
-for _, item in ipairs(items) do insert(base, item, window) end
-local dropped = {}
-if maxLength then
-  local left = waiting(base)
-  while left > maxLength do
-    local victim = nil
-    local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
-    while lowest and not victim do
-      local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
-      if id then
-        victim = load(base, id)
-      else
-        -- Claims leave an emptied bucket listed; drop it now.
-        redis.call('ZREM', base .. ':pris', lowest)
-        lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
-      end
+
+local function segment(from, n)
+  local items = {}
+  local results = {}
+  local batchIds = {}
+  local fresh = 0
+  for i = from, from + (n - 1) * 11, 11 do
+    local item = readItem(i)
+    local dup = duplicateOf(base, item.d)
+    if not dup and item.d then dup = batchIds[item.d] end
+    if dup then
+      results[#results + 1] = dup
+      results[#results + 1] = 'duplicate'
+    else
+      results[#results + 1] = item.id
+      results[#results + 1] = 'stored'
+      fresh = fresh + 1
+      -- Items of one batch are stored at the same now: within the window of each other only when it is not 0.
+      if item.d and window > 0 then batchIds[item.d] = item.id end
+      items[#items + 1] = item
     end
-    if not victim then
-      -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
-      local from = 0
-      while not victim do
-        local ids = redis.call('ZRANGE', base .. ':all', from, from + 99)
-        if #ids == 0 then break end
-        for _, id in ipairs(ids) do
-          local m = load(base, id)
-          if m and m.st ~= 'i' then victim = m break end
+  end
+  if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
+    return { 1, {}, {} }
+  end
+  for _, item in ipairs(items) do insert(base, item, window) end
+  local dropped = {}
+  if maxLength then
+    local left = waiting(base)
+    while left > maxLength do
+      local victim = nil
+      local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+      while lowest and not victim do
+        local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
+        if id then
+          victim = load(base, id)
+        else
+          -- Claims leave an emptied bucket listed; drop it now.
+          redis.call('ZREM', base .. ':pris', lowest)
+          lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
         end
-        from = from + 100
       end
+      if not victim then
+        -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
+        local from = 0
+        while not victim do
+          local ids = redis.call('ZRANGE', base .. ':all', from, from + 99)
+          if #ids == 0 then break end
+          for _, id in ipairs(ids) do
+            local m = load(base, id)
+            if m and m.st ~= 'i' then victim = m break end
+          end
+          from = from + 100
+        end
+      end
+      if not victim then break end
+      unlink(base, victim)
+      deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
+      left = waiting(base)
     end
-    if not victim then break end
-    unlink(base, victim)
-    deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
-    left = waiting(base)
   end
+  return { 0, results, dropped }
 end
-return finish({ 0, results, dropped })
+
+local out = {}
+local i = A + 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  out[#out + 1] = segment(i + 1, n)
+  i = i + 1 + n * 11
+end
+return finish(out)
 `);
 
 /** KEYS: every queue. ARGV from A: dedupeWindow, then items of 11 fields. Payload: 0. */
