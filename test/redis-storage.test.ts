@@ -475,3 +475,15 @@ describe('RedisStorage: same results as MemoryStorage', () => {
     );
   }, 120_000);
 });
+
+describe('RedisStorage: closing while Redis is down', () => {
+  it('.close() - resolves while the server is gone, without waiting for a reconnect', async () => {
+    const lonely = await startRedis();
+    const storage = new RedisStorage({ url: lonely.url, prefix: 'gone' });
+    await storage.open();
+    await lonely.stop('SIGKILL');
+    await storage.close();
+    await expect(storage.stats('jobs', 0)).rejects.toBeInstanceOf(ClosedError);
+    await lonely.close();
+  });
+});

@@ -151,6 +151,15 @@ function encodeItem(item: NewMessage, out: (string | number)[]): void {
   );
 }
 
+/** Closes a connection: politely when it is up, at once when it is not (a QUIT would wait for a reconnect). */
+async function quit(client: Client): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  await client.quit().catch(() => client.disconnect());
+}
+
 /** Resolves when the client is connected, rejects on its first error before that. */
 function whenReady(client: Client): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
@@ -302,9 +311,9 @@ export class RedisStorage implements Storage {
     const subscriber = this.#subscriber;
     if (subscriber) {
       subscriber.off('ready', this.#onReady);
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await quit(subscriber);
     }
-    if (this.#ownsClient) await client.quit().catch(() => client.disconnect());
+    if (this.#ownsClient) await quit(client);
     this.#queues.clear();
   }
 
