@@ -75,7 +75,11 @@ export class QueueContext<T> {
         batch.map((m) => m.receipt),
         this.now(),
       );
-      for (let i = 0; i < batch.length; i++) this.#acked(batch[i]!, settles[i] === 'ok');
+      if (this.events.listenerCount('acked') > 0) {
+        for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
+      }
+      // One wake for the batch: waiters re-check the queue once, not once per message.
+      this.scheduler.wake(this.name);
     } catch (error) {
       this.error(error);
     }
