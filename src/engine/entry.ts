@@ -13,23 +13,29 @@ export enum EntryState {
   Inflight,
 }
 
-/**
- * The engine's record of one message. One object per message carries the message
- * fields and the intrusive links of every structure it sits in, so holding a
- * message costs no allocation beyond this object.
- */
-export class Entry implements StoredMessage {
-  readonly id: string;
-  readonly body: unknown;
-  headers: Readonly<Record<string, string>> | undefined;
-  readonly priority: number;
-  readonly enqueuedAt: number;
-  availableAt: number;
-  expiresAt: number | undefined;
+/** The message fields most messages leave unset: kept apart, so a plain message does not pay a slot for each. */
+interface EntryExtras {
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly expiresAt: number | undefined;
   readonly dedupeId: string | undefined;
   readonly group: string | undefined;
   readonly correlationId: string | undefined;
   readonly subject: string | undefined;
+}
+
+/**
+ * The engine's record of one message. One object per message carries the message
+ * fields and the intrusive links of every structure it sits in, so holding a
+ * message costs no allocation beyond this object (and one more for the rarely set
+ * fields, only when one of them is set).
+ */
+export class Entry implements StoredMessage {
+  readonly id: string;
+  readonly body: unknown;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  availableAt: number;
+  readonly #extras: EntryExtras | undefined;
   attempt = 0;
 
   state: EntryState = EntryState.Ready;
@@ -70,15 +76,38 @@ export class Entry implements StoredMessage {
     this.seq = ++owner.lastSeq;
     this.id = message.id;
     this.body = message.body;
-    this.headers = message.headers;
     this.priority = message.priority;
     this.enqueuedAt = message.enqueuedAt;
-    this.availableAt = message.availableAt;
-    this.expiresAt = message.expiresAt;
-    this.dedupeId = message.dedupeId;
-    this.group = message.group;
-    this.correlationId = message.correlationId;
-    this.subject = message.subject;
+    // Without a delay both times are equal: share one boxed number instead of holding two.
+    this.availableAt = message.availableAt === message.enqueuedAt ? this.enqueuedAt : message.availableAt;
+    const { headers, expiresAt, dedupeId, group, correlationId, subject } = message;
+    if (headers !== undefined || expiresAt !== undefined || dedupeId !== undefined || group !== undefined || correlationId !== undefined || subject !== undefined) {
+      this.#extras = { headers, expiresAt, dedupeId, group, correlationId, subject };
+    }
+  }
+
+  get headers(): Readonly<Record<string, string>> | undefined {
+    return this.#extras?.headers;
+  }
+
+  get expiresAt(): number | undefined {
+    return this.#extras?.expiresAt;
+  }
+
+  get dedupeId(): string | undefined {
+    return this.#extras?.dedupeId;
+  }
+
+  get group(): string | undefined {
+    return this.#extras?.group;
+  }
+
+  get correlationId(): string | undefined {
+    return this.#extras?.correlationId;
+  }
+
+  get subject(): string | undefined {
+    return this.#extras?.subject;
   }
 }
 
