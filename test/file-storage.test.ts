@@ -405,6 +405,20 @@ describe('FileStorage: group commit and fsync modes', () => {
     expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a']);
   });
 
+  it('an operation that ran another inside its signals (a consumer claiming on a wake-up) still waits for its own write', async () => {
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    let claimed: Promise<unknown> | undefined;
+    storage.watch((signal) => {
+      if (signal.type === 'ready' && !claimed) claimed = storage.claim('jobs', CLAIM, START);
+    });
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 1, fsyncs: 1 });
+    await claimed;
+  });
+
   it('a read that changes nothing writes nothing', async () => {
     const calls = { writes: 0, fsyncs: 0 };
     const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));

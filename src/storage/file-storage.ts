@@ -161,8 +161,6 @@ export class FileStorage extends EngineStorage {
   /** After a failed write or fsync: the error every operation rejects with. */
   #failure: Error | undefined = undefined;
 
-  /** Records of the operations since the last persist() call, counted so persist() can tell whether the last operation wrote. */
-  #seen = 0;
   /** Resolved when the records now in the journal are durable. */
   #waiter: Deferred | undefined = undefined;
   #flushing: Promise<void> | undefined = undefined;
@@ -287,8 +285,10 @@ export class FileStorage extends EngineStorage {
     const journal = this.#journal;
     if (journal.failure && !this.#failure) this.#fail(journal.failure);
     if (this.#failure) return Promise.reject(this.#failure);
-    if (journal.records.length === this.#seen) return undefined;
-    this.#seen = journal.records.length;
+    // Any pending record makes the operation wait for its batch, not only its own:
+    // an operation can run inside another's signals (a consumer claims on a wake-up),
+    // and the outer one must still wait for the records it wrote.
+    if (journal.records.length === 0) return undefined;
     if (!this.#waiter) {
       this.#waiter = deferred();
       this.clock.track?.(this.#waiter.promise);
@@ -326,7 +326,6 @@ export class FileStorage extends EngineStorage {
           const records = journal.records;
           const waiter = this.#waiter;
           journal.records = [];
-          this.#seen = 0;
           this.#waiter = undefined;
           const frame = encodeFrame(batchPayload(this.engine.lastToken, records));
           try {
@@ -406,7 +405,6 @@ export class FileStorage extends EngineStorage {
     const journal = this.#journal;
     const waiter = this.#waiter;
     journal.records = [];
-    this.#seen = 0;
     this.#waiter = undefined;
     try {
       const index = this.#segment!.index + 1;
@@ -473,7 +471,6 @@ export class FileStorage extends EngineStorage {
     const pending = this.#waiter;
     this.#waiter = undefined;
     this.#journal.records = [];
-    this.#seen = 0;
     pending?.reject(this.#failure);
     if (this.#events.listenerCount('error') > 0) this.#events.emit('error', this.#failure);
     else reportUnhandled(this.#failure, `FileStorage "${this.dir}"`);
