@@ -74,3 +74,13 @@ describe('Engine', () => {
     expect(engine.stats('jobs', 0)).toMatchObject({ ready: 3, sent: 3 });
   });
 });
+
+describe('Engine.enqueue() - dead-letter target', () => {
+  it('refuses a policy whose deadLetter is the queue itself, storing nothing', () => {
+    const engine = new Engine();
+    const policy = { maxLength: 1, overflow: 'drop-oldest' as const, deadLetter: 'q', dedupeWindow: 0 };
+    const message = { id: 'a', body: 1, headers: undefined, priority: 0, enqueuedAt: 0, availableAt: 0, expiresAt: undefined, dedupeId: undefined, group: undefined, correlationId: undefined, subject: undefined };
+    expect(() => engine.enqueue('q', [message], policy, 0)).toThrow(/policy\.deadLetter/);
+    expect(engine.stats('q', 0).sent).toBe(0);
+  });
+});

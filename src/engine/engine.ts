@@ -65,6 +65,8 @@ export class Engine {
   // ---------------------------------------------------------------- operations
 
   enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult {
+    // Dropping into the queue itself would refill it while making room: an endless loop.
+    if (policy.deadLetter === queue) throw new RangeError(`Expected \`policy.deadLetter\` to name a queue other than "${queue}"`);
     this.advance(now);
     const q = this.#queue(queue);
     this.#pruneDedupe(q, now);
