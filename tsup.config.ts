@@ -6,7 +6,7 @@ import { defineConfig, type Options } from 'tsup';
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 /** Dependencies bundled into dist/ (devDependencies, never `dependencies`: DESIGN.md "Zero runtime dependencies"). */
-const bundled = ['eventemitter3', 'p-queue', 'nanoid'];
+const bundled = ['eventemitter3', 'nanoid'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
 const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));
@@ -43,7 +43,7 @@ export default defineConfig({
   esbuildPlugins: [nanoidBrowser],
   // Inline the bundled packages' types too, so no .d.ts imports a package the user lacks
   // (STYLE.md pitfall 3). The relative-path pattern is needed as well: without it the
-  // relative imports *inside* an inlined package's .d.ts files (p-queue's
+  // relative imports *inside* an inlined package's .d.ts files (e.g.
   // `from './queue.js'`) stay in our output as dangling imports. Our own relative
   // imports are unaffected (./x.js has no x.js.d.ts or x.js.ts to resolve to).
   dts: { resolve: [...bundled, /^\.\.?\//] },

@@ -48,9 +48,9 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
 };
 
 /** Packages that may be bundled into dist/ (the three devDependencies and what they pull in). */
-const BUNDLED = ['eventemitter3', 'p-queue', 'p-timeout', 'nanoid'];
+const BUNDLED = ['eventemitter3', 'nanoid'];
 /** Packages no emitted .d.ts may import: a user without them would lose our types. */
-const TYPES_INLINED = ['eventemitter3', 'p-queue', 'p-timeout', 'nanoid'];
+const TYPES_INLINED = ['eventemitter3', 'nanoid'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const present = Object.keys(ENTRIES).filter((sub) => existsSync(join(root, ENTRIES[sub]!.src)));
@@ -233,7 +233,7 @@ afterAll(() => {
 describe('package.json', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
 
-  it('has no runtime dependencies (eventemitter3, p-queue and nanoid are bundled)', () => {
+  it('has no runtime dependencies (eventemitter3 and nanoid are bundled)', () => {
     expect(pkg.dependencies ?? {}).toEqual({});
   });
 
@@ -334,7 +334,7 @@ describe('built files', () => {
     }
   });
 
-  it('bundles only eventemitter3, p-queue and nanoid (never ioredis), and nanoid in its browser build', () => {
+  it('bundles only eventemitter3 and nanoid (never ioredis), and nanoid in its browser build', () => {
     const bundled = new Set<string>();
     const code = filesUnder(join(pkgDir, 'dist')).filter((f) => /\.c?js$/.test(f));
     for (const file of code) {
