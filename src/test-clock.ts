@@ -70,6 +70,10 @@ export class TestClock implements Clock {
    * Moves time forward by `ms`, firing every timer that falls due, in order, each
    * at its own time; after each, and at the end, waits until handlers and storage
    * work have settled.
+   *
+   * Because it waits for running handlers, a handler that awaits something only the
+   * test does later (a gate the test opens after `advance()` resolves) keeps it
+   * from resolving: open the gate first, or don't await `advance()` until it is open.
    */
   async advance(ms: number): Promise<void> {
     checkMs('ms', ms);
