@@ -8,6 +8,8 @@ import { expected } from './validate.js';
  */
 
 const WILDCARDS = /[*#]/;
+/** Most subjects a {@link SubjectIndex} remembers the matches of; past it, the oldest is forgotten. */
+const MATCH_CACHE_SIZE = 1_000;
 
 function wordsOf(value: string): string[] {
   return value.split('.');
@@ -72,9 +74,18 @@ export class SubjectIndex<V> {
   readonly #root = new TrieNode<V>();
   /** Values added without a filter: they match every subject. */
   readonly #everything = new Set<V>();
+  /**
+   * {@link SubjectIndex.matchList}'s answers by subject, dropped whenever a filter
+   * is added or deleted: a publish path asks about the same few subjects over and
+   * over, and walking the trie allocates (words, a set) each time.
+   */
+  readonly #cache = new Map<string, readonly V[]>();
+  /** The cached answer for `undefined` (no subject), which has no key in {@link SubjectIndex.#cache}. */
+  #noSubject: readonly V[] | undefined = undefined;
 
   /** Adds `value` under `filter` (undefined: everything). The filter must have passed {@link checkFilter}. */
   add(filter: string | undefined, value: V): void {
+    this.#forget();
     if (filter === undefined) {
       this.#everything.add(value);
       return;
@@ -86,6 +97,7 @@ export class SubjectIndex<V> {
 
   /** Removes `value` from under `filter`, pruning branches left empty. */
   delete(filter: string | undefined, value: V): void {
+    this.#forget();
     if (filter === undefined) {
       this.#everything.delete(value);
       return;
@@ -113,6 +125,27 @@ export class SubjectIndex<V> {
     const out = new Set<V>(this.#everything);
     this.#walk(this.#root, subject === undefined ? [] : wordsOf(subject), 0, out);
     return out;
+  }
+
+  /**
+   * Every value whose filter matches `subject`, each once, as an array that is never
+   * changed afterwards (adding or deleting a filter makes a new one), so callers may
+   * iterate it while values are added or deleted. Remembered per subject.
+   */
+  matchList(subject: string | undefined): readonly V[] {
+    if (subject === undefined) return (this.#noSubject ??= [...this.match(undefined)]);
+    let values = this.#cache.get(subject);
+    if (values === undefined) {
+      values = [...this.match(subject)];
+      if (this.#cache.size >= MATCH_CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(subject, values);
+    }
+    return values;
+  }
+
+  #forget(): void {
+    this.#cache.clear();
+    this.#noSubject = undefined;
   }
 
   #child(node: TrieNode<V>, word: string): TrieNode<V> {

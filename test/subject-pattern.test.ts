@@ -67,6 +67,39 @@ describe('subject patterns', () => {
     expect([...index.match('a.a.a')]).toEqual(['x']);
   });
 
+  it('SubjectIndex.matchList() - agrees with match() on every row of the table, asked twice', () => {
+    const index = new SubjectIndex<string>();
+    for (const [filter] of TABLE) index.add(filter, String(filter));
+    for (let round = 0; round < 2; round++) {
+      for (const [, subject] of TABLE) expect([...index.matchList(subject)].sort()).toEqual([...index.match(subject)].sort());
+    }
+  });
+
+  it('SubjectIndex.matchList() - answers anew after add() and delete(), leaving arrays already handed out unchanged', () => {
+    const index = new SubjectIndex<string>();
+    index.add('order.*', 'billing');
+    const before = index.matchList('order.placed');
+    const none = index.matchList(undefined);
+    index.add(undefined, 'audit');
+    index.add('order.#', 'analytics');
+    expect(before).toEqual(['billing']);
+    expect(none).toEqual([]);
+    expect([...index.matchList('order.placed')].sort()).toEqual(['analytics', 'audit', 'billing']);
+    expect(index.matchList(undefined)).toEqual(['audit']);
+    index.delete('order.*', 'billing');
+    index.delete(undefined, 'audit');
+    expect(index.matchList('order.placed')).toEqual(['analytics']);
+    expect(index.matchList(undefined)).toEqual([]);
+  });
+
+  it('SubjectIndex.matchList() - stays right past the number of subjects it remembers', () => {
+    const index = new SubjectIndex<string>();
+    index.add('s.*', 'x');
+    for (let i = 0; i < 2_500; i++) expect(index.matchList(`s.${i}`)).toEqual(['x']);
+    expect(index.matchList('t.0')).toEqual([]);
+    expect(index.matchList('s.0')).toEqual(['x']);
+  });
+
   it('SubjectIndex.delete() - removes only the given value and filter', () => {
     const index = new SubjectIndex<string>();
     index.add('order.*', 'billing');

@@ -96,6 +96,49 @@ describe('Topic', () => {
       expect((await topic.subscriptions()).map((s) => s.name)).toEqual(['billing', 'remote']);
     });
 
+    it('.publish() - publishes of one tick include a subscription made between them', async () => {
+      const { topic, clock } = setup<number>();
+      const early = topic.publish(1);
+      const seen = collector<number>();
+      topic.subscribe('late', seen.handler);
+      const later = [topic.publish(2), topic.publish(3)];
+      await Promise.all([early, ...later]);
+      await clock.settle();
+      // The first publish was called before the subscription and may or may not reach it.
+      expect(seen.bodies.filter((body) => body !== 1)).toEqual([2, 3]);
+    });
+
+    it('.publish() - a publish made after another process recorded a subscription sees it, even while an earlier read of the record is in flight', async () => {
+      const { topic, storage } = setup<string>();
+      await topic.publish('known-version');
+      const stats = storage.stats.bind(storage);
+      let readStarted!: () => void;
+      const started = new Promise<void>((resolve) => (readStarted = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      // The first read of the record is taken now but answered late: it cannot see the append below.
+      vi.spyOn(storage, 'stats').mockImplementation(async (queue, now) => {
+        const result = await stats(queue, now);
+        if (queue === 'orders::subscriptions' && !held) {
+          held = true;
+          readStarted();
+          await gate;
+        }
+        return result;
+      });
+      const before = [topic.publish('before-1'), topic.publish('before-2')];
+      await started;
+      // What another process's subscribe() appends to a shared storage (e.g. RedisStorage).
+      await new Queue('orders::subscriptions', { storage }).send({ name: 'remote', filter: null });
+      const after = topic.publish('after');
+      release();
+      await Promise.all([...before, after]);
+      const remote = new Queue<string>(topic.subscriptionQueueName('remote'), { storage });
+      // The earlier publishes may or may not reach it (they were called before the append).
+      expect((await remote.receive({ max: 10 })).map((m) => m.body)).toContain('after');
+    });
+
     it('.subscribe() - pause() holds messages in the subscription queue and resume() delivers them', async () => {
       const { topic, clock } = setup<number>();
       const seen = collector<number>();
