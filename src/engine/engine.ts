@@ -29,6 +29,10 @@ class Lease implements Receipt {
   }
 }
 
+/** What {@link Engine.takeSignals} hands out for "none": shared, and never written to. */
+const NO_READY: ReadonlySet<string> = new Set();
+const NO_EXPIRED: ReadonlyMap<string, StoredMessage[]> = new Map();
+
 /** Headers a dead-lettered copy carries, so its story travels with it. */
 export const DEAD_LETTER_HEADERS = {
   reason: 'x-dead-reason',
@@ -273,12 +277,16 @@ export class Engine {
    * Hands over what changed since the last call: queues that may have become
    * deliverable, and messages that expired. Adapters turn these into signals.
    */
-  takeSignals(): { ready: Set<string>; expired: Map<string, StoredMessage[]> } | undefined {
-    if (this.#readyQueues.size === 0 && this.#expired.size === 0) return undefined;
-    const signals = { ready: this.#readyQueues, expired: this.#expired };
-    this.#readyQueues = new Set();
-    this.#expired = new Map();
-    return signals;
+  takeSignals(): { ready: ReadonlySet<string>; expired: ReadonlyMap<string, StoredMessage[]> } | undefined {
+    const ready = this.#readyQueues;
+    const expired = this.#expired;
+    if (ready.size === 0 && expired.size === 0) return undefined;
+    // Replace only what was used: almost every operation signals readiness and
+    // nothing expired, and a fresh Map per operation was a good part of the garbage.
+    // The empty stand-ins are never written to (they are not the engine's fields).
+    if (ready.size > 0) this.#readyQueues = new Set();
+    if (expired.size > 0) this.#expired = new Map();
+    return { ready: ready.size > 0 ? ready : NO_READY, expired: expired.size > 0 ? expired : NO_EXPIRED };
   }
 
   getMeta(key: string): string | undefined {

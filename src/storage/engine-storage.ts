@@ -59,11 +59,29 @@ export abstract class EngineStorage implements Storage {
     if (this.closed) throw new ClosedError('Storage is closed');
   }
 
-  /** Runs one engine operation atomically, signals, then waits for durability. */
-  protected async run<T>(operation: () => T): Promise<T> {
-    this.checkOpen();
-    const opening = this.ensureOpen();
-    if (opening) await opening;
+  /**
+   * Runs one engine operation atomically, signals, then waits for durability.
+   * Not an async function: on an open storage (every memory operation) it costs
+   * one settled promise rather than an async frame; errors still come back as
+   * rejections, and the promise settles on the same tick as before.
+   */
+  protected run<T>(operation: () => T): Promise<T> {
+    try {
+      this.checkOpen();
+      const opening = this.ensureOpen();
+      if (opening) return this.#runWhenOpen(opening, operation);
+      const result = operation();
+      this.flushSignals();
+      const durable = this.persist();
+      return durable ? durable.then(() => result) : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** {@link EngineStorage.run} on a storage still opening: the operation waits behind the open. */
+  async #runWhenOpen<T>(opening: Promise<void>, operation: () => T): Promise<T> {
+    await opening;
     this.checkOpen();
     const result = operation();
     this.flushSignals();
