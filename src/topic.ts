@@ -262,6 +262,12 @@ class PublishedMessage<T> implements MessageInfo<T> {
   }
 }
 
+/** Publishes waiting for one storage call (see `Topic.#storeLater`). */
+interface PendingStore {
+  readonly items: NewMessage[];
+  readonly stored: Promise<void>;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -297,6 +303,8 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   readonly #dedupeWindow: number;
   readonly #registry: TopicRegistry;
   readonly #attached = new Set<Subscription<T>>();
+  /** This tick's publishes waiting to be stored, by the targets they go to (as {@link TopicRegistry.targets} gave them). */
+  readonly #pending = new Map<readonly string[], PendingStore>();
   #closed = false;
 
   constructor(name: string, options?: TopicOptions) {
@@ -322,7 +330,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     const item = this.#newMessage(body, options, 'options');
     await this.#registry.refresh();
     const targets = this.#registry.targets(item.subject);
-    if (targets.length > 0) await this.#store(targets, [item]);
+    if (targets.length > 0) await this.#storeLater(targets, item);
     this.#announce(item, targets.length);
     return item.id;
   }
@@ -356,6 +364,27 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     for (const { targets, items: grouped } of groups.values()) await this.#store(targets, grouped);
     for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!);
     return messages.map((m) => m.id);
+  }
+
+  /**
+   * Stores `item` with the other publishes of this tick that go to the same
+   * subscriptions, in one storage call made on a later microtask. The call is
+   * atomic, so each publish is still all or none; a failure rejects every publish
+   * of the call and stores none of them.
+   */
+  #storeLater(targets: readonly string[], item: NewMessage): Promise<void> {
+    let pending = this.#pending.get(targets);
+    if (pending === undefined) {
+      const items: NewMessage[] = [];
+      const stored = Promise.resolve().then(() => {
+        this.#pending.delete(targets);
+        return this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
+      });
+      pending = { items, stored };
+      this.#pending.set(targets, pending);
+    }
+    pending.items.push(item);
+    return pending.stored;
   }
 
   async #store(targets: readonly string[], items: readonly NewMessage[]): Promise<void> {

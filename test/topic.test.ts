@@ -139,6 +139,31 @@ describe('Topic', () => {
       expect((await remote.receive({ max: 10 })).map((m) => m.body)).toContain('after');
     });
 
+    it('.publish() - publishes of one tick to the same subscriptions are stored in one storage call, in order', async () => {
+      const { topic, storage, clock } = setup<number>();
+      const seen = collector<number>();
+      const sub = topic.subscribe('audit', seen.handler);
+      await sub.ready;
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      await Promise.all([1, 2, 3].map((n) => topic.publish(n)));
+      await clock.settle();
+      expect(enqueueMany).toHaveBeenCalledTimes(1);
+      expect(seen.bodies).toEqual([1, 2, 3]);
+    });
+
+    it('.publish() - when the storage call fails, every publish of it rejects and none is stored', async () => {
+      const { topic, storage } = setup<string>();
+      const sub = topic.subscribe('audit', async () => {});
+      await sub.ready;
+      await sub.stop();
+      vi.spyOn(storage, 'enqueueMany').mockRejectedValueOnce(new Error('disk full'));
+      const results = await Promise.allSettled([topic.publish('a'), topic.publish('b')]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      await topic.publish('c');
+      const stored = await new Queue<string>(topic.subscriptionQueueName('audit'), { storage }).peek(10);
+      expect(stored.map((m) => m.body)).toEqual(['c']);
+    });
+
     it('.subscribe() - pause() holds messages in the subscription queue and resume() delivers them', async () => {
       const { topic, clock } = setup<number>();
       const seen = collector<number>();
