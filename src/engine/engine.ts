@@ -16,8 +16,11 @@ import { DueHeap } from './due-heap.js';
 import { Entry, EntryList, EntryState } from './entry.js';
 import { QueueState } from './queue-state.js';
 
-/** The receipts the engine hands out: each keeps its entry, so settling it needs no lookup by id. */
-class Lease implements Receipt {
+/**
+ * The receipts the engine hands out: each keeps its entry, so settling it needs no
+ * lookup by id. A lease is also its own {@link Delivery} (one object per delivery, not two).
+ */
+class Lease implements Receipt, Delivery {
   readonly id: string;
   readonly token: number;
   readonly entry: Entry;
@@ -26,6 +29,14 @@ class Lease implements Receipt {
     this.id = id;
     this.token = token;
     this.entry = entry;
+  }
+
+  get message(): StoredMessage {
+    return this.entry;
+  }
+
+  get receipt(): Receipt {
+    return this;
   }
 }
 
@@ -145,7 +156,7 @@ export class Engine {
       q.inflightCount++;
       q.delivered++;
       this.journal?.claimed(q.name, entry);
-      delivered.push({ message: entry, receipt: new Lease(entry.id, entry.token, entry) });
+      delivered.push(new Lease(entry.id, entry.token, entry));
     }
     return { delivered, deadLettered };
   }
