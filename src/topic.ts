@@ -264,8 +264,11 @@ class PublishedMessage<T> implements MessageInfo<T> {
 
 /** Publishes waiting for one storage call (see `Topic.#storeLater`). */
 interface PendingStore {
+  readonly targets: readonly string[];
   readonly items: NewMessage[];
   readonly stored: Promise<void>;
+  /** Makes the storage call; `stored` follows it. */
+  readonly start: () => void;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -303,8 +306,8 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   readonly #dedupeWindow: number;
   readonly #registry: TopicRegistry;
   readonly #attached = new Set<Subscription<T>>();
-  /** This tick's publishes waiting to be stored, by the targets they go to (as {@link TopicRegistry.targets} gave them). */
-  readonly #pending = new Map<readonly string[], PendingStore>();
+  /** The latest publishes of this tick waiting to be stored, all to the same targets. */
+  #pending: PendingStore | undefined = undefined;
   #closed = false;
 
   constructor(name: string, options?: TopicOptions) {
@@ -361,30 +364,53 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
       if (group) group.items.push(message);
       else groups.set(key, { targets: sorted, items: [message] });
     }
+    // Publishes made before this batch are stored first.
+    this.#flush();
     for (const { targets, items: grouped } of groups.values()) await this.#store(targets, grouped);
     for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!);
     return messages.map((m) => m.id);
   }
 
   /**
-   * Stores `item` with the other publishes of this tick that go to the same
-   * subscriptions, in one storage call made on a later microtask. The call is
-   * atomic, so each publish is still all or none; a failure rejects every publish
-   * of the call and stores none of them.
+   * Stores `item` together with the publishes just before it in this tick when
+   * they go to the same subscriptions (as {@link TopicRegistry.targets} gave them),
+   * in one storage call made on a later microtask. Only a run of consecutive
+   * publishes is joined, and a run's call is made before anything later is stored,
+   * so every subscription gets its copies in publish order. The call is atomic:
+   * each publish is still all or none, and a failure rejects every publish of the
+   * call and stores none of them.
    */
   #storeLater(targets: readonly string[], item: NewMessage): Promise<void> {
-    let pending = this.#pending.get(targets);
-    if (pending === undefined) {
+    let pending = this.#pending;
+    if (pending === undefined || pending.targets !== targets) {
+      this.#flush();
+      let start!: () => void;
       const items: NewMessage[] = [];
-      const stored = Promise.resolve().then(() => {
-        this.#pending.delete(targets);
-        return this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
+      const stored = new Promise<void>((resolve, reject) => {
+        start = () => {
+          try {
+            resolve(this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now()));
+          } catch (error) {
+            reject(error);
+          }
+        };
       });
-      pending = { items, stored };
-      this.#pending.set(targets, pending);
+      const opened: PendingStore = { targets, items, stored, start };
+      this.#pending = pending = opened;
+      queueMicrotask(() => {
+        if (this.#pending === opened) this.#flush();
+      });
     }
     pending.items.push(item);
     return pending.stored;
+  }
+
+  /** Makes the storage call of the publishes waiting in {@link Topic.#storeLater}, if any. */
+  #flush(): void {
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    pending.start();
   }
 
   async #store(targets: readonly string[], items: readonly NewMessage[]): Promise<void> {

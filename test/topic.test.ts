@@ -151,6 +151,29 @@ describe('Topic', () => {
       expect(seen.bodies).toEqual([1, 2, 3]);
     });
 
+    it('.publish() - publishes of one tick with different subjects reach a subscription in publish order', async () => {
+      const { topic, clock } = setup<number>();
+      const all = collector<number>();
+      const placed = collector<number>();
+      const subs = [topic.subscribe('all', all.handler), topic.subscribe('placed', placed.handler, { filter: 'order.placed' })];
+      await Promise.all(subs.map((s) => s.ready));
+      const subjects = ['order.placed', 'order.shipped', 'order.placed', 'order.shipped', 'order.placed'];
+      await Promise.all(subjects.map((subject, i) => topic.publish(i, { subject })));
+      await clock.settle();
+      expect(all.bodies).toEqual([0, 1, 2, 3, 4]);
+      expect(placed.bodies).toEqual([0, 2, 4]);
+    });
+
+    it('.publishBatch() - in the same tick as publish(), is stored after the publishes made before it', async () => {
+      const { topic, clock } = setup<number>();
+      const seen = collector<number>();
+      const sub = topic.subscribe('audit', seen.handler);
+      await sub.ready;
+      await Promise.all([topic.publish(1), topic.publishBatch([{ body: 2 }, { body: 3 }]), topic.publish(4)]);
+      await clock.settle();
+      expect(seen.bodies).toEqual([1, 2, 3, 4]);
+    });
+
     it('.publish() - when the storage call fails, every publish of it rejects and none is stored', async () => {
       const { topic, storage } = setup<string>();
       const sub = topic.subscribe('audit', async () => {});
