@@ -248,11 +248,34 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         const s = await this.storage.stats(this.name, this.storage.clock.now());
         if (s.ready + s.delayed + s.inflight === 0) return;
         if (scheduler.version(this.name) !== version) continue;
-        await this.#waitForWake(Infinity, undefined, true);
+        await this.#nextWake();
       }
     } finally {
       release();
     }
+  }
+
+  /**
+   * `#waitForWake(Infinity, undefined, true)` without a timer, an abort signal or a
+   * hold to clean up: a busy queue wakes `idle()` once per ack batch (once per
+   * message at concurrency 1), so its closures and cleanup were a visible cost.
+   * Resolves at the next wake of the queue; rejects with `ClosedError` on close.
+   */
+  #nextWake(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#closed) return reject(new ClosedError(`Queue "${this.name}" was closed`));
+      const closers = this.#closers;
+      const onClose = () => {
+        closers.delete(onClose);
+        cancelWake();
+        reject(new ClosedError(`Queue "${this.name}" was closed`));
+      };
+      const cancelWake = this.#context.scheduler.onWake(this.name, () => {
+        closers.delete(onClose);
+        resolve();
+      });
+      closers.add(onClose);
+    });
   }
 
   /** Counts for the queue: `{ ready, delayed, inflight }` and lifetime counters. */
