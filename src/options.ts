@@ -1,4 +1,5 @@
-import type { Storage } from './storage/storage.js';
+import { newId } from './ids.js';
+import type { NewMessage, Storage } from './storage/storage.js';
 import {
   checkFunction,
   checkHeaders,
@@ -203,6 +204,23 @@ const NO_SEND_OPTIONS: ResolvedSendOptions = Object.freeze({
   subject: undefined,
   headers: undefined,
 });
+
+/** The message a send or publish stores: a fresh id, and times made absolute from `now`. */
+export function newMessage(body: unknown, options: ResolvedSendOptions = NO_SEND_OPTIONS, now: number): NewMessage {
+  return {
+    id: newId(),
+    body,
+    headers: options.headers,
+    priority: options.priority,
+    enqueuedAt: now,
+    availableAt: now + options.delay,
+    expiresAt: options.ttl === undefined ? undefined : now + options.ttl,
+    dedupeId: options.dedupeId,
+    group: options.group,
+    correlationId: options.correlationId,
+    subject: options.subject,
+  };
+}
 
 export function resolveSendOptions(options: unknown, prefix = 'options'): ResolvedSendOptions {
   if (options === undefined) return NO_SEND_OPTIONS;

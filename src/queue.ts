@@ -2,7 +2,6 @@ import { EventEmitter } from 'eventemitter3';
 import { Consumer, type Handler } from './consumer.js';
 import { ClosedError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
-import { newId } from './ids.js';
 import { infoOf, type Message, type MessageInfo } from './message.js';
 import {
   checkFunction,
@@ -13,6 +12,7 @@ import {
   resolveConsumeOptions,
   resolveQueueOptions,
   resolveReceiveOptions,
+  newMessage,
   resolveSendOptions,
   type ResolvedQueueOptions,
   type SendOptions,
@@ -122,20 +122,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number): NewMessage {
-    const o = resolveSendOptions(options, prefix);
-    return {
-      id: newId(),
-      body,
-      headers: o.headers,
-      priority: o.priority,
-      enqueuedAt: now,
-      availableAt: now + o.delay,
-      expiresAt: o.ttl === undefined ? undefined : now + o.ttl,
-      dedupeId: o.dedupeId,
-      group: o.group,
-      correlationId: o.correlationId,
-      subject: o.subject,
-    };
+    return newMessage(body, resolveSendOptions(options, prefix), now);
   }
 
   #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {

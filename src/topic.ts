@@ -2,9 +2,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { Handler } from './consumer.js';
 import { ClosedError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
-import { newId } from './ids.js';
 import type { MessageInfo } from './message.js';
-import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, type SendOptions } from './options.js';
+import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
@@ -195,19 +194,7 @@ class TopicRegistry {
       if (remove ? !subs.has(name) : subs.has(name) && subs.get(name) === filter) return;
       const record: SubscriptionRecord = remove ? { name, filter: null, deleted: true } : { name, filter: filter ?? null };
       const now = this.#storage.clock.now();
-      const message: NewMessage = {
-        id: newId(),
-        body: record,
-        headers: undefined,
-        priority: 0,
-        enqueuedAt: now,
-        availableAt: now,
-        expiresAt: undefined,
-        dedupeId: undefined,
-        group: undefined,
-        correlationId: undefined,
-        subject: undefined,
-      };
+      const message = newMessage(record, undefined, now);
       await this.#storage.enqueue(this.#recordQueue, [message], RECORD_POLICY, now);
       await this.#read();
     });
@@ -421,20 +408,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   #newMessage(body: T, options: PublishOptions | undefined, prefix: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
-    const now = this.storage.clock.now();
-    return {
-      id: newId(),
-      body,
-      headers: o.headers,
-      priority: o.priority,
-      enqueuedAt: now,
-      availableAt: now + o.delay,
-      expiresAt: o.ttl === undefined ? undefined : now + o.ttl,
-      dedupeId: o.dedupeId,
-      group: o.group,
-      correlationId: o.correlationId,
-      subject: o.subject,
-    };
+    return newMessage(body, o, this.storage.clock.now());
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */
