@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue, type Storage } from '../src/index.js';
+import { Queue, type QueueStats, type Storage } from '../src/index.js';
 import { FileStorage } from '../src/file.js';
 
 interface Job {
@@ -18,6 +18,8 @@ interface Job {
 const started = Date.now();
 const elapsed = () => `${String(Date.now() - started).padStart(5)} ms`;
 const say = (line: string) => console.log(`${elapsed()}  ${line}`);
+const show = (s: QueueStats) =>
+  `ready ${s.ready} · delayed ${s.delayed} · in flight ${s.inflight} · sent ${s.sent} · delivered ${s.delivered} · acked ${s.acked} · retried ${s.retried} · dead-lettered ${s.deadLettered}`;
 
 function jobsQueue(storage: Storage): Queue<Job> {
   const jobs = new Queue<Job>('jobs', {
@@ -59,7 +61,7 @@ export async function runWorkQueue(dir: string): Promise<void> {
   }
   say('sent   10 jobs to "jobs" (each on disk when send() resolved)');
   await work(jobs, 4);
-  say(`stop   halfway: ${JSON.stringify(await jobs.stats())}`);
+  say(`stop   halfway: ${show(await jobs.stats())}`);
   await storage.close();
 
   storage = new FileStorage({ dir });
@@ -74,7 +76,7 @@ export async function runWorkQueue(dir: string): Promise<void> {
     say(`dlq    job ${dead.body.id}: reason=${dead.headers['x-dead-reason']}, error="${dead.headers['x-dead-error']}", attempts=${dead.headers['x-attempts']}`);
     await dead.ack();
   }
-  say(`stats  ${JSON.stringify(await jobs.stats())}`);
+  say(`stats  ${show(await jobs.stats())}`);
   await storage.close();
 }
 

@@ -1,3 +1,4 @@
+import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import type { Message } from './message.js';
 import type { ResolvedConsumeOptions } from './options.js';
@@ -123,6 +124,12 @@ export class Consumer<T = unknown> {
       },
       (error: unknown) => {
         this.#pumping = false;
+        if (error instanceof ClosedError) {
+          // The storage was closed under the consumer: nothing more will come, so stop.
+          this.#checkDrained();
+          void this.stop();
+          return;
+        }
         this.#context.error(error);
         this.#checkDrained();
         // A storage error: try again when something changes rather than spin.

@@ -27,6 +27,7 @@ export class Scheduler {
   #timerKeepsAlive = false;
   #dueAt: number | undefined = undefined;
   #holds = 0;
+  #closed = false;
   /** One-shot wake-ups per queue. */
   #waiters = new Map<string, Set<() => void>>();
   /** Bumped on every wake of a queue, so a waiter can tell it missed one. */
@@ -46,6 +47,11 @@ export class Scheduler {
 
   /** Calls `wake` once, at the next wake of `queue`. Returns the function that cancels it. */
   onWake(queue: string, wake: () => void): () => void {
+    if (this.#closed) {
+      // Nothing will wake it any more: let the waiter look now, and meet ClosedError.
+      queueMicrotask(wake);
+      return () => {};
+    }
     let set = this.#waiters.get(queue);
     if (!set) {
       set = new Set();
@@ -107,7 +113,24 @@ export class Scheduler {
         this.#dueAt = signal.at;
         this.#arm();
         break;
+      case 'closed':
+        this.#close();
+        break;
     }
+  }
+
+  /**
+   * The storage closed: drop the timer (a closed storage must not keep the process
+   * alive) and wake every waiter, whose next storage call then rejects with
+   * `ClosedError` and lets go of its hold.
+   */
+  #close(): void {
+    this.#closed = true;
+    this.#dueAt = undefined;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    for (const queue of [...this.#waiters.keys()]) this.wake(queue);
   }
 
   *#listenersOf(queue: string): Generator<QueueListener> {

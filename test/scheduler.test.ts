@@ -110,6 +110,23 @@ console.log('idle');`,
   );
 
   it(
+    'scheduler - closing the storage ends a pending idle() with ClosedError and lets the process exit',
+    async () => {
+      const result = await runChild(
+        'idle-closed',
+        `const storage = new MemoryStorage();
+const q = new Queue('a', { storage });
+await q.send('x', { delay: 60_000 });
+const waiting = q.idle().catch((error) => console.log('idle', error.code));
+await storage.close();
+await waiting;`,
+      );
+      expect(result).toMatchObject({ code: 0, stdout: 'idle ERR_CLOSED\n' });
+    },
+    CHILD_TIMEOUT,
+  );
+
+  it(
     'scheduler - an awaited idle() keeps the process alive through a retry backoff',
     async () => {
       const result = await runChild(
@@ -214,6 +231,35 @@ describe('scheduler (TestClock)', () => {
     expect(errors).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
   }, 10_000);
+
+  it('scheduler - closing the storage drops its timer and ends waiting receive() and idle() calls', async () => {
+    const clock = new TestClock();
+    const storage = new MemoryStorage({ clock });
+    const queue = new Queue('a', { storage });
+    await queue.send('x', { delay: 5_000 });
+    const idle = queue.idle();
+    const receive = queue.receive({ wait: 10_000 });
+    await clock.settle();
+    await storage.close();
+    await expect(idle).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    await expect(receive).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('scheduler - a consumer whose storage is closed stops instead of retrying', async () => {
+    const clock = new TestClock();
+    const storage = new MemoryStorage({ clock });
+    const queue = new Queue('a', { storage });
+    const errors: Error[] = [];
+    queue.on('error', (error) => errors.push(error));
+    const consumer = queue.consume(async () => {});
+    await clock.settle();
+    await storage.close();
+    await consumer.stop();
+    await clock.advance(1_000);
+    expect(errors).toEqual([]);
+    expect(consumer.active).toBe(0);
+  });
 
   it('scheduler - a failed tick is reported and tried again a second later', async () => {
     class FlakyTickStorage extends MemoryStorage {

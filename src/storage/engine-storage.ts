@@ -40,8 +40,18 @@ export abstract class EngineStorage implements Storage {
   protected readonly engine = new Engine();
   #watchers: ((signal: StorageSignal) => void)[] = [];
   #lastDue: number | undefined = undefined;
-  /** @internal */
-  protected closed = false;
+  #closed = false;
+
+  /** @internal True once closed; setting it tells the watchers, so waiters and timers let go. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  protected set closed(value: boolean) {
+    const closing = value && !this.#closed;
+    this.#closed = value;
+    if (closing) this.#send(this.#watchers, { type: 'closed' });
+  }
 
   constructor(clock: Clock | undefined) {
     this.clock = clock ?? systemClock;

@@ -135,7 +135,9 @@ export type StorageSignal =
   /** Messages whose TTL ran out while waiting; they are gone from the queue. */
   | { readonly type: 'expired'; readonly queue: string; readonly messages: readonly StoredMessage[] }
   /** The earliest due time (delay, retry, lease expiry, TTL) changed; `undefined` when nothing is due. */
-  | { readonly type: 'due'; readonly at: number | undefined };
+  | { readonly type: 'due'; readonly at: number | undefined }
+  /** The storage was closed: nothing will fall due or become ready any more. */
+  | { readonly type: 'closed' };
 
 /**
  * Queue state behind one interface at the level of queue operations. Each call is
