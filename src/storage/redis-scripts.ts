@@ -94,6 +94,22 @@ end
 
 local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
 
+-- Ready buckets this script has listed in T:pris: a batch of sends lists its bucket
+-- once, not once per message. Every removal from T:pris goes through unlistBucket().
+local LISTED = {}
+
+local function listBucket(base, p)
+  local bucket = base .. ':r:' .. p
+  if LISTED[bucket] then return end
+  redis.call('ZADD', base .. ':pris', -tonumber(p), p)
+  LISTED[bucket] = true
+end
+
+local function unlistBucket(base, p)
+  redis.call('ZREM', base .. ':pris', p)
+  LISTED[base .. ':r:' .. p] = nil
+end
+
 local function load(base, id)
   local v = redis.call('HMGET', base .. ':m:' .. id, unpack(FIELDS))
   if not v[13] then return nil end
@@ -138,7 +154,7 @@ local function place(base, m)
   end
   setState(base, m, 'r')
   redis.call('ZADD', base .. ':r:' .. m.p, count(base, 'seq', 1), m.id)
-  redis.call('ZADD', base .. ':pris', -tonumber(m.p), m.p)
+  listBucket(base, m.p)
   count(base, 'ready', 1)
   if exp then dueAdd(base, exp, m.id) end
   READY[base] = true
@@ -147,7 +163,7 @@ end
 local function removeReady(base, m)
   local bucket = base .. ':r:' .. m.p
   redis.call('ZREM', bucket, m.id)
-  if redis.call('ZCARD', bucket) == 0 then redis.call('ZREM', base .. ':pris', m.p) end
+  if redis.call('ZCARD', bucket) == 0 then unlistBucket(base, m.p) end
   count(base, 'ready', -1)
 end
 
@@ -464,7 +480,7 @@ local function segment(from, n)
           victim = load(base, id)
         else
           -- Claims leave an emptied bucket listed; drop it now.
-          redis.call('ZREM', base .. ':pris', lowest)
+          unlistBucket(base, lowest)
           lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
         end
       end
@@ -534,7 +550,7 @@ while n < max do
   local want = max - n
   local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
   -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
-  if #popped < want * 2 then redis.call('ZREM', base .. ':pris', top) end
+  if #popped < want * 2 then unlistBucket(base, top) end
   for i = 1, #popped, 2 do
     local m = load(base, popped[i])
     count(base, 'ready', -1)

@@ -256,8 +256,9 @@ export class RedisStorage implements Storage {
     this.prefix = prefix;
     this.#channel = `${prefix}:signals`;
     if (o.url !== undefined) {
-      // Auto-pipelining sends the scripts of one tick in one write: many sends in flight cost few syscalls.
-      this.#client = new Redis(o.url as string, { lazyConnect: true, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, enableAutoPipelining: true });
+      // No auto-pipelining: it holds every command back to the next event-loop turn (setImmediate),
+      // a delay on each awaited round trip, and enqueue() already merges the sends of one tick.
+      this.#client = new Redis(o.url as string, { lazyConnect: true, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
       this.#client.on('error', this.#onError);
       this.#ownsClient = true;
     } else {
