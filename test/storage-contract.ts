@@ -872,6 +872,15 @@ export function describeStorage(name: string, make: StorageFactory): void {
     });
 
     describe('close', () => {
+      contract(".close() - tells the watchers with a 'closed' signal, once", async (c) => {
+        const signals: string[] = [];
+        c.storage.watch((signal) => signals.push(signal.type));
+        await c.storage.open();
+        await c.storage.close();
+        await c.storage.close();
+        expect(signals.filter((type) => type === 'closed')).toEqual(['closed']);
+      });
+
       contract('.close() - makes every later call reject with ClosedError, and is idempotent', async (c) => {
         const now = c.clock.now();
         await enqueue(c, [message('a', now)]);

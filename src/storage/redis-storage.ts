@@ -307,6 +307,8 @@ export class RedisStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Waiters and the scheduler's timer let go, so a process whose work is done can exit.
+    this.#send(this.#watchers, { type: 'closed' });
     const client = this.#client;
     client.off('ready', this.#onReady);
     const subscriber = this.#subscriber;
