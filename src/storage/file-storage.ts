@@ -10,8 +10,8 @@ import type { EngineRestorer } from '../engine/engine.js';
 import { EngineStorage } from './engine-storage.js';
 import { encodeFrame, FILE_HEADER_SIZE, type FileIo, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 import { acquireLock } from './file-lock.js';
-import { BadPayloadError, batchPayload, decodeStored, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
-import type { ClaimRequest, ClaimResult, EnqueuePolicy, EnqueueResult, NewMessage, StorageSignal, StoredMessage } from './storage.js';
+import { BadPayloadError, batchPayload, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
+import type { EnqueuePolicy, EnqueueResult, NewMessage } from './storage.js';
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -238,11 +238,7 @@ export class FileStorage extends EngineStorage {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.run(() => {
-      const result = this.#withBodies(bodies, () => this.engine.enqueue(queue, items, policy, now));
-      for (const dropped of result.dropped) decodeStored(dropped.message);
-      return result;
-    });
+    return this.run(() => this.#withBodies(bodies, () => this.engine.enqueue(queue, items, policy, now)));
   }
 
   override enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): Promise<void> {
@@ -253,29 +249,6 @@ export class FileStorage extends EngineStorage {
       return Promise.reject(error);
     }
     return this.run(() => this.#withBodies(bodies, () => this.engine.enqueueMany(queues, items, dedupeWindow, now)));
-  }
-
-  // Messages replayed on open keep their bodies as JSON text until they first leave
-  // the storage: every way out decodes them (once, in place).
-
-  override claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
-    return this.run(() => {
-      const result = this.engine.claim(queue, request, now);
-      for (const delivery of result.delivered) decodeStored(delivery.message);
-      for (const dead of result.deadLettered) decodeStored(dead.message);
-      return result;
-    });
-  }
-
-  override peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
-    return this.run(() => this.engine.peek(queue, max, now).map(decodeStored));
-  }
-
-  override watch(listener: (signal: StorageSignal) => void): () => void {
-    return super.watch((signal) => {
-      if (signal.type === 'expired') for (const message of signal.messages) decodeStored(message);
-      listener(signal);
-    });
   }
 
   #withBodies<T>(bodies: Map<unknown, string>, operation: () => T): T {
@@ -557,8 +530,6 @@ export class FileStorage extends EngineStorage {
       this.#replay(restorer, base, live);
     } catch (error) {
       restorer.abort();
-      // A bad batch was cut after part of it was applied: replay again from the cut files.
-      if (error instanceof ReplayAgain) return this.#recover();
       throw error;
     }
   }
@@ -630,7 +601,7 @@ export class FileStorage extends EngineStorage {
       return { size: header.length, cut: !(torn && isLast) };
     }
     let badPayload = -1;
-    let result: { end: number; state: 'clean' | 'tail' | 'damaged'; framesAfter: number };
+    let result;
     try {
       result = scanFrames(buf, FILE_HEADER_SIZE, (payload, offset) => {
         try {
@@ -657,7 +628,6 @@ export class FileStorage extends EngineStorage {
       batchesDiscarded: 1 + result.framesAfter,
       kind: damaged ? 'repair' : 'tail',
     });
-    if (fold.partial) throw new ReplayAgain();
     return { size: result.end, cut: damaged };
   }
 
@@ -697,9 +667,6 @@ export class FileStorage extends EngineStorage {
     if (error) throw error;
   }
 }
-
-/** Thrown when a replay must start over: the engine holds part of a batch that was then cut. */
-class ReplayAgain extends Error {}
 
 /** Encodes each body once, before the engine runs, so a body JSON cannot encode stores nothing. */
 function encodeBodies(items: readonly NewMessage[]): Map<unknown, string> {
