@@ -12,7 +12,7 @@ const START = 1_700_000_000_000;
 const POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: 'jobs.dlq', dedupeWindow: 60_000 };
 const CLAIM = { max: 100, leaseMs: 30_000, maxAttempts: 1, deadLetter: 'jobs.dlq' as const };
 
-/** Bodies of every JSON kind, with the characters a field-by-field reader could trip on. */
+/** Bodies of every JSON kind, with characters that close strings, arrays and records inside them. */
 const BODIES: readonly unknown[] = [
   'plain',
   'quote " backslash \\ bracket ] brace } comma , "null"',
@@ -117,7 +117,7 @@ describe('FileStorage: bodies replayed on open', () => {
     expect(bodies(await third.peek('jobs.dlq', 100, START))).toEqual(expected());
   });
 
-  it('.compact() - writes replayed bodies back unchanged without decoding them', async () => {
+  it('.compact() - bodies of messages replayed on open are written back unchanged', async () => {
     const clock = new TestClock(START);
     const storage = fresh(clock);
     await storage.enqueue('jobs', BODIES.map((body, i) => message(`m${i}`, body)), POLICY, START);
