@@ -7,7 +7,7 @@
 // Plain JavaScript on purpose: it runs on plain `node` (no loader between pocketmq and the
 // clock), and the peers' types are not installed where the library is type-checked.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -287,7 +287,8 @@ function installPeers() {
  */
 function linkPocketmq() {
   const link = join(benchDir, 'node_modules', 'pocketmq');
-  if (existsSync(join(link, 'package.json'))) return;
+  // A link left by another checkout (a copied bench/node_modules) would bench that checkout's dist/.
+  if (existsSync(join(link, 'package.json')) && realpathSync(link) === realpathSync(root)) return;
   rmSync(link, { recursive: true, force: true });
   symlinkSync(root, link, 'junction');
 }
