@@ -71,10 +71,10 @@ describe('FileStorage: failing writes', () => {
   /** Real writes, except that write number `failAt` writes half its bytes and then fails like a full disk. */
   function failingIo(failAt: number, calls: { writes: number; fsyncs: number }, failFsync = false): FileIo {
     return {
-      async write(fd, buffer, offset, length, position) {
+      write(fd, buffer, offset, length, position) {
         calls.writes++;
         if (calls.writes === failAt) {
-          await nodeIo.write(fd, buffer, offset, Math.floor(length / 2), position);
+          nodeIo.write(fd, buffer, offset, Math.floor(length / 2), position);
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         }
         return nodeIo.write(fd, buffer, offset, length, position);

@@ -96,23 +96,25 @@ function countFramesAfter(buf: Buffer, from: number): number {
 /**
  * The file operations the writer uses, so tests can make them fail or write short.
  * Everything else (reading at open, listing, renaming) uses node:fs directly.
+ * Writes are synchronous: a batch goes to the OS page cache in a few microseconds,
+ * less than a trip through libuv's thread pool would cost. Only fsync, which waits
+ * for the disk, runs off the event loop.
  */
 export interface FileIo {
-  write(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   fsync(fd: number): Promise<void>;
 }
 
 export const nodeIo: FileIo = {
-  write: (fd, buffer, offset, length, position) =>
-    new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written)))),
+  write: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   fsync: (fd) => new Promise((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve()))),
 };
 
 /** Writes all of `buffer` at `position`, going on after short writes. */
-export async function writeFully(io: FileIo, fd: number, buffer: Buffer, position: number): Promise<void> {
+export function writeFully(io: FileIo, fd: number, buffer: Buffer, position: number): void {
   let done = 0;
   while (done < buffer.length) {
-    const written = await io.write(fd, buffer, done, buffer.length - done, position + done);
+    const written = io.write(fd, buffer, done, buffer.length - done, position + done);
     // A write that makes no progress would loop forever; a full disk shows up this way on some systems.
     if (!(written > 0)) throw Object.assign(new Error(`write made no progress after ${done} of ${buffer.length} bytes`), { code: 'EIO' });
     done += written;

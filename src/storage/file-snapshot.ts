@@ -265,10 +265,10 @@ export async function writeSnapshot(io: FileIo, dir: string, index: number, fram
   const fd = fs.openSync(temp, 'w', 0o600);
   let size = 0;
   try {
-    await writeFully(io, fd, SNAPSHOT_HEADER, 0);
+    writeFully(io, fd, SNAPSHOT_HEADER, 0);
     size = SNAPSHOT_HEADER.length;
     for (const frame of frames) {
-      await writeFully(io, fd, frame, size);
+      writeFully(io, fd, frame, size);
       size += frame.length;
     }
     await io.fsync(fd);

@@ -329,7 +329,7 @@ export class FileStorage extends EngineStorage {
           this.#waiter = undefined;
           const frame = encodeFrame(batchPayload(this.engine.lastToken, records));
           try {
-            await writeFully(this.#io, segment.fd, frame, segment.size);
+            writeFully(this.#io, segment.fd, frame, segment.size);
             segment.size += frame.length;
             this.#logBytes += frame.length;
             if (this.#fsync === 'always') await this.#io.fsync(segment.fd);
