@@ -359,8 +359,44 @@ describe('FileStorage: group commit and fsync modes', () => {
         calls.fsyncs++;
         return nodeIo.fsync(fd);
       },
+      fsyncSync: (fd) => {
+        calls.fsyncs++;
+        nodeIo.fsyncSync(fd);
+      },
+      now: nodeIo.now,
     };
   }
+
+  /** Real I/O whose fsyncs take `fsyncMs[i]` ms on a fake stopwatch, logging where each one ran. */
+  function timedIo(fsyncMs: number[], ran: string[]): FileIo {
+    let time = 0;
+    return {
+      ...nodeIo,
+      fsync: async (fd) => {
+        ran.push('pool');
+        time += fsyncMs[ran.length - 1] ?? 0;
+        return nodeIo.fsync(fd);
+      },
+      fsyncSync: (fd) => {
+        ran.push('loop');
+        time += fsyncMs[ran.length - 1] ?? 0;
+        nodeIo.fsyncSync(fd);
+      },
+      now: () => time,
+    };
+  }
+
+  it("fsync 'always': batches fsync on the event loop while the disk is fast, in the thread pool while it is slow", async () => {
+    const ran: string[] = [];
+    // Fast, then four slow ones (the first pushes the moving average past 1 ms), then fast
+    // again: the average takes five fast ones to fall back under 1 ms.
+    const ms = [0.1, 0.1, 5, 5, 5, 5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, timedIo(ms, ran)));
+    open.push(storage);
+    for (let i = 0; i < ms.length; i++) await storage.enqueue('jobs', [message(`m${i}`, START)], POLICY, START);
+    expect(ran).toEqual(['loop', 'loop', 'loop', ...Array<string>(8).fill('pool'), 'loop', 'loop']);
+    expect((await storage.peek('jobs', 100, START)).map((m) => m.id)).toEqual(ms.map((_, i) => `m${i}`));
+  });
 
   it("fsync 'always': the operations of one tick share one write and one fsync, and none resolves before it", async () => {
     const calls = { writes: 0, fsyncs: 0 };

@@ -94,20 +94,26 @@ function countFramesAfter(buf: Buffer, from: number): number {
 // ------------------------------------------------------------------------- I/O
 
 /**
- * The file operations the writer uses, so tests can make them fail or write short.
- * Everything else (reading at open, listing, renaming) uses node:fs directly.
+ * The file operations the writer uses, so tests can make them fail, write short or
+ * be slow. Everything else (reading at open, listing, renaming) uses node:fs directly.
  * Writes are synchronous: a batch goes to the OS page cache in a few microseconds,
- * less than a trip through libuv's thread pool would cost. Only fsync, which waits
- * for the disk, runs off the event loop.
+ * less than a trip through libuv's thread pool costs.
  */
 export interface FileIo {
   write(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  /** fsync on a thread-pool thread: the event loop runs on while the disk works. */
   fsync(fd: number): Promise<void>;
+  /** fsync on the calling thread: no hand-off to and from the thread pool, but the event loop waits for the disk. */
+  fsyncSync(fd: number): void;
+  /** A stopwatch in ms, to time fsyncs with. */
+  now(): number;
 }
 
 export const nodeIo: FileIo = {
   write: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   fsync: (fd) => new Promise((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve()))),
+  fsyncSync: (fd) => fs.fsyncSync(fd),
+  now: () => performance.now(),
 };
 
 /** Writes all of `buffer` at `position`, going on after short writes. */
