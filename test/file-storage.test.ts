@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TimerHandle } from '../src/clock.js';
 import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { nodeIo, type FileIo } from '../src/storage/file-log.js';
@@ -426,6 +427,27 @@ describe('FileStorage: group commit and fsync modes', () => {
     expect(calls).toEqual({ writes: 2, fsyncs: 1 });
     await clock.advance(5_000);
     expect(calls.fsyncs).toBe(1);
+  });
+
+  it("fsync 'interval': a loop of sends that keeps the timer from firing still fsyncs once fsyncInterval ms have passed", async () => {
+    let time = START;
+    // A clock whose timers never fire: what a loop that never yields to the event loop looks like.
+    const clock = { now: () => time, setTimer: () => ({}) as TimerHandle, clearTimer: () => {} };
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock, fsync: 'interval', fsyncInterval: 500 }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    time += 499;
+    await storage.enqueue('jobs', [message('b', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 2, fsyncs: 0 });
+    time += 1;
+    await storage.enqueue('jobs', [message('c', START)], POLICY, START);
+    await storage.stats('jobs', START);
+    expect(calls).toEqual({ writes: 3, fsyncs: 1 });
+    time += 100;
+    await storage.enqueue('jobs', [message('d', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 4, fsyncs: 1 });
   });
 
   it("fsync 'never': batches are written and never fsynced", async () => {

@@ -171,8 +171,11 @@ export class FileStorage extends EngineStorage {
   /** Resolved when the records now in the journal are durable. */
   #waiter: Deferred | undefined = undefined;
   #flushing: Promise<void> | undefined = undefined;
-  #immediate: ReturnType<typeof setImmediate> | undefined = undefined;
+  /** The flush to come: an Immediate (`'always'`), or `true` for a queued microtask. */
+  #immediate: ReturnType<typeof setImmediate> | true | undefined = undefined;
   #unsynced = false;
+  /** When the oldest write not yet fsynced was made (clock time), with `fsync: 'interval'`. */
+  #unsyncedSince = 0;
   #syncDue = false;
   #syncTimer: TimerHandle | undefined = undefined;
   /** Moving average of recent batch fsyncs, in ms: see {@link FileStorage.#syncBatch}. */
@@ -310,7 +313,18 @@ export class FileStorage extends EngineStorage {
 
   #scheduleFlush(): void {
     if (this.#immediate !== undefined || this.#flushing) return;
-    // One turn of the event loop: every operation of this tick joins the batch.
+    if (this.#fsync !== 'always') {
+      // Without an fsync per batch, a write costs a few microseconds: the batch goes
+      // out once the operations started together (a loop of sends, a Promise.all)
+      // have run, without waiting for a turn of the event loop.
+      this.#immediate = true;
+      queueMicrotask(() => {
+        this.#immediate = undefined;
+        void this.#flush();
+      });
+      return;
+    }
+    // One turn of the event loop: every operation of this tick joins the batch and its fsync.
     this.#immediate = setImmediate(() => {
       this.#immediate = undefined;
       void this.#flush();
@@ -386,7 +400,15 @@ export class FileStorage extends EngineStorage {
   }
 
   #markUnsynced(): void {
-    this.#unsynced = true;
+    const now = this.clock.now();
+    if (!this.#unsynced) {
+      this.#unsynced = true;
+      this.#unsyncedSince = now;
+    } else if (now - this.#unsyncedSince >= this.#fsyncInterval) {
+      // Batches go out without a turn of the event loop, so a long loop of awaited
+      // sends can keep the timer below from firing: the writes check the time too.
+      this.#syncDue = true;
+    }
     if (this.#syncTimer !== undefined) return;
     this.#syncTimer = this.clock.setTimer(
       () => {
@@ -683,7 +705,7 @@ export class FileStorage extends EngineStorage {
     if (this.#opening) await this.#opening.catch(() => undefined);
     if (!this.#opened) return;
     while (this.#flushing || (!this.#failure && this.#journal.records.length > 0)) await this.#flush();
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    if (this.#immediate !== undefined && this.#immediate !== true) clearImmediate(this.#immediate);
     if (this.#syncTimer !== undefined) this.clock.clearTimer(this.#syncTimer);
     const segment = this.#segment!;
     let error: unknown;
