@@ -477,6 +477,25 @@ describe('FileStorage: group commit and fsync modes', () => {
     await claimed;
   });
 
+  it('batches of every size come back whole: past the 64 KiB batch buffer, past 1 MiB, and small ones after them', async () => {
+    const clock = new TestClock(START);
+    const calls = { writes: 0, fsyncs: 0 };
+    const dir = tempDir();
+    const storage = new FileStorage(withFileIo({ dir, clock, fsync: 'never' }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    const bodies = [
+      ['a', 'é€😀'.repeat(30_000)], // one record past 64 KiB, multi-byte UTF-8
+      ['b', 'x'.repeat(2_000_000)], // past 1 MiB: the buffer is let go after the write
+      ['c', 'small'],
+    ] as const;
+    await Promise.all(bodies.slice(0, 2).map(([id, body]) => storage.enqueue('jobs', [message(id, START, { body })], POLICY, START)));
+    await storage.enqueue('jobs', [message('c', START, { body: 'small' })], POLICY, START);
+    expect(calls.writes).toBe(2);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => [m.id, m.body])).toEqual(bodies);
+  });
+
   it('a read that changes nothing writes nothing', async () => {
     const calls = { writes: 0, fsyncs: 0 };
     const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));

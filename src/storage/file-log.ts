@@ -21,11 +21,20 @@ const MAX_PAYLOAD = 1 << 30;
 export function encodeFrame(payload: string): Buffer {
   const length = Buffer.byteLength(payload);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + length);
-  frame.writeUInt32LE(FRAME_MAGIC, 0);
-  frame.writeUInt32LE(length, 4);
   frame.write(payload, FRAME_HEADER_SIZE, 'utf8');
-  frame.writeUInt32LE(frameChecksum(frame, FRAME_HEADER_SIZE, length), 8);
-  return frame;
+  return sealFrame(frame, 0, frame.length);
+}
+
+/**
+ * Fills in the frame header at `start` for the payload that follows it up to
+ * `end`, in place; returns the frame (a view of `buffer`).
+ */
+export function sealFrame(buffer: Buffer, start: number, end: number): Buffer {
+  const length = end - start - FRAME_HEADER_SIZE;
+  buffer.writeUInt32LE(FRAME_MAGIC, start);
+  buffer.writeUInt32LE(length, start + 4);
+  buffer.writeUInt32LE(frameChecksum(buffer, start + FRAME_HEADER_SIZE, length), start + 8);
+  return buffer.subarray(start, end);
 }
 
 /** The checksum covers the length field too, so a flipped length bit cannot pass for another frame. */

@@ -8,9 +8,9 @@ import { reportUnhandled } from '../events.js';
 import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import type { EngineRestorer } from '../engine/engine.js';
 import { EngineStorage } from './engine-storage.js';
-import { encodeFrame, FILE_HEADER_SIZE, type FileIo, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
+import { FILE_HEADER_SIZE, type FileIo, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 import { acquireLock } from './file-lock.js';
-import { BadPayloadError, batchPayload, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
+import { BadPayloadError, type EncodedBodies, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from './storage.js';
 
 /** Options of {@link FileStorage}. */
@@ -82,14 +82,17 @@ interface Deferred {
 
 function deferred(): Deferred {
   let resolve!: () => void;
-  let reject!: (error: Error) => void;
+  let settle!: (error: Error) => void;
   const promise = new Promise<void>((res, rej) => {
     resolve = res;
-    reject = rej;
+    settle = rej;
   });
-  // Every waiter is awaited by the operations that made it; this keeps a waiter no
-  // one awaits any more (its operations were rejected another way) from being "unhandled".
-  promise.catch(() => {});
+  const reject = (error: Error) => {
+    // Every waiter is awaited by the operations that made it; this keeps a waiter no
+    // one awaits any more (its operations were rejected another way) from being "unhandled".
+    promise.catch(() => {});
+    settle(error);
+  };
   return { promise, resolve, reject };
 }
 
@@ -244,7 +247,7 @@ export class FileStorage extends EngineStorage {
   }
 
   override enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
-    let bodies: Map<unknown, string>;
+    let bodies: EncodedBodies;
     try {
       bodies = encodeBodies(items);
     } catch (error) {
@@ -254,7 +257,7 @@ export class FileStorage extends EngineStorage {
   }
 
   override enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): Promise<void> {
-    let bodies: Map<unknown, string>;
+    let bodies: EncodedBodies;
     try {
       bodies = encodeBodies(items);
     } catch (error) {
@@ -263,7 +266,7 @@ export class FileStorage extends EngineStorage {
     return this.run(() => this.#withBodies(bodies, () => this.engine.enqueueMany(queues, items, dedupeWindow, now)));
   }
 
-  #withBodies<T>(bodies: Map<unknown, string>, operation: () => T): T {
+  #withBodies<T>(bodies: EncodedBodies, operation: () => T): T {
     this.#journal.bodies = bodies;
     try {
       return operation();
@@ -300,7 +303,7 @@ export class FileStorage extends EngineStorage {
     // Any pending record makes the operation wait for its batch, not only its own:
     // an operation can run inside another's signals (a consumer claims on a wake-up),
     // and the outer one must still wait for the records it wrote.
-    if (journal.records.length === 0) return undefined;
+    if (journal.count === 0) return undefined;
     if (!this.#waiter) {
       this.#waiter = deferred();
       this.clock.track?.(this.#waiter.promise);
@@ -334,7 +337,7 @@ export class FileStorage extends EngineStorage {
   #flush(): Promise<void> {
     this.#flushing ??= this.#flushLoop().finally(() => {
       this.#flushing = undefined;
-      if (!this.#failure && (this.#journal.records.length > 0 || this.#syncDue)) this.#scheduleFlush();
+      if (!this.#failure && (this.#journal.count > 0 || this.#syncDue)) this.#scheduleFlush();
     });
     return this.#flushing;
   }
@@ -342,15 +345,13 @@ export class FileStorage extends EngineStorage {
   /** Writes batches one at a time until nothing is pending; never rejects (a failure latches). */
   async #flushLoop(): Promise<void> {
     const journal = this.#journal;
-    while (!this.#failure && (journal.records.length > 0 || this.#syncDue)) {
+    while (!this.#failure && (journal.count > 0 || this.#syncDue)) {
       const segment = this.#segment!;
       try {
-        if (journal.records.length > 0) {
-          const records = journal.records;
+        if (journal.count > 0) {
           const waiter = this.#waiter;
-          journal.records = [];
           this.#waiter = undefined;
-          const frame = encodeFrame(batchPayload(this.engine.lastToken, records));
+          const frame = journal.take(this.engine.lastToken);
           try {
             writeFully(this.#io, segment.fd, frame, segment.size);
             segment.size += frame.length;
@@ -438,7 +439,7 @@ export class FileStorage extends EngineStorage {
       await done;
     } finally {
       this.#flushing = undefined;
-      if (!this.#failure && this.#journal.records.length > 0) this.#scheduleFlush();
+      if (!this.#failure && this.#journal.count > 0) this.#scheduleFlush();
     }
   }
 
@@ -458,7 +459,7 @@ export class FileStorage extends EngineStorage {
   async #compact(): Promise<void> {
     const journal = this.#journal;
     const waiter = this.#waiter;
-    journal.records = [];
+    journal.clear();
     this.#waiter = undefined;
     try {
       const index = this.#segment!.index + 1;
@@ -524,7 +525,7 @@ export class FileStorage extends EngineStorage {
     );
     const pending = this.#waiter;
     this.#waiter = undefined;
-    this.#journal.records = [];
+    this.#journal.clear();
     pending?.reject(this.#failure);
     if (this.#events.listenerCount('error') > 0) this.#events.emit('error', this.#failure);
     else reportUnhandled(this.#failure, `FileStorage "${this.dir}"`);
@@ -704,7 +705,7 @@ export class FileStorage extends EngineStorage {
     this.closed = true;
     if (this.#opening) await this.#opening.catch(() => undefined);
     if (!this.#opened) return;
-    while (this.#flushing || (!this.#failure && this.#journal.records.length > 0)) await this.#flush();
+    while (this.#flushing || (!this.#failure && this.#journal.count > 0)) await this.#flush();
     if (this.#immediate !== undefined && this.#immediate !== true) clearImmediate(this.#immediate);
     if (this.#syncTimer !== undefined) this.clock.clearTimer(this.#syncTimer);
     const segment = this.#segment!;
@@ -723,9 +724,10 @@ export class FileStorage extends EngineStorage {
 }
 
 /** Encodes each body once, before the engine runs, so a body JSON cannot encode stores nothing. */
-function encodeBodies(items: readonly NewMessage[]): Map<unknown, string> {
+function encodeBodies(items: readonly NewMessage[]): EncodedBodies {
+  // Most operations send one message: no map for them.
+  if (items.length === 1) return { body: items[0]!.body, text: encodeBody(items[0]!.body) };
   const bodies = new Map<unknown, string>();
   for (const item of items) if (!bodies.has(item.body)) bodies.set(item.body, encodeBody(item.body));
   return bodies;
 }
-
