@@ -127,9 +127,11 @@ interface Segment {
  * so that messages survive the process being killed and, with the default
  * `fsync: 'always'`, the machine losing power. Node only.
  *
- * Every operation runs on the engine at once; the changes of all operations of
- * one event-loop tick go to disk in one write (and one fsync), and each operation
- * resolves when its changes are durable. On open, the log is replayed; messages
+ * Every operation runs on the engine at once; operations started together go to
+ * disk in one write (group commit), and each operation resolves when its changes
+ * are durable. With `fsync: 'always'` a batch gathers one event-loop tick and is
+ * fsynced once; with `'interval'` or `'never'` it is written as soon as the
+ * operations started together (a loop of sends, a `Promise.all`) have run. On open, the log is replayed; messages
  * that were in flight when the last process died are ready again at once, their
  * attempts kept. One process owns a directory at a time (`StorageLockedError`
  * otherwise); the lock of a process that died is taken over.
