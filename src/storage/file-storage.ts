@@ -131,10 +131,10 @@ interface Segment {
  * disk in one write (group commit), and each operation resolves when its changes
  * are durable. With `fsync: 'always'` a batch gathers one event-loop tick and is
  * fsynced once; with `'interval'` or `'never'` it is written as soon as the
- * operations started together (a loop of sends, a `Promise.all`) have run. On open, the log is replayed; messages
- * that were in flight when the last process died are ready again at once, their
- * attempts kept. One process owns a directory at a time (`StorageLockedError`
- * otherwise); the lock of a process that died is taken over.
+ * operations started together (a `Promise.all` of sends) have run. On open, the
+ * log is replayed; messages that were in flight when the last process died are
+ * ready again at once, their attempts kept. One process owns a directory at a time
+ * (`StorageLockedError` otherwise); the lock of a process that died is taken over.
  *
  * ```ts
  * import { Queue } from 'pocketmq';
@@ -320,8 +320,8 @@ export class FileStorage extends EngineStorage {
     if (this.#immediate !== undefined || this.#flushing) return;
     if (this.#fsync !== 'always') {
       // Without an fsync per batch, a write costs a few microseconds: the batch goes
-      // out once the operations started together (a loop of sends, a Promise.all)
-      // have run, without waiting for a turn of the event loop.
+      // out once the operations started together (a Promise.all of sends, a
+      // consumer's acks) have run, without waiting for a turn of the event loop.
       this.#immediate = true;
       queueMicrotask(() => {
         this.#immediate = undefined;
