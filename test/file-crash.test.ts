@@ -71,10 +71,10 @@ describe('FileStorage: failing writes', () => {
   /** Real writes, except that write number `failAt` writes half its bytes and then fails like a full disk. */
   function failingIo(failAt: number, calls: { writes: number; fsyncs: number }, failFsync = false): FileIo {
     return {
-      async write(fd, buffer, offset, length, position) {
+      write(fd, buffer, offset, length, position) {
         calls.writes++;
         if (calls.writes === failAt) {
-          await nodeIo.write(fd, buffer, offset, Math.floor(length / 2), position);
+          nodeIo.write(fd, buffer, offset, Math.floor(length / 2), position);
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         }
         return nodeIo.write(fd, buffer, offset, length, position);
@@ -84,6 +84,12 @@ describe('FileStorage: failing writes', () => {
         if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
         return nodeIo.fsync(fd);
       },
+      fsyncSync(fd) {
+        calls.fsyncs++;
+        if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        nodeIo.fsyncSync(fd);
+      },
+      now: nodeIo.now,
     };
   }
 
@@ -129,11 +135,11 @@ describe('FileStorage: failing writes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pocketmq-fault-'));
     const calls = { writes: 0 };
     const io: FileIo = {
+      ...nodeIo,
       write: (fd, buffer, offset, length, position) => {
         calls.writes++;
         return nodeIo.write(fd, buffer, offset, Math.min(length, 7), position);
       },
-      fsync: nodeIo.fsync,
     };
     const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START) }, io));
     await Promise.all(['a', 'b', 'c'].map((id) => storage.enqueue('jobs', [message(id)], POLICY, START)));

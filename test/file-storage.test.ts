@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TimerHandle } from '../src/clock.js';
 import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { nodeIo, type FileIo } from '../src/storage/file-log.js';
@@ -359,8 +360,44 @@ describe('FileStorage: group commit and fsync modes', () => {
         calls.fsyncs++;
         return nodeIo.fsync(fd);
       },
+      fsyncSync: (fd) => {
+        calls.fsyncs++;
+        nodeIo.fsyncSync(fd);
+      },
+      now: nodeIo.now,
     };
   }
+
+  /** Real I/O whose fsyncs take `fsyncMs[i]` ms on a fake stopwatch, logging where each one ran. */
+  function timedIo(fsyncMs: number[], ran: string[]): FileIo {
+    let time = 0;
+    return {
+      ...nodeIo,
+      fsync: async (fd) => {
+        ran.push('pool');
+        time += fsyncMs[ran.length - 1] ?? 0;
+        return nodeIo.fsync(fd);
+      },
+      fsyncSync: (fd) => {
+        ran.push('loop');
+        time += fsyncMs[ran.length - 1] ?? 0;
+        nodeIo.fsyncSync(fd);
+      },
+      now: () => time,
+    };
+  }
+
+  it("fsync 'always': batches fsync on the event loop while the disk is fast, in the thread pool while it is slow", async () => {
+    const ran: string[] = [];
+    // Fast, then four slow ones (the first pushes the moving average past 1 ms), then fast
+    // again: the average takes five fast ones to fall back under 1 ms.
+    const ms = [0.1, 0.1, 5, 5, 5, 5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, timedIo(ms, ran)));
+    open.push(storage);
+    for (let i = 0; i < ms.length; i++) await storage.enqueue('jobs', [message(`m${i}`, START)], POLICY, START);
+    expect(ran).toEqual(['loop', 'loop', 'loop', ...Array<string>(8).fill('pool'), 'loop', 'loop']);
+    expect((await storage.peek('jobs', 100, START)).map((m) => m.id)).toEqual(ms.map((_, i) => `m${i}`));
+  });
 
   it("fsync 'always': the operations of one tick share one write and one fsync, and none resolves before it", async () => {
     const calls = { writes: 0, fsyncs: 0 };
@@ -392,6 +429,27 @@ describe('FileStorage: group commit and fsync modes', () => {
     expect(calls.fsyncs).toBe(1);
   });
 
+  it("fsync 'interval': a loop of sends that keeps the timer from firing still fsyncs once fsyncInterval ms have passed", async () => {
+    let time = START;
+    // A clock whose timers never fire: what a loop that never yields to the event loop looks like.
+    const clock = { now: () => time, setTimer: () => ({}) as TimerHandle, clearTimer: () => {} };
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock, fsync: 'interval', fsyncInterval: 500 }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    time += 499;
+    await storage.enqueue('jobs', [message('b', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 2, fsyncs: 0 });
+    time += 1;
+    await storage.enqueue('jobs', [message('c', START)], POLICY, START);
+    await storage.stats('jobs', START);
+    expect(calls).toEqual({ writes: 3, fsyncs: 1 });
+    time += 100;
+    await storage.enqueue('jobs', [message('d', START)], POLICY, START);
+    expect(calls).toEqual({ writes: 4, fsyncs: 1 });
+  });
+
   it("fsync 'never': batches are written and never fsynced", async () => {
     const clock = new TestClock(START);
     const calls = { writes: 0, fsyncs: 0 };
@@ -417,6 +475,25 @@ describe('FileStorage: group commit and fsync modes', () => {
     await storage.enqueue('jobs', [message('a', START)], POLICY, START);
     expect(calls).toEqual({ writes: 1, fsyncs: 1 });
     await claimed;
+  });
+
+  it('batches of every size come back whole: past the 64 KiB batch buffer, past 1 MiB, and small ones after them', async () => {
+    const clock = new TestClock(START);
+    const calls = { writes: 0, fsyncs: 0 };
+    const dir = tempDir();
+    const storage = new FileStorage(withFileIo({ dir, clock, fsync: 'never' }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    const bodies = [
+      ['a', 'é€😀'.repeat(30_000)], // one record past 64 KiB, multi-byte UTF-8
+      ['b', 'x'.repeat(2_000_000)], // past 1 MiB: the buffer is let go after the write
+      ['c', 'small'],
+    ] as const;
+    await Promise.all(bodies.slice(0, 2).map(([id, body]) => storage.enqueue('jobs', [message(id, START, { body })], POLICY, START)));
+    await storage.enqueue('jobs', [message('c', START, { body: 'small' })], POLICY, START);
+    expect(calls.writes).toBe(2);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => [m.id, m.body])).toEqual(bodies);
   });
 
   it('a read that changes nothing writes nothing', async () => {

@@ -21,11 +21,20 @@ const MAX_PAYLOAD = 1 << 30;
 export function encodeFrame(payload: string): Buffer {
   const length = Buffer.byteLength(payload);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + length);
-  frame.writeUInt32LE(FRAME_MAGIC, 0);
-  frame.writeUInt32LE(length, 4);
   frame.write(payload, FRAME_HEADER_SIZE, 'utf8');
-  frame.writeUInt32LE(frameChecksum(frame, FRAME_HEADER_SIZE, length), 8);
-  return frame;
+  return sealFrame(frame, 0, frame.length);
+}
+
+/**
+ * Fills in the frame header at `start` for the payload that follows it up to
+ * `end`, in place; returns the frame (a view of `buffer`).
+ */
+export function sealFrame(buffer: Buffer, start: number, end: number): Buffer {
+  const length = end - start - FRAME_HEADER_SIZE;
+  buffer.writeUInt32LE(FRAME_MAGIC, start);
+  buffer.writeUInt32LE(length, start + 4);
+  buffer.writeUInt32LE(frameChecksum(buffer, start + FRAME_HEADER_SIZE, length), start + 8);
+  return buffer.subarray(start, end);
 }
 
 /** The checksum covers the length field too, so a flipped length bit cannot pass for another frame. */
@@ -94,25 +103,33 @@ function countFramesAfter(buf: Buffer, from: number): number {
 // ------------------------------------------------------------------------- I/O
 
 /**
- * The file operations the writer uses, so tests can make them fail or write short.
- * Everything else (reading at open, listing, renaming) uses node:fs directly.
+ * The file operations the writer uses, so tests can make them fail, write short or
+ * be slow. Everything else (reading at open, listing, renaming) uses node:fs directly.
+ * Writes are synchronous: a batch goes to the OS page cache in a few microseconds,
+ * less than a trip through libuv's thread pool costs.
  */
 export interface FileIo {
-  write(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  write(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  /** fsync on a thread-pool thread: the event loop runs on while the disk works. */
   fsync(fd: number): Promise<void>;
+  /** fsync on the calling thread: no hand-off to and from the thread pool, but the event loop waits for the disk. */
+  fsyncSync(fd: number): void;
+  /** A stopwatch in ms, to time fsyncs with. */
+  now(): number;
 }
 
 export const nodeIo: FileIo = {
-  write: (fd, buffer, offset, length, position) =>
-    new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written)))),
+  write: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   fsync: (fd) => new Promise((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve()))),
+  fsyncSync: (fd) => fs.fsyncSync(fd),
+  now: () => performance.now(),
 };
 
 /** Writes all of `buffer` at `position`, going on after short writes. */
-export async function writeFully(io: FileIo, fd: number, buffer: Buffer, position: number): Promise<void> {
+export function writeFully(io: FileIo, fd: number, buffer: Buffer, position: number): void {
   let done = 0;
   while (done < buffer.length) {
-    const written = await io.write(fd, buffer, done, buffer.length - done, position + done);
+    const written = io.write(fd, buffer, done, buffer.length - done, position + done);
     // A write that makes no progress would loop forever; a full disk shows up this way on some systems.
     if (!(written > 0)) throw Object.assign(new Error(`write made no progress after ${done} of ${buffer.length} bytes`), { code: 'EIO' });
     done += written;

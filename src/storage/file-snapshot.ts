@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
 import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
 import type { StoredMessage } from './storage.js';
-import { encodeFrame, type FileIo, fsyncDir, SNAPSHOT_HEADER, writeFully } from './file-log.js';
+import { encodeFrame, type FileIo, FRAME_HEADER_SIZE, fsyncDir, sealFrame, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 
 /** Record types: the first element of every record array. */
 const PUT = 0;
@@ -34,30 +34,49 @@ function num(value: number | undefined): string {
   return value === undefined ? 'null' : String(value);
 }
 
-/** The text of a PUT record; `bodyText` is the codec's encoding ('' for `undefined`, left out). */
-function putRecord(queue: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
+/** The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's encoding ('' for `undefined`, left out). */
+function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
   const headers = m.headers === undefined ? 'null' : s(m.headers);
   const body = bodyText === '' ? '' : `,${bodyText}`;
-  return `[0,${s(queue)},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}${body}]`;
+  return `[0,${queueText},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}${body}]`;
 }
 
+/** The encoded bodies of one operation: one body and its text, or a map of several. */
+export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
+
+/** Room before the first record for the frame header and the batch's `[lastToken,` (up to 20 digits). */
+const BATCH_HEAD = FRAME_HEADER_SIZE + 24;
+/** A batch buffer that grew past this is let go after its write, not kept for the next batch. */
+const KEEP_BATCH_BYTES = 1 << 20;
+
 /**
- * The engine's journal in a FileStorage: turns every change into a record text and
- * keeps it until the storage takes it for the next batch.
+ * The engine's journal in a FileStorage: turns every change into a record and
+ * writes it at once into the pending batch's buffer, which becomes one frame.
+ * Writing each record into one buffer as it is made (instead of keeping a string
+ * per record and joining them at the flush) leaves the garbage collector nothing
+ * per message to carry from one batch to the next.
  */
 export class RecordJournal implements EngineJournal {
-  records: string[] = [];
   /** Bodies the current operation already encoded (validated before the engine ran), by value. */
-  bodies: Map<unknown, string> | undefined = undefined;
+  bodies: EncodedBodies | undefined = undefined;
   /** Set when a body could not be encoded inside an operation: the storage must stop. */
   failure: Error | undefined = undefined;
   /** Messages stored and not yet removed, and the bytes their PUT records took: the live-data estimate for compaction. */
   live = 0;
   putBytes = 0;
   puts = 0;
+  /** Records in the pending batch. */
+  count = 0;
+  #buffer = Buffer.allocUnsafe(64 * 1024);
+  /** Where the next record goes in {@link RecordJournal.#buffer}. */
+  #end = BATCH_HEAD;
+  /** The last queue name and its JSON text: most records in a row name the same queue. */
+  #queue = '';
+  #queueText = '""';
 
   inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void {
-    let text = this.bodies?.get(message.body);
+    const bodies = this.bodies;
+    let text = bodies === undefined ? undefined : bodies instanceof Map ? bodies.get(message.body) : bodies.body === message.body ? bodies.text : undefined;
     if (text === undefined) {
       try {
         text = encodeBody(message.body);
@@ -67,28 +86,50 @@ export class RecordJournal implements EngineJournal {
         text = '';
       }
     }
-    const record = putRecord(queue, message, dedupeUntil, text);
-    this.records.push(record);
+    const bytes = this.#add(putRecord(this.#quoted(queue), message, dedupeUntil, text));
     this.live++;
     this.puts++;
-    this.putBytes += record.length;
+    this.putBytes += bytes;
   }
 
   claimed(queue: string, message: StoredMessage): void {
-    this.records.push(`[1,${s(queue)},${s(message.id)},${message.attempt}]`);
+    this.#add(`[1,${this.#quoted(queue)},${s(message.id)},${message.attempt}]`);
   }
 
   released(queue: string, message: StoredMessage): void {
-    this.records.push(`[2,${s(queue)},${s(message.id)},${message.availableAt}]`);
+    this.#add(`[2,${this.#quoted(queue)},${s(message.id)},${message.availableAt}]`);
   }
 
   removed(queue: string, id: string, kind: RemovalKind): void {
-    this.records.push(`[3,${s(queue)},${s(id)},${REMOVAL_CODES[kind]}]`);
+    this.#add(`[3,${this.#quoted(queue)},${s(id)},${REMOVAL_CODES[kind]}]`);
     this.live--;
   }
 
   metaChanged(key: string, value: string | undefined): void {
-    this.records.push(`[4,${s(key)},${str(value)}]`);
+    this.#add(`[4,${s(key)},${str(value)}]`);
+  }
+
+  /**
+   * The pending batch as one frame, and the journal emptied. The frame is a view of
+   * the journal's buffer: write it before the next record is added.
+   */
+  take(lastToken: number): Buffer {
+    const buffer = this.#buffer;
+    const end = this.#end;
+    buffer[end - 1] = 0x5d; // the comma after the last record becomes the closing ']'
+    const head = `[${lastToken},`;
+    const payloadStart = BATCH_HEAD - head.length;
+    buffer.write(head, payloadStart, 'latin1');
+    const frame = sealFrame(buffer, payloadStart - FRAME_HEADER_SIZE, end);
+    this.clear();
+    if (buffer.length > KEEP_BATCH_BYTES) this.#buffer = Buffer.allocUnsafe(64 * 1024);
+    return frame;
+  }
+
+  /** Drops the pending batch (after a failure, or when a snapshot holds its records). */
+  clear(): void {
+    this.count = 0;
+    this.#end = BATCH_HEAD;
   }
 
   /** Sets the live-data estimate from what open or a compaction measured. */
@@ -101,6 +142,32 @@ export class RecordJournal implements EngineJournal {
   /** Bytes a live message's PUT record takes on average: what a snapshot will cost per message. */
   averagePutBytes(): number {
     return this.puts === 0 ? 0 : this.putBytes / this.puts;
+  }
+
+  #quoted(queue: string): string {
+    if (queue !== this.#queue) {
+      this.#queue = queue;
+      this.#queueText = s(queue);
+    }
+    return this.#queueText;
+  }
+
+  /** Appends one record and its comma; returns its size in bytes. */
+  #add(record: string): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const most = record.length * 3 + 1;
+    if (this.#end + most > this.#buffer.length) this.#grow(this.#end + most);
+    const bytes = this.#buffer.write(record, this.#end);
+    this.#buffer[this.#end + bytes] = 0x2c;
+    this.#end += bytes + 1;
+    this.count++;
+    return bytes;
+  }
+
+  #grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(needed, this.#buffer.length * 2));
+    this.#buffer.copy(bigger, 0, 0, this.#end);
+    this.#buffer = bigger;
   }
 }
 
@@ -236,7 +303,8 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
   };
   for (const [key, value] of state.meta) add(`[4,${s(key)},${s(value)}]`);
   for (const q of state.queues) {
-    for (const m of q.messages) add(putRecord(q.name, m, undefined, encodeBody(m.body)));
+    const queueText = s(q.name);
+    for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));
     for (const [key, id, until] of q.dedupe) add(`[6,${s(q.name)},${s(key)},${s(id)},${until}]`);
     const c = q.counters;
     add(`[5,${s(q.name)},${c.sent},${c.delivered},${c.acked},${c.retried},${c.deadLettered},${c.expired}]`);
@@ -265,10 +333,10 @@ export async function writeSnapshot(io: FileIo, dir: string, index: number, fram
   const fd = fs.openSync(temp, 'w', 0o600);
   let size = 0;
   try {
-    await writeFully(io, fd, SNAPSHOT_HEADER, 0);
+    writeFully(io, fd, SNAPSHOT_HEADER, 0);
     size = SNAPSHOT_HEADER.length;
     for (const frame of frames) {
-      await writeFully(io, fd, frame, size);
+      writeFully(io, fd, frame, size);
       size += frame.length;
     }
     await io.fsync(fd);
