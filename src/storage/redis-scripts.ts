@@ -44,9 +44,18 @@ local NAME = {}
 local TOUCHED = {}
 local READY = {}
 local EXPIRED = {}
+-- Key names of each queue, made once per script: a concatenation costs about as much
+-- as a cheap redis.call.
+local DUE = {}
+local ALL = {}
+local PRIS = {}
 for i = 1, #KEYS do
-  NAME[KEYS[i]] = ARGV[3 + i]
-  TOUCHED[i] = KEYS[i]
+  local base = KEYS[i]
+  NAME[base] = ARGV[3 + i]
+  TOUCHED[i] = base
+  DUE[base] = base .. ':due'
+  ALL[base] = base .. ':all'
+  PRIS[base] = base .. ':pris'
 end
 local A = 4 + #KEYS
 
@@ -83,13 +92,13 @@ local function count(base, field, by)
 end
 
 local function dueAdd(base, at, id)
-  redis.call('ZADD', base .. ':due', at, id)
+  redis.call('ZADD', DUE[base], at, id)
   DUE_DIRTY[base] = true
   if tonumber(at) <= CALLER_NOW then EARLY = true end
 end
 
 local function dueRem(base, id)
-  if redis.call('ZREM', base .. ':due', id) == 1 then DUE_DIRTY[base] = true end
+  if redis.call('ZREM', DUE[base], id) == 1 then DUE_DIRTY[base] = true end
 end
 
 local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
@@ -98,15 +107,14 @@ local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st
 -- once, not once per message. Every removal from T:pris goes through unlistBucket().
 local LISTED = {}
 
-local function listBucket(base, p)
-  local bucket = base .. ':r:' .. p
+local function listBucket(base, p, bucket)
   if LISTED[bucket] then return end
-  redis.call('ZADD', base .. ':pris', -tonumber(p), p)
+  redis.call('ZADD', PRIS[base], -tonumber(p), p)
   LISTED[bucket] = true
 end
 
 local function unlistBucket(base, p)
-  redis.call('ZREM', base .. ':pris', p)
+  redis.call('ZREM', PRIS[base], p)
   LISTED[base .. ':r:' .. p] = nil
 end
 
@@ -115,6 +123,15 @@ local function load(base, id)
   if not v[13] then return nil end
   return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
     c = v[9], s = v[10], n = tonumber(v[11]), t = v[12], st = v[13] }
+end
+
+-- load() for a ready message claim just popped: the lease fields are known (no lease,
+-- state ready), so only the 11 record fields are read.
+local RECORD_FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n' }
+local function loadReady(base, id)
+  local v = redis.call('HMGET', base .. ':m:' .. id, unpack(RECORD_FIELDS))
+  return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
+    c = v[9], s = v[10], n = tonumber(v[11]), t = '0', st = 'r' }
 end
 
 -- What the client decodes into a StoredMessage, in this order.
@@ -128,7 +145,7 @@ end
 local function expire(base, m)
   m.gone = true
   if not m.fresh then redis.call('DEL', base .. ':m:' .. m.id) end
-  redis.call('ZREM', base .. ':all', m.id)
+  redis.call('ZREM', ALL[base], m.id)
   count(base, 'expired', 1)
   EXPIRED[#EXPIRED + 1] = NAME[base]
   record(m, EXPIRED)
@@ -153,8 +170,9 @@ local function place(base, m)
     return
   end
   setState(base, m, 'r')
-  redis.call('ZADD', base .. ':r:' .. m.p, count(base, 'seq', 1), m.id)
-  listBucket(base, m.p)
+  local bucket = base .. ':r:' .. m.p
+  redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
+  listBucket(base, m.p, bucket)
   count(base, 'ready', 1)
   if exp then dueAdd(base, exp, m.id) end
   READY[base] = true
@@ -213,7 +231,7 @@ local function unlink(base, m)
   elseif st == 'g' then count(base, 'grouped', -1)
   elseif st == 'i' then count(base, 'inflight', -1) end
   redis.call('DEL', base .. ':m:' .. m.id)
-  redis.call('ZREM', base .. ':all', m.id)
+  redis.call('ZREM', ALL[base], m.id)
   dropFromGroup(base, m)
 end
 
@@ -221,11 +239,11 @@ end
 local function insert(base, item, window)
   local id = item.id
   local ins = count(base, 'ins', 1)
-  if redis.call('ZADD', base .. ':all', 'NX', ins, id) == 0 then
+  if redis.call('ZADD', ALL[base], 'NX', ins, id) == 0 then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
-    redis.call('ZADD', base .. ':all', ins, id)
+    redis.call('ZADD', ALL[base], ins, id)
   end
   count(base, 'sent', 1)
   if item.d then
@@ -279,7 +297,7 @@ end
 -- Applies everything due by NOW in one queue (delays, retries, lease ends, TTLs) in
 -- time order, each at the time it fell due; simultaneous ones in insertion order.
 local function advance(base)
-  local dueKey = base .. ':due'
+  local dueKey = DUE[base]
   local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
   if not first[2] or tonumber(first[2]) > NOW then
     FIRST_DUE[base] = first[2] or false
@@ -292,7 +310,7 @@ local function advance(base)
     local items = {}
     for i = 1, #batch, 2 do
       items[#items + 1] = { id = batch[i], at = tonumber(batch[i + 1]),
-        ins = tonumber(redis.call('ZSCORE', base .. ':all', batch[i]) or 0) }
+        ins = tonumber(redis.call('ZSCORE', ALL[base], batch[i]) or 0) }
     end
     table.sort(items, function(l, r)
       if l.at ~= r.at then return l.at < r.at end
@@ -359,6 +377,15 @@ local function leased(base, id, token)
   return m, nil
 end
 
+-- leased() for ack and extend, which need only what unlink() reads of a leased message:
+-- a field read costs about as much as a cheap command, and a record has 13.
+local function leasedState(base, id, token)
+  local v = redis.call('HMGET', base .. ':m:' .. id, 'st', 't', 'g')
+  if not v[1] then return nil, 'missing' end
+  if v[1] ~= 'i' or v[2] ~= token then return nil, 'stale' end
+  return { id = id, st = 'i', g = v[3] }, nil
+end
+
 local function waiting(base)
   local st = stats(base)
   return st.ready + st.delayed + st.grouped
@@ -387,7 +414,7 @@ local function finish(payload)
     local v = count(base, 'v', 1)
     local due = FIRST_DUE[base]
     if due == nil or DUE_DIRTY[base] then
-      due = redis.call('ZRANGE', base .. ':due', 0, 0, 'WITHSCORES')[2] or false
+      due = redis.call('ZRANGE', DUE[base], 0, 0, 'WITHSCORES')[2] or false
     end
     local pd = st.pd
     local announce = ''
@@ -473,7 +500,7 @@ local function segment(from, n)
     local left = waiting(base)
     while left > maxLength do
       local victim = nil
-      local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+      local lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
       while lowest and not victim do
         local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
         if id then
@@ -481,14 +508,14 @@ local function segment(from, n)
         else
           -- Claims leave an emptied bucket listed; drop it now.
           unlistBucket(base, lowest)
-          lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+          lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
         end
       end
       if not victim then
         -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
         local from = 0
         while not victim do
-          local ids = redis.call('ZRANGE', base .. ':all', from, from + 99)
+          local ids = redis.call('ZRANGE', ALL[base], from, from + 99)
           if #ids == 0 then break end
           for _, id in ipairs(ids) do
             local m = load(base, id)
@@ -545,14 +572,14 @@ local delivered = {}
 local dead = {}
 local n = 0
 while n < max do
-  local top = redis.call('ZRANGE', base .. ':pris', 0, 0)[1]
+  local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
   if not top then break end
   local want = max - n
   local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
   -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
   if #popped < want * 2 then unlistBucket(base, top) end
   for i = 1, #popped, 2 do
-    local m = load(base, popped[i])
+    local m = loadReady(base, popped[i])
     count(base, 'ready', -1)
     m.st = 'x'
     if m.n >= maxAttempts then
@@ -583,7 +610,7 @@ local base = KEYS[1]
 advance(base)
 local out = {}
 for i = A, #ARGV, 2 do
-  local m, why = leased(base, ARGV[i], ARGV[i + 1])
+  local m, why = leasedState(base, ARGV[i], ARGV[i + 1])
   if m then
     unlink(base, m)
     count(base, 'acked', 1)
@@ -629,7 +656,7 @@ return finish('ok')
 export const EXTEND = script(`
 local base = KEYS[1]
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1])
+local m, why = leasedState(base, ARGV[A], ARGV[A + 1])
 if not m then return finish(why) end
 dueAdd(base, ARGV[A + 2], m.id)
 return finish('ok')
@@ -649,7 +676,7 @@ export const PURGE = script(`
 local base = KEYS[1]
 advance(base)
 local removed = 0
-for _, id in ipairs(redis.call('ZRANGE', base .. ':all', 0, -1)) do
+for _, id in ipairs(redis.call('ZRANGE', ALL[base], 0, -1)) do
   local m = load(base, id)
   if m and m.st ~= 'i' then
     unlink(base, m)
@@ -666,7 +693,7 @@ local max = tonumber(ARGV[A])
 advance(base)
 local out = {}
 local n = 0
-for _, p in ipairs(redis.call('ZRANGE', base .. ':pris', 0, -1)) do
+for _, p in ipairs(redis.call('ZRANGE', PRIS[base], 0, -1)) do
   for _, id in ipairs(redis.call('ZRANGE', base .. ':r:' .. p, 0, max - n - 1)) do
     record(load(base, id), out)
     n = n + 1
