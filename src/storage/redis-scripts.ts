@@ -101,6 +101,17 @@ local function dueRem(base, id)
   if redis.call('ZREM', DUE[base], id) == 1 then DUE_DIRTY[base] = true end
 end
 
+-- Runs one command over a list of arguments: one call instead of one per message, in
+-- slices that unpack() can take (of an even length, for pairs). With no key, the list
+-- is the keys (DEL).
+local function bulk(command, key, list)
+  for from = 1, #list, 1000 do
+    local to = math.min(from + 999, #list)
+    if key then redis.call(command, key, unpack(list, from, to))
+    else redis.call(command, unpack(list, from, to)) end
+  end
+end
+
 local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
 
 -- Ready buckets this script has listed in T:pris: a batch of sends lists its bucket
@@ -157,6 +168,27 @@ local function setState(base, m, st)
   if not m.fresh then redis.call('HSET', base .. ':m:' .. m.id, 'st', st) end
 end
 
+-- While the sends of an enqueue script are inserted, what they add to T:all and to the
+-- ready buckets waits here (key -> { score, id, ... }), so that each key gets one ZADD
+-- for the whole script rather than one per message. flushPending() adds them before
+-- anything reads those keys.
+local PENDING = nil
+
+local function addLater(key, score, id)
+  local list = PENDING[key]
+  if not list then
+    list = {}
+    PENDING[key] = list
+  end
+  list[#list + 1] = score
+  list[#list + 1] = id
+end
+
+local function flushPending()
+  for key, list in pairs(PENDING) do bulk('ZADD', key, list) end
+  PENDING = {}
+end
+
 -- Makes an unexpired message delayed or ready by its availableAt.
 local function place(base, m)
   local exp = m.x and tonumber(m.x)
@@ -171,7 +203,10 @@ local function place(base, m)
   end
   setState(base, m, 'r')
   local bucket = base .. ':r:' .. m.p
-  redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
+  if PENDING then addLater(bucket, count(base, 'seq', 1), m.id)
+  else
+    redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
+  end
   listBucket(base, m.p, bucket)
   count(base, 'ready', 1)
   if exp then dueAdd(base, exp, m.id) end
@@ -239,11 +274,18 @@ end
 local function insert(base, item, window)
   local id = item.id
   local ins = count(base, 'ins', 1)
-  if redis.call('ZADD', ALL[base], 'NX', ins, id) == 0 then
+  local taken
+  if PENDING then
+    -- An id is in T:all exactly when its record exists; T:all gets it with the rest below.
+    taken = redis.call('EXISTS', base .. ':m:' .. id) == 1
+  else
+    taken = redis.call('ZADD', ALL[base], 'NX', ins, id) == 0
+  end
+  if taken then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
-    redis.call('ZADD', ALL[base], ins, id)
+    if not PENDING then redis.call('ZADD', ALL[base], ins, id) end
   end
   count(base, 'sent', 1)
   if item.d then
@@ -269,6 +311,7 @@ local function insert(base, item, window)
   if item.c then args[#args + 1] = 'c'; args[#args + 1] = item.c end
   if item.s then args[#args + 1] = 's'; args[#args + 1] = item.s end
   redis.call('HSET', base .. ':m:' .. id, unpack(args))
+  if PENDING then addLater(ALL[base], ins, id) end
   return id
 end
 
@@ -497,6 +540,10 @@ local function segment(from, n)
   for _, item in ipairs(items) do insert(base, item, window) end
   local dropped = {}
   if maxLength then
+    -- Dropping reads the ready buckets and T:all, and may insert dead-letter copies:
+    -- everything up to date first, and no waiting list until the drops are done.
+    flushPending()
+    PENDING = nil
     local left = waiting(base)
     while left > maxLength do
       local victim = nil
@@ -529,17 +576,21 @@ local function segment(from, n)
       deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
       left = waiting(base)
     end
+    PENDING = {}
   end
   return { 0, results, dropped }
 end
 
 local out = {}
 local i = A + 3
+PENDING = {}
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   out[#out + 1] = segment(i + 1, n)
   i = i + 1 + n * 11
 end
+flushPending()
+PENDING = nil
 return finish(out)
 `);
 
@@ -570,6 +621,9 @@ local maxAttempts = tonumber(ARGV[A + 2])
 advance(base)
 local delivered = {}
 local dead = {}
+-- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs.
+local leaseEnd = NOW + leaseMs
+local leases = {}
 local n = 0
 while n < max do
   local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
@@ -588,11 +642,12 @@ while n < max do
       unlink(base, m)
       deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
     else
-      if m.x then dueRem(base, m.id) end
+      -- A TTL in the due set is replaced by the lease end (ZADD below).
       m.n = m.n + 1
       local token = count(base, 'tok', 1)
       redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
-      dueAdd(base, NOW + leaseMs, m.id)
+      leases[#leases + 1] = leaseEnd
+      leases[#leases + 1] = m.id
       count(base, 'inflight', 1)
       count(base, 'delivered', 1)
       delivered[#delivered + 1] = tostring(token)
@@ -600,6 +655,10 @@ while n < max do
       n = n + 1
     end
   end
+end
+if #leases > 0 then
+  bulk('ZADD', DUE[base], leases)
+  DUE_DIRTY[base] = true
 end
 return finish({ delivered, dead })
 `);
@@ -609,15 +668,33 @@ export const ACK = script(`
 local base = KEYS[1]
 advance(base)
 local out = {}
+-- unlink() of each acked message, with its three removals made once for the batch.
+local seen = {}
+local gone = {}
+local keys = {}
 for i = A, #ARGV, 2 do
-  local m, why = leasedState(base, ARGV[i], ARGV[i + 1])
+  local id = ARGV[i]
+  local m, why
+  -- The same receipt twice in one call: the second finds it gone, as it would one by one.
+  if seen[id] then why = 'missing' else m, why = leasedState(base, id, ARGV[i + 1]) end
   if m then
-    unlink(base, m)
+    seen[id] = true
+    gone[#gone + 1] = id
+    keys[#keys + 1] = base .. ':m:' .. id
+    count(base, 'inflight', -1)
+    dropFromGroup(base, m)
     count(base, 'acked', 1)
     out[#out + 1] = 'ok'
   else
     out[#out + 1] = why
   end
+end
+if #gone > 0 then
+  -- Leased messages are always in the due set (their lease end).
+  bulk('ZREM', DUE[base], gone)
+  DUE_DIRTY[base] = true
+  bulk('ZREM', ALL[base], gone)
+  bulk('DEL', false, keys)
 end
 return finish(out)
 `);
