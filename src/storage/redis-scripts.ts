@@ -434,16 +434,18 @@ local function waiting(base)
   return st.ready + st.delayed + st.grouped
 end
 
-local function opt(v)
-  if v == '' then return false end
-  return v
-end
-
--- Reads an item of 11 fields from ARGV at i; '' is an absent optional field.
+-- Reads an item from ARGV at i: id, body, priority, enqueuedAt, availableAt, then how
+-- many optional fields follow and each as its letter and value (h headers, x expiresAt,
+-- d dedupeId, g group, c correlationId, s subject). Returns it and where the next starts.
 local function readItem(i)
-  return { id = ARGV[i], b = ARGV[i + 1], h = opt(ARGV[i + 2]), p = ARGV[i + 3], e = ARGV[i + 4],
-    a = ARGV[i + 5], x = opt(ARGV[i + 6]), d = opt(ARGV[i + 7]), g = opt(ARGV[i + 8]),
-    c = opt(ARGV[i + 9]), s = opt(ARGV[i + 10]) }
+  local item = { id = ARGV[i], b = ARGV[i + 1], p = ARGV[i + 2], e = ARGV[i + 3], a = ARGV[i + 4],
+    h = false, x = false, d = false, g = false, c = false, s = false }
+  local j = i + 6
+  for _ = 1, tonumber(ARGV[i + 5]) do
+    item[ARGV[j]] = ARGV[j + 1]
+    j = j + 2
+  end
+  return item, j
 end
 
 -- Writes back the counters, reports each touched queue's version and earliest due
@@ -500,7 +502,7 @@ function script(body: string): string {
 /**
  * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
  * none), overflow, dedupeWindow, then one or more segments: an item count and that
- * many items of 11 fields. Each segment is one `enqueue()` call (the client merges the
+ * many items as readItem() reads them. Each segment is one `enqueue()` call (the client merges the
  * calls of one tick), applied in order, each all or nothing.
  * Payload per segment: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
  */
@@ -518,8 +520,10 @@ local function segment(from, n)
   local results = {}
   local batchIds = {}
   local fresh = 0
-  for i = from, from + (n - 1) * 11, 11 do
-    local item = readItem(i)
+  local i = from
+  for _ = 1, n do
+    local item
+    item, i = readItem(i)
     local dup = duplicateOf(base, item.d)
     if not dup and item.d then dup = batchIds[item.d] end
     if dup then
@@ -535,7 +539,7 @@ local function segment(from, n)
     end
   end
   if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
-    return { 1, {}, {} }
+    return { 1, {}, {} }, i
   end
   for _, item in ipairs(items) do insert(base, item, window) end
   local dropped = {}
@@ -578,30 +582,30 @@ local function segment(from, n)
     end
     PENDING = {}
   end
-  return { 0, results, dropped }
+  return { 0, results, dropped }, i
 end
 
 local out = {}
 local i = A + 3
 PENDING = {}
 while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  out[#out + 1] = segment(i + 1, n)
-  i = i + 1 + n * 11
+  out[#out + 1], i = segment(i + 1, tonumber(ARGV[i]))
 end
 flushPending()
 PENDING = nil
 return finish(out)
 `);
 
-/** KEYS: every queue. ARGV from A: dedupeWindow, then items of 11 fields. Payload: 0. */
+/** KEYS: every queue. ARGV from A: dedupeWindow, then items as readItem() reads them. Payload: 0. */
 export const ENQUEUE_MANY = script(`
 local window = tonumber(ARGV[A])
 for _, base in ipairs(KEYS) do
   advance(base)
   pruneDedupe(base)
-  for i = A + 1, #ARGV, 11 do
-    local item = readItem(i)
+  local i = A + 1
+  while i <= #ARGV do
+    local item
+    item, i = readItem(i)
     if not duplicateOf(base, item.d) then insert(base, item, window) end
   end
 end
