@@ -168,6 +168,35 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.enqueue() - calls merged into one script give what MemoryStorage gives one by one (drop-oldest, groups, TTLs, resent ids)', async () => {
+    const clock = new TestClock();
+    const memory = new MemoryStorage({ clock });
+    const redis = new RedisStorage({ url: server.url, prefix: freshPrefix(), clock });
+    const now = clock.now();
+    const policy = { maxLength: 4, overflow: 'drop-oldest', deadLetter: 'jobs.dlq', dedupeWindow: 1_000 } as const;
+    const calls = [
+      [message('a', now), message('b', now, { group: 'g' }), message('c', now, { priority: 2 })],
+      [message('d', now, { group: 'g' }), message('a', now)],
+      [message('e', now, { expiresAt: now }), message('f', now, { availableAt: now + 50 }), message('g', now, { dedupeId: 'k' })],
+      [message('h', now, { dedupeId: 'k' }), message('i', now, { priority: -1 })],
+    ];
+    const view = async (storage: Storage) => ({
+      jobs: (await storage.peek('jobs', 20, now)).map((m) => m.id.replace(/:\d+$/, ':*')),
+      dlq: (await storage.peek('jobs.dlq', 20, now)).map((m) => [m.id.replace(/:\d+$/, ':*'), m.headers?.['x-dead-reason']]),
+      stats: await storage.stats('jobs', now),
+    });
+    const one: unknown[] = [];
+    for (const items of calls) {
+      const r = await memory.enqueue('jobs', items, policy, now);
+      one.push([r.full, r.results, r.dropped.map((d) => d.message.id)]);
+    }
+    // Not awaited one by one: the four calls go to Redis as one script.
+    const merged = (await Promise.all(calls.map((items) => redis.enqueue('jobs', items, policy, now)))).map((r) => [r.full, r.results, r.dropped.map((d) => d.message.id)]);
+    expect(merged).toEqual(one);
+    expect(await view(redis)).toEqual(await view(memory));
+    await Promise.all([memory.close(), redis.close()]);
+  });
+
   it('.enqueue() - rejects a body JSON cannot store, and stores nothing', async () => {
     const { a, clock, close } = await pair();
     const now = clock.now();

@@ -546,7 +546,8 @@ local function segment(from, n)
   if maxLength then
     -- Dropping reads the ready buckets and T:all, and may insert dead-letter copies:
     -- everything up to date first, and no waiting list until the drops are done.
-    flushPending()
+    local batched = PENDING
+    if batched then flushPending() end
     PENDING = nil
     local left = waiting(base)
     while left > maxLength do
@@ -580,18 +581,29 @@ local function segment(from, n)
       deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
       left = waiting(base)
     end
-    PENDING = {}
+    if batched then PENDING = {} end
   end
   return { 0, results, dropped }, i
 end
 
+-- Sends one by one come as scripts of one item: for those, adding to T:all and the
+-- bucket at once costs fewer calls than an EXISTS plus the batched adds.
+local items = 0
+local j = A + 3
+while j <= #ARGV and items < 2 do
+  local n = tonumber(ARGV[j])
+  items = items + n
+  j = j + 1
+  for _ = 1, n do j = j + 6 + 2 * tonumber(ARGV[j + 5]) end
+end
+if items > 1 then PENDING = {} end
+
 local out = {}
 local i = A + 3
-PENDING = {}
 while i <= #ARGV do
   out[#out + 1], i = segment(i + 1, tonumber(ARGV[i]))
 end
-flushPending()
+if PENDING then flushPending() end
 PENDING = nil
 return finish(out)
 `);
