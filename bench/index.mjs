@@ -46,20 +46,21 @@ const needsFile = () => (has('src/file.ts') ? undefined : 'src/file.ts does not 
 const needsTopic = () => (has('src/topic.ts') ? undefined : 'src/topic.ts does not exist yet (Topic has not landed)');
 const needsRedisEntry = () => (has('src/redis.ts') ? undefined : 'src/redis.ts does not exist yet (RedisStorage has not landed)');
 
-/** RedisStorage against BullMQ on one redis-server: sends awaited one by one, or `inFlight` at a time. */
+/** RedisStorage against BullMQ and bee-queue on one redis-server: sends awaited one by one, or `inFlight` at a time. */
 function redisTable(inFlight) {
   const one = inFlight === 1;
   const params = { n: scale(one ? 5_000 : 20_000), bytes: 100, inFlight };
   return {
     id: one ? 'REDIS-sequential' : 'REDIS-in-flight',
-    title: `RedisStorage vs BullMQ end to end, ${one ? 'sends awaited one by one' : `${int(inFlight)} sends in flight`}: send ${int(params.n)}, then consume + ack (concurrency 16)`,
-    note: 'msgs/s = messages / (send time + drain time). Both on the same redis-server the bench starts on 127.0.0.1 (no persistence); BullMQ jobs `removeOnComplete`.',
+    title: `RedisStorage vs BullMQ and bee-queue end to end, ${one ? 'sends awaited one by one' : `${int(inFlight)} sends in flight`}: send ${int(params.n)}, then consume + ack (concurrency 16)`,
+    note: 'msgs/s = messages / (send time + drain time). All on the same redis-server the bench starts on 127.0.0.1 (no persistence); BullMQ jobs `removeOnComplete`, bee-queue jobs `removeOnSuccess`.',
     requires: needsRedisEntry,
     redis: true,
     file: 'redis',
     rows: [
       { label: 'pocketmq', subject: one ? 'pocketmq sequential' : 'pocketmq in flight', params },
       { label: 'bullmq', subject: one ? 'bullmq sequential' : 'bullmq in flight', params },
+      { label: 'bee-queue', subject: one ? 'bee-queue sequential' : 'bee-queue in flight', params },
     ],
     reference: 'bullmq',
     columns: [

@@ -34,6 +34,8 @@ export class Consumer<T = unknown> {
   #pumping = false;
   /** Set when #pump() was called during a round; the round's end pumps again. */
   #pumpAgain = false;
+  /** Set while a pump is queued for after the current run of settled handlers (#pumpSoon). */
+  #pumpQueued = false;
   #paused = false;
   #stopping = false;
   #cancelWait: (() => void) | undefined = undefined;
@@ -221,8 +223,22 @@ export class Consumer<T = unknown> {
       this.#held--;
       this.#dispatch();
       this.#checkDrained();
-      this.#pump();
+      this.#pumpSoon();
     }
+  }
+
+  /**
+   * Pumps once every handler whose ack batch just resolved has given back its slot:
+   * a batch of acks settles its handlers one microtask after another, and pumping at
+   * the first would claim one message, then the rest, in two storage calls.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   #checkDrained(): void {

@@ -44,9 +44,18 @@ local NAME = {}
 local TOUCHED = {}
 local READY = {}
 local EXPIRED = {}
+-- Key names of each queue, made once per script: a concatenation costs about as much
+-- as a cheap redis.call.
+local DUE = {}
+local ALL = {}
+local PRIS = {}
 for i = 1, #KEYS do
-  NAME[KEYS[i]] = ARGV[3 + i]
-  TOUCHED[i] = KEYS[i]
+  local base = KEYS[i]
+  NAME[base] = ARGV[3 + i]
+  TOUCHED[i] = base
+  DUE[base] = base .. ':due'
+  ALL[base] = base .. ':all'
+  PRIS[base] = base .. ':pris'
 end
 local A = 4 + #KEYS
 
@@ -83,13 +92,24 @@ local function count(base, field, by)
 end
 
 local function dueAdd(base, at, id)
-  redis.call('ZADD', base .. ':due', at, id)
+  redis.call('ZADD', DUE[base], at, id)
   DUE_DIRTY[base] = true
   if tonumber(at) <= CALLER_NOW then EARLY = true end
 end
 
 local function dueRem(base, id)
-  if redis.call('ZREM', base .. ':due', id) == 1 then DUE_DIRTY[base] = true end
+  if redis.call('ZREM', DUE[base], id) == 1 then DUE_DIRTY[base] = true end
+end
+
+-- Runs one command over a list of arguments: one call instead of one per message, in
+-- slices that unpack() can take (of an even length, for pairs). With no key, the list
+-- is the keys (DEL).
+local function bulk(command, key, list)
+  for from = 1, #list, 1000 do
+    local to = math.min(from + 999, #list)
+    if key then redis.call(command, key, unpack(list, from, to))
+    else redis.call(command, unpack(list, from, to)) end
+  end
 end
 
 local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
@@ -98,15 +118,14 @@ local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st
 -- once, not once per message. Every removal from T:pris goes through unlistBucket().
 local LISTED = {}
 
-local function listBucket(base, p)
-  local bucket = base .. ':r:' .. p
+local function listBucket(base, p, bucket)
   if LISTED[bucket] then return end
-  redis.call('ZADD', base .. ':pris', -tonumber(p), p)
+  redis.call('ZADD', PRIS[base], -tonumber(p), p)
   LISTED[bucket] = true
 end
 
 local function unlistBucket(base, p)
-  redis.call('ZREM', base .. ':pris', p)
+  redis.call('ZREM', PRIS[base], p)
   LISTED[base .. ':r:' .. p] = nil
 end
 
@@ -115,6 +134,15 @@ local function load(base, id)
   if not v[13] then return nil end
   return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
     c = v[9], s = v[10], n = tonumber(v[11]), t = v[12], st = v[13] }
+end
+
+-- load() for a ready message claim just popped: the lease fields are known (no lease,
+-- state ready), so only the 11 record fields are read.
+local RECORD_FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n' }
+local function loadReady(base, id)
+  local v = redis.call('HMGET', base .. ':m:' .. id, unpack(RECORD_FIELDS))
+  return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
+    c = v[9], s = v[10], n = tonumber(v[11]), t = '0', st = 'r' }
 end
 
 -- What the client decodes into a StoredMessage, in this order.
@@ -128,7 +156,7 @@ end
 local function expire(base, m)
   m.gone = true
   if not m.fresh then redis.call('DEL', base .. ':m:' .. m.id) end
-  redis.call('ZREM', base .. ':all', m.id)
+  redis.call('ZREM', ALL[base], m.id)
   count(base, 'expired', 1)
   EXPIRED[#EXPIRED + 1] = NAME[base]
   record(m, EXPIRED)
@@ -138,6 +166,27 @@ local function setState(base, m, st)
   m.st = st
   -- A message being inserted is written whole at the end of insert().
   if not m.fresh then redis.call('HSET', base .. ':m:' .. m.id, 'st', st) end
+end
+
+-- While the sends of an enqueue script are inserted, what they add to T:all and to the
+-- ready buckets waits here (key -> { score, id, ... }), so that each key gets one ZADD
+-- for the whole script rather than one per message. flushPending() adds them before
+-- anything reads those keys.
+local PENDING = nil
+
+local function addLater(key, score, id)
+  local list = PENDING[key]
+  if not list then
+    list = {}
+    PENDING[key] = list
+  end
+  list[#list + 1] = score
+  list[#list + 1] = id
+end
+
+local function flushPending()
+  for key, list in pairs(PENDING) do bulk('ZADD', key, list) end
+  PENDING = {}
 end
 
 -- Makes an unexpired message delayed or ready by its availableAt.
@@ -153,8 +202,12 @@ local function place(base, m)
     return
   end
   setState(base, m, 'r')
-  redis.call('ZADD', base .. ':r:' .. m.p, count(base, 'seq', 1), m.id)
-  listBucket(base, m.p)
+  local bucket = base .. ':r:' .. m.p
+  if PENDING then addLater(bucket, count(base, 'seq', 1), m.id)
+  else
+    redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
+  end
+  listBucket(base, m.p, bucket)
   count(base, 'ready', 1)
   if exp then dueAdd(base, exp, m.id) end
   READY[base] = true
@@ -213,7 +266,7 @@ local function unlink(base, m)
   elseif st == 'g' then count(base, 'grouped', -1)
   elseif st == 'i' then count(base, 'inflight', -1) end
   redis.call('DEL', base .. ':m:' .. m.id)
-  redis.call('ZREM', base .. ':all', m.id)
+  redis.call('ZREM', ALL[base], m.id)
   dropFromGroup(base, m)
 end
 
@@ -221,11 +274,18 @@ end
 local function insert(base, item, window)
   local id = item.id
   local ins = count(base, 'ins', 1)
-  if redis.call('ZADD', base .. ':all', 'NX', ins, id) == 0 then
+  local taken
+  if PENDING then
+    -- An id is in T:all exactly when its record exists; T:all gets it with the rest below.
+    taken = redis.call('EXISTS', base .. ':m:' .. id) == 1
+  else
+    taken = redis.call('ZADD', ALL[base], 'NX', ins, id) == 0
+  end
+  if taken then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
-    redis.call('ZADD', base .. ':all', ins, id)
+    if not PENDING then redis.call('ZADD', ALL[base], ins, id) end
   end
   count(base, 'sent', 1)
   if item.d then
@@ -251,6 +311,7 @@ local function insert(base, item, window)
   if item.c then args[#args + 1] = 'c'; args[#args + 1] = item.c end
   if item.s then args[#args + 1] = 's'; args[#args + 1] = item.s end
   redis.call('HSET', base .. ':m:' .. id, unpack(args))
+  if PENDING then addLater(ALL[base], ins, id) end
   return id
 end
 
@@ -279,7 +340,7 @@ end
 -- Applies everything due by NOW in one queue (delays, retries, lease ends, TTLs) in
 -- time order, each at the time it fell due; simultaneous ones in insertion order.
 local function advance(base)
-  local dueKey = base .. ':due'
+  local dueKey = DUE[base]
   local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
   if not first[2] or tonumber(first[2]) > NOW then
     FIRST_DUE[base] = first[2] or false
@@ -292,7 +353,7 @@ local function advance(base)
     local items = {}
     for i = 1, #batch, 2 do
       items[#items + 1] = { id = batch[i], at = tonumber(batch[i + 1]),
-        ins = tonumber(redis.call('ZSCORE', base .. ':all', batch[i]) or 0) }
+        ins = tonumber(redis.call('ZSCORE', ALL[base], batch[i]) or 0) }
     end
     table.sort(items, function(l, r)
       if l.at ~= r.at then return l.at < r.at end
@@ -359,21 +420,32 @@ local function leased(base, id, token)
   return m, nil
 end
 
+-- leased() for ack and extend, which need only what unlink() reads of a leased message:
+-- a field read costs about as much as a cheap command, and a record has 13.
+local function leasedState(base, id, token)
+  local v = redis.call('HMGET', base .. ':m:' .. id, 'st', 't', 'g')
+  if not v[1] then return nil, 'missing' end
+  if v[1] ~= 'i' or v[2] ~= token then return nil, 'stale' end
+  return { id = id, st = 'i', g = v[3] }, nil
+end
+
 local function waiting(base)
   local st = stats(base)
   return st.ready + st.delayed + st.grouped
 end
 
-local function opt(v)
-  if v == '' then return false end
-  return v
-end
-
--- Reads an item of 11 fields from ARGV at i; '' is an absent optional field.
+-- Reads an item from ARGV at i: id, body, priority, enqueuedAt, availableAt, then how
+-- many optional fields follow and each as its letter and value (h headers, x expiresAt,
+-- d dedupeId, g group, c correlationId, s subject). Returns it and where the next starts.
 local function readItem(i)
-  return { id = ARGV[i], b = ARGV[i + 1], h = opt(ARGV[i + 2]), p = ARGV[i + 3], e = ARGV[i + 4],
-    a = ARGV[i + 5], x = opt(ARGV[i + 6]), d = opt(ARGV[i + 7]), g = opt(ARGV[i + 8]),
-    c = opt(ARGV[i + 9]), s = opt(ARGV[i + 10]) }
+  local item = { id = ARGV[i], b = ARGV[i + 1], p = ARGV[i + 2], e = ARGV[i + 3], a = ARGV[i + 4],
+    h = false, x = false, d = false, g = false, c = false, s = false }
+  local j = i + 6
+  for _ = 1, tonumber(ARGV[i + 5]) do
+    item[ARGV[j]] = ARGV[j + 1]
+    j = j + 2
+  end
+  return item, j
 end
 
 -- Writes back the counters, reports each touched queue's version and earliest due
@@ -387,7 +459,7 @@ local function finish(payload)
     local v = count(base, 'v', 1)
     local due = FIRST_DUE[base]
     if due == nil or DUE_DIRTY[base] then
-      due = redis.call('ZRANGE', base .. ':due', 0, 0, 'WITHSCORES')[2] or false
+      due = redis.call('ZRANGE', DUE[base], 0, 0, 'WITHSCORES')[2] or false
     end
     local pd = st.pd
     local announce = ''
@@ -430,7 +502,7 @@ function script(body: string): string {
 /**
  * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
  * none), overflow, dedupeWindow, then one or more segments: an item count and that
- * many items of 11 fields. Each segment is one `enqueue()` call (the client merges the
+ * many items as readItem() reads them. Each segment is one `enqueue()` call (the client merges the
  * calls of one tick), applied in order, each all or nothing.
  * Payload per segment: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
  */
@@ -448,8 +520,10 @@ local function segment(from, n)
   local results = {}
   local batchIds = {}
   local fresh = 0
-  for i = from, from + (n - 1) * 11, 11 do
-    local item = readItem(i)
+  local i = from
+  for _ = 1, n do
+    local item
+    item, i = readItem(i)
     local dup = duplicateOf(base, item.d)
     if not dup and item.d then dup = batchIds[item.d] end
     if dup then
@@ -465,15 +539,20 @@ local function segment(from, n)
     end
   end
   if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
-    return { 1, {}, {} }
+    return { 1, {}, {} }, i
   end
   for _, item in ipairs(items) do insert(base, item, window) end
   local dropped = {}
   if maxLength then
+    -- Dropping reads the ready buckets and T:all, and may insert dead-letter copies:
+    -- everything up to date first, and no waiting list until the drops are done.
+    local batched = PENDING
+    if batched then flushPending() end
+    PENDING = nil
     local left = waiting(base)
     while left > maxLength do
       local victim = nil
-      local lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+      local lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
       while lowest and not victim do
         local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
         if id then
@@ -481,14 +560,14 @@ local function segment(from, n)
         else
           -- Claims leave an emptied bucket listed; drop it now.
           unlistBucket(base, lowest)
-          lowest = redis.call('ZRANGE', base .. ':pris', -1, -1)[1]
+          lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
         end
       end
       if not victim then
         -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
         local from = 0
         while not victim do
-          local ids = redis.call('ZRANGE', base .. ':all', from, from + 99)
+          local ids = redis.call('ZRANGE', ALL[base], from, from + 99)
           if #ids == 0 then break end
           for _, id in ipairs(ids) do
             local m = load(base, id)
@@ -502,28 +581,43 @@ local function segment(from, n)
       deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
       left = waiting(base)
     end
+    if batched then PENDING = {} end
   end
-  return { 0, results, dropped }
+  return { 0, results, dropped }, i
 end
+
+-- Sends one by one come as scripts of one item: for those, adding to T:all and the
+-- bucket at once costs fewer calls than an EXISTS plus the batched adds.
+local items = 0
+local j = A + 3
+while j <= #ARGV and items < 2 do
+  local n = tonumber(ARGV[j])
+  items = items + n
+  j = j + 1
+  for _ = 1, n do j = j + 6 + 2 * tonumber(ARGV[j + 5]) end
+end
+if items > 1 then PENDING = {} end
 
 local out = {}
 local i = A + 3
 while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  out[#out + 1] = segment(i + 1, n)
-  i = i + 1 + n * 11
+  out[#out + 1], i = segment(i + 1, tonumber(ARGV[i]))
 end
+if PENDING then flushPending() end
+PENDING = nil
 return finish(out)
 `);
 
-/** KEYS: every queue. ARGV from A: dedupeWindow, then items of 11 fields. Payload: 0. */
+/** KEYS: every queue. ARGV from A: dedupeWindow, then items as readItem() reads them. Payload: 0. */
 export const ENQUEUE_MANY = script(`
 local window = tonumber(ARGV[A])
 for _, base in ipairs(KEYS) do
   advance(base)
   pruneDedupe(base)
-  for i = A + 1, #ARGV, 11 do
-    local item = readItem(i)
+  local i = A + 1
+  while i <= #ARGV do
+    local item
+    item, i = readItem(i)
     if not duplicateOf(base, item.d) then insert(base, item, window) end
   end
 end
@@ -543,16 +637,19 @@ local maxAttempts = tonumber(ARGV[A + 2])
 advance(base)
 local delivered = {}
 local dead = {}
+-- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs.
+local leaseEnd = NOW + leaseMs
+local leases = {}
 local n = 0
 while n < max do
-  local top = redis.call('ZRANGE', base .. ':pris', 0, 0)[1]
+  local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
   if not top then break end
   local want = max - n
   local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
   -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
   if #popped < want * 2 then unlistBucket(base, top) end
   for i = 1, #popped, 2 do
-    local m = load(base, popped[i])
+    local m = loadReady(base, popped[i])
     count(base, 'ready', -1)
     m.st = 'x'
     if m.n >= maxAttempts then
@@ -561,11 +658,12 @@ while n < max do
       unlink(base, m)
       deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
     else
-      if m.x then dueRem(base, m.id) end
+      -- A TTL in the due set is replaced by the lease end (ZADD below).
       m.n = m.n + 1
       local token = count(base, 'tok', 1)
       redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
-      dueAdd(base, NOW + leaseMs, m.id)
+      leases[#leases + 1] = leaseEnd
+      leases[#leases + 1] = m.id
       count(base, 'inflight', 1)
       count(base, 'delivered', 1)
       delivered[#delivered + 1] = tostring(token)
@@ -573,6 +671,10 @@ while n < max do
       n = n + 1
     end
   end
+end
+if #leases > 0 then
+  bulk('ZADD', DUE[base], leases)
+  DUE_DIRTY[base] = true
 end
 return finish({ delivered, dead })
 `);
@@ -582,15 +684,33 @@ export const ACK = script(`
 local base = KEYS[1]
 advance(base)
 local out = {}
+-- unlink() of each acked message, with its three removals made once for the batch.
+local seen = {}
+local gone = {}
+local keys = {}
 for i = A, #ARGV, 2 do
-  local m, why = leased(base, ARGV[i], ARGV[i + 1])
+  local id = ARGV[i]
+  local m, why
+  -- The same receipt twice in one call: the second finds it gone, as it would one by one.
+  if seen[id] then why = 'missing' else m, why = leasedState(base, id, ARGV[i + 1]) end
   if m then
-    unlink(base, m)
+    seen[id] = true
+    gone[#gone + 1] = id
+    keys[#keys + 1] = base .. ':m:' .. id
+    count(base, 'inflight', -1)
+    dropFromGroup(base, m)
     count(base, 'acked', 1)
     out[#out + 1] = 'ok'
   else
     out[#out + 1] = why
   end
+end
+if #gone > 0 then
+  -- Leased messages are always in the due set (their lease end).
+  bulk('ZREM', DUE[base], gone)
+  DUE_DIRTY[base] = true
+  bulk('ZREM', ALL[base], gone)
+  bulk('DEL', false, keys)
 end
 return finish(out)
 `);
@@ -629,7 +749,7 @@ return finish('ok')
 export const EXTEND = script(`
 local base = KEYS[1]
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1])
+local m, why = leasedState(base, ARGV[A], ARGV[A + 1])
 if not m then return finish(why) end
 dueAdd(base, ARGV[A + 2], m.id)
 return finish('ok')
@@ -649,7 +769,7 @@ export const PURGE = script(`
 local base = KEYS[1]
 advance(base)
 local removed = 0
-for _, id in ipairs(redis.call('ZRANGE', base .. ':all', 0, -1)) do
+for _, id in ipairs(redis.call('ZRANGE', ALL[base], 0, -1)) do
   local m = load(base, id)
   if m and m.st ~= 'i' then
     unlink(base, m)
@@ -666,7 +786,7 @@ local max = tonumber(ARGV[A])
 advance(base)
 local out = {}
 local n = 0
-for _, p in ipairs(redis.call('ZRANGE', base .. ':pris', 0, -1)) do
+for _, p in ipairs(redis.call('ZRANGE', PRIS[base], 0, -1)) do
   for _, id in ipairs(redis.call('ZRANGE', base .. ':r:' .. p, 0, max - n - 1)) do
     record(load(base, id), out)
     n = n + 1

@@ -134,21 +134,29 @@ function decodeDeadLettered(r: Reply): DeadLettered[] {
   return out;
 }
 
-/** The 11 fields of an item as the scripts read them; '' is an absent optional field. */
+/**
+ * An item as the scripts read it (readItem in redis-scripts.ts): id, body, priority,
+ * enqueuedAt, availableAt, then how many optional fields follow and each as its letter
+ * and value. Most messages have none, so most items are 6 arguments rather than 11.
+ * An empty string counts as absent, as it always has.
+ */
 function encodeItem(item: NewMessage, out: (string | number)[]): void {
-  out.push(
-    item.id,
-    encodeBody(item.body),
-    item.headers === undefined ? '' : JSON.stringify(item.headers),
-    String(item.priority),
-    String(item.enqueuedAt),
-    String(item.availableAt),
-    item.expiresAt === undefined ? '' : String(item.expiresAt),
-    item.dedupeId ?? '',
-    item.group ?? '',
-    item.correlationId ?? '',
-    item.subject ?? '',
-  );
+  out.push(item.id, encodeBody(item.body), String(item.priority), String(item.enqueuedAt), String(item.availableAt), 0);
+  const countAt = out.length - 1;
+  out[countAt] =
+    optionalField(out, 'h', item.headers === undefined ? undefined : JSON.stringify(item.headers)) +
+    optionalField(out, 'x', item.expiresAt === undefined ? undefined : String(item.expiresAt)) +
+    optionalField(out, 'd', item.dedupeId) +
+    optionalField(out, 'g', item.group) +
+    optionalField(out, 'c', item.correlationId) +
+    optionalField(out, 's', item.subject);
+}
+
+/** Appends an optional field's letter and value when it has one; returns how many fields it appended. */
+function optionalField(out: (string | number)[], letter: string, value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  out.push(letter, value);
+  return 1;
 }
 
 /** Closes a connection: politely when it is up, at once when it is not (a QUIT would wait for a reconnect). */
