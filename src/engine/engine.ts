@@ -155,7 +155,7 @@ export class Engine {
       this.#heap.push(entry);
       q.inflightCount++;
       q.delivered++;
-      this.journal?.claimed(q.name, entry);
+      this.#journal?.claimed(q.name, entry);
       delivered.push(new Lease(entry.id, entry.token, entry));
     }
     return { delivered, deadLettered };
@@ -173,7 +173,7 @@ export class Engine {
       }
       this.#unlink(q!, entry, now);
       q!.acked++;
-      this.journal?.removed(q!.name, entry.id, 'acked');
+      this.#journal?.removed(q!.name, entry.id, 'acked');
       out.push('ok');
     }
     return out;
@@ -189,7 +189,7 @@ export class Engine {
     q!.retried++;
     entry.token = 0;
     entry.availableAt = dueAt;
-    this.journal?.released(q!.name, entry);
+    this.#journal?.released(q!.name, entry);
     this.#reschedule(q!, entry, now);
     return 'ok';
   }
@@ -234,10 +234,11 @@ export class Engine {
     const q = this.#queues.get(queue);
     if (!q) return 0;
     let removed = 0;
-    for (const entry of [...q.byId.values()]) {
-      if (entry.state === EntryState.Inflight) continue;
+    const waiting: Entry[] = [];
+    for (const entry of q.stored) if (entry.state !== EntryState.Inflight) waiting.push(entry);
+    for (const entry of waiting) {
       this.#unlink(q, entry, now);
-      this.journal?.removed(q.name, entry.id, 'purged');
+      this.#journal?.removed(q.name, entry.id, 'purged');
       removed++;
     }
     return removed;
@@ -307,7 +308,7 @@ export class Engine {
   putMeta(key: string, value: string | undefined): void {
     if (value === undefined) this.#meta.delete(key);
     else this.#meta.set(key, value);
-    this.journal?.metaChanged(key, value);
+    this.#journal?.metaChanged(key, value);
   }
 
   // ------------------------------------------------------------------ internals
@@ -315,7 +316,7 @@ export class Engine {
   #queue(name: string): QueueState {
     let q = this.#queues.get(name);
     if (!q) {
-      q = new QueueState(name);
+      q = new QueueState(name, this.#journal !== undefined);
       this.#queues.set(name, q);
     }
     return q;
@@ -324,18 +325,22 @@ export class Engine {
   #insert(q: QueueState, item: NewMessage, dedupeWindow: number, now: number): Entry {
     const entry = new Entry(item, q);
     let id = entry.id;
-    if (q.byId.has(id)) {
-      // Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
-      id = `${id}:${++this.#lastToken}`;
-      (entry as { id: string }).id = id;
+    const byId = q.byId;
+    if (byId !== undefined) {
+      if (byId.has(id)) {
+        // Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
+        id = `${id}:${++this.#lastToken}`;
+        (entry as { id: string }).id = id;
+      }
+      byId.set(id, entry);
     }
-    q.byId.set(id, entry);
+    q.stored.push(entry);
     q.sent++;
     if (item.dedupeId !== undefined) {
       q.dedupe.set(item.dedupeId, { id, until: now + dedupeWindow });
       q.dedupeOrder.push(item.dedupeId);
     }
-    this.journal?.inserted(q.name, entry, item.dedupeId === undefined ? undefined : now + dedupeWindow);
+    this.#journal?.inserted(q.name, entry, item.dedupeId === undefined ? undefined : now + dedupeWindow);
     if (entry.group === undefined) {
       this.#reschedule(q, entry, now);
       return entry;
@@ -409,8 +414,16 @@ export class Engine {
         break;
     }
     entry.token = 0;
-    q.byId.delete(entry.id);
+    this.#forget(q, entry);
     this.#dropFromGroup(q, entry, now);
+  }
+
+  /** Takes an entry out of its queue's stored list and id index, once. */
+  #forget(q: QueueState, entry: Entry): void {
+    if (entry.state === EntryState.Removed) return;
+    entry.state = EntryState.Removed;
+    q.stored.remove(entry);
+    q.byId?.delete(entry.id);
   }
 
   /** Removes an entry from its group's list; when it was the head, the next live member takes its place. */
@@ -441,9 +454,9 @@ export class Engine {
   }
 
   #expire(q: QueueState, entry: Entry): void {
-    q.byId.delete(entry.id);
+    this.#forget(q, entry);
     q.expired++;
-    this.journal?.removed(q.name, entry.id, 'expired');
+    this.#journal?.removed(q.name, entry.id, 'expired');
     let list = this.#expired.get(q.name);
     if (!list) {
       list = [];
@@ -454,7 +467,7 @@ export class Engine {
 
   #deadLetterEntry(q: QueueState, entry: Entry, target: string | false, info: DeadLetterInfo, now: number): DeadLettered {
     q.deadLettered++;
-    this.journal?.removed(q.name, entry.id, 'dead');
+    this.#journal?.removed(q.name, entry.id, 'dead');
     if (target !== false) {
       const headers: Record<string, string> = { ...entry.headers };
       headers[DEAD_LETTER_HEADERS.reason] = info.reason;
@@ -476,6 +489,9 @@ export class Engine {
         subject: entry.subject,
       };
       const dlq = this.#queue(target);
+      // Only a dead-letter copy can meet an earlier copy of itself (fan-out copies share
+      // an id): a queue that receives them keeps an id index to rename a clash.
+      dlq.index();
       this.#insert(dlq, copy, 0, now);
     }
     return { message: entry, reason: info.reason, target };
@@ -483,14 +499,22 @@ export class Engine {
 
   /** The entry for a receipt if its lease is current, else why not. */
   #leased(q: QueueState | undefined, receipt: Receipt): Entry | 'stale' | 'missing' {
-    // A lease of this engine still current: its entry directly, without a lookup by id
-    // in a map of every message (a cache miss per settle at a million pending).
-    // Unlinking an entry zeroes its token, so a matching token means it is still here.
+    if (q === undefined) return 'missing';
+    // A lease of this engine: its entry directly, with no lookup by id (the queue may
+    // keep no id index). Unlinking an entry zeroes its token and marks it Removed.
     if (receipt instanceof Lease) {
       const leased = receipt.entry;
-      if (leased.owner === q && leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
+      if (leased.owner === q) {
+        if (leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
+        if (leased.state !== EntryState.Removed) return 'stale';
+        // Gone. Another message with its id can be in the queue only if the queue
+        // receives dead-letter copies or is journaled, and then it has an index.
+        if (q.byId === undefined) return 'missing';
+      }
     }
-    const entry = q?.byId.get(receipt.id);
+    // A receipt from elsewhere (or for another queue) is found by id: the queue's index
+    // is built on first use and kept from then on.
+    const entry = q.index().get(receipt.id);
     if (!entry) return 'missing';
     if (entry.state !== EntryState.Inflight || entry.token !== receipt.token) return 'stale';
     return entry;
@@ -522,8 +546,8 @@ export class Engine {
   #oldestWaiting(q: QueueState): Entry | undefined {
     const ready = q.ready.leastImportant();
     if (ready) return ready;
-    // Rare: everything waiting is delayed or behind a group. byId is in insertion order.
-    for (const entry of q.byId.values()) if (entry.state !== EntryState.Inflight) return entry;
+    // Rare: everything waiting is delayed or behind a group. The stored list is in the order stored.
+    for (const entry of q.stored) if (entry.state !== EntryState.Inflight) return entry;
     return undefined;
   }
 
@@ -532,8 +556,21 @@ export class Engine {
   // change to a message (so the storage can log effects, not calls), and a way to
   // export the whole state and rebuild it. Still pure: no I/O, no clock.
 
-  /** Told of every change that must outlive the process; `undefined` (the default) costs one check per change. */
-  journal: EngineJournal | undefined = undefined;
+  #journal: EngineJournal | undefined = undefined;
+
+  /**
+   * Told of every change that must outlive the process; `undefined` (the default)
+   * costs one check per change. A journal names messages by id, so with one set
+   * every queue keeps an id index and a clashing id is renamed on insert.
+   */
+  get journal(): EngineJournal | undefined {
+    return this.#journal;
+  }
+
+  set journal(journal: EngineJournal | undefined) {
+    this.#journal = journal;
+    if (journal !== undefined) for (const q of this.#queues.values()) q.index();
+  }
 
   /** The lease-token counter (also used to rename a clashing dead-letter copy). */
   get lastToken(): number {
@@ -547,7 +584,7 @@ export class Engine {
   exportState(now: number): EngineState {
     const queues = [...this.#queues.values()].map((q): QueueSnapshot => ({
       name: q.name,
-      messages: q.byId.values(),
+      messages: q.stored,
       dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
       counters: { sent: q.sent, delivered: q.delivered, acked: q.acked, retried: q.retried, deadLettered: q.deadLettered, expired: q.expired },
     }));
@@ -581,13 +618,15 @@ export class Engine {
   beginRestore(): EngineRestorer {
     if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.beginRestore() needs an empty engine');
     let finished = false;
-    const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.byId.get(id);
+    // Records name messages by id: every queue keeps an index while it is rebuilt.
+    const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.index().get(id);
     return {
       put: (queue, message) => {
         const q = this.#queue(queue);
         const entry = new Entry(message, q);
         entry.attempt = message.attempt;
-        q.byId.set(entry.id, entry);
+        q.index().set(entry.id, entry);
+        q.stored.push(entry);
       },
       claimed: (queue, id, attempt) => {
         const entry = entryOf(queue, id);
@@ -598,7 +637,11 @@ export class Engine {
         if (entry) entry.availableAt = availableAt;
       },
       removed: (queue, id) => {
-        this.#queues.get(queue)?.byId.delete(id);
+        const q = this.#queues.get(queue);
+        const entry = q?.index().get(id);
+        if (entry === undefined) return;
+        q!.byId!.delete(id);
+        q!.stored.remove(entry);
       },
       dedupe: (queue, key, id, until) => {
         const q = this.#queue(queue);
@@ -615,7 +658,7 @@ export class Engine {
       },
       messageCount: () => {
         let n = 0;
-        for (const q of this.#queues.values()) n += q.byId.size;
+        for (const q of this.#queues.values()) n += q.stored.size;
         return n;
       },
       abort: () => {
@@ -630,7 +673,11 @@ export class Engine {
       finish: (now) => {
         if (finished) return;
         finished = true;
-        for (const q of this.#queues.values()) for (const entry of q.byId.values()) this.#placeRestored(q, entry, now);
+        for (const q of this.#queues.values()) {
+          for (const entry of q.stored) this.#placeRestored(q, entry, now);
+          // Without a journal nothing asks by id any more (see QueueState.byId).
+          if (this.#journal === undefined) q.byId = undefined;
+        }
       },
     };
   }

@@ -11,6 +11,8 @@ export enum EntryState {
   Grouped,
   /** Leased: in the due heap keyed by the lease's end. */
   Inflight,
+  /** Gone from its queue (acked, dead-lettered, expired, purged, dropped): in no structure. */
+  Removed,
 }
 
 /** The message fields most messages leave unset: kept apart, so a plain message does not pay a slot for each. */
@@ -67,6 +69,9 @@ export class Entry implements StoredMessage {
    */
   readyPrev: Entry | undefined = undefined;
   readyNext: Entry | undefined = undefined;
+  /** Links in its queue's list of every entry, in the order stored ({@link StoredList}). */
+  storedPrev: Entry | undefined = undefined;
+  storedNext: Entry | undefined = undefined;
 
   /** The queue the entry belongs to. */
   readonly owner: QueueState;
@@ -158,5 +163,43 @@ export class ReadyList {
     else this.tail = entry.readyPrev;
     entry.readyPrev = entry.readyNext = undefined;
     this.size--;
+  }
+}
+
+/**
+ * Every entry of one queue in the order stored, over the stored links: what purge,
+ * `drop-oldest` and snapshots walk. It replaces iterating an id map, so a queue
+ * needs no map from ids to entries unless something asks by id (see `QueueState.byId`).
+ */
+export class StoredList {
+  head: Entry | undefined = undefined;
+  tail: Entry | undefined = undefined;
+  size = 0;
+
+  push(entry: Entry): void {
+    entry.storedPrev = this.tail;
+    entry.storedNext = undefined;
+    if (this.tail) this.tail.storedNext = entry;
+    else this.head = entry;
+    this.tail = entry;
+    this.size++;
+  }
+
+  remove(entry: Entry): void {
+    if (entry.storedPrev) entry.storedPrev.storedNext = entry.storedNext;
+    else this.head = entry.storedNext;
+    if (entry.storedNext) entry.storedNext.storedPrev = entry.storedPrev;
+    else this.tail = entry.storedPrev;
+    entry.storedPrev = entry.storedNext = undefined;
+    this.size--;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Entry> {
+    // The next link is read before yielding, so the caller may remove the entry it was given.
+    for (let e = this.head; e !== undefined; ) {
+      const next = e.storedNext;
+      yield e;
+      e = next;
+    }
   }
 }
