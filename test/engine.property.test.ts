@@ -384,14 +384,14 @@ function compareAll(world: World, engine: Engine): void {
 function compareSignals(world: World, engine: Engine): void {
   const { model } = world;
   expect(engine.nextDueAt(), 'nextDueAt').toBe(model.nextDueAt());
-  const signals = engine.takeSignals();
+  const ready = engine.takeReady();
   const expired = new Map<string, string[]>();
-  for (const [name, messages] of signals?.expired ?? []) expired.set(name, messages.map((m) => m.id).sort());
+  for (const [name, messages] of engine.takeExpired() ?? []) expired.set(name, messages.map((m) => m.id).sort());
   const expected = new Map<string, string[]>();
   for (const [name, ids] of model.expired) expected.set(name, [...ids].sort());
   expect(expired, 'expired signals').toEqual(expected);
   for (const [m, name] of model.readied) {
-    if (m.state === 'ready' && model.queue(name).messages.includes(m)) expect(signals?.ready.has(name), `ready signal for ${name}`).toBe(true);
+    if (m.state === 'ready' && model.queue(name).messages.includes(m)) expect(ready.includes(name), `ready signal for ${name}`).toBe(true);
   }
   model.expired = new Map();
   model.readied = new Map();

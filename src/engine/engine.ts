@@ -40,9 +40,9 @@ class Lease implements Receipt, Delivery {
   }
 }
 
-/** What {@link Engine.takeSignals} hands out for "none": shared, and never written to. */
-const NO_READY: ReadonlySet<string> = new Set();
-const NO_EXPIRED: ReadonlyMap<string, StoredMessage[]> = new Map();
+/** Shared empty results: never written to. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_DEAD: readonly DeadLettered[] = Object.freeze([]);
 
 /** Headers a dead-lettered copy carries, so its story travels with it. */
 export const DEAD_LETTER_HEADERS = {
@@ -72,10 +72,15 @@ export class Engine {
   #lastToken = 0;
   readonly #meta = new Map<string, string>();
 
-  /** Queues that may have become deliverable since the last {@link Engine.takeSignals}. */
-  #readyQueues = new Set<string>();
-  /** Messages expired since the last {@link Engine.takeSignals}, per queue. */
-  #expired = new Map<string, StoredMessage[]>();
+  /**
+   * Queues that may have become deliverable since the last {@link Engine.takeReady}:
+   * the first `#readyCount` slots, each queue once. A reused buffer, not a new Set per
+   * operation (almost every operation marks one queue ready).
+   */
+  #ready: QueueState[] = [];
+  #readyCount = 0;
+  /** Messages expired since the last {@link Engine.takeExpired}, per queue; `undefined` when none. */
+  #expired: Map<string, StoredMessage[]> | undefined = undefined;
 
   // ---------------------------------------------------------------- operations
 
@@ -85,16 +90,17 @@ export class Engine {
     this.advance(now);
     const q = this.#queue(queue);
     this.#pruneDedupe(q, now);
-    const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
+    const results: { id: string; status: 'stored' | 'duplicate' }[] = new Array(items.length);
     // Decide every item before changing anything, so a rejected batch stores nothing.
     let batchIds: Map<string, string> | undefined;
     let fresh = 0;
-    for (const item of items) {
-      const duplicateOf = this.#duplicateOf(q, item, now) ?? (item.dedupeId === undefined ? undefined : batchIds?.get(item.dedupeId));
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const duplicateOf = item.dedupeId === undefined ? undefined : (this.#duplicateOf(q, item, now) ?? batchIds?.get(item.dedupeId));
       if (duplicateOf !== undefined) {
-        results.push({ id: duplicateOf, status: 'duplicate' });
+        results[i] = { id: duplicateOf, status: 'duplicate' };
       } else {
-        results.push({ id: item.id, status: 'stored' });
+        results[i] = { id: item.id, status: 'stored' };
         fresh++;
         // Items of one batch are stored at the same `now`: within the window of each other only when it is not 0.
         if (item.dedupeId !== undefined && policy.dedupeWindow > 0) (batchIds ??= new Map()).set(item.dedupeId, item.id);
@@ -102,20 +108,20 @@ export class Engine {
     }
     const { maxLength } = policy;
     if (maxLength !== undefined && policy.overflow === 'reject' && q.waiting + fresh > maxLength) {
-      return { results: [], full: true, dropped: [] };
+      return { results: [], full: true, dropped: NO_DEAD };
     }
     for (let i = 0; i < items.length; i++) {
       if (results[i]!.status === 'stored') this.#insert(q, items[i]!, policy.dedupeWindow, now);
     }
-    const dropped: DeadLettered[] = [];
+    let dropped: DeadLettered[] | undefined;
     if (maxLength !== undefined) {
       while (q.waiting > maxLength) {
         const victim = this.#oldestWaiting(q)!;
         this.#unlink(q, victim, now);
-        dropped.push(this.#deadLetterEntry(q, victim, policy.deadLetter, { reason: 'overflow' }, now));
+        (dropped ??= []).push(this.#deadLetterEntry(q, victim, policy.deadLetter, { reason: 'overflow' }, now));
       }
     }
-    return { results, full: false, dropped };
+    return { results, full: false, dropped: dropped ?? NO_DEAD };
   }
 
   /** Puts a copy of each item into each queue: topic fan-out. No bounds apply. */
@@ -133,17 +139,20 @@ export class Engine {
   claim(queue: string, request: ClaimRequest, now: number): ClaimResult {
     this.advance(now);
     const q = this.#queues.get(queue);
-    const delivered: Delivery[] = [];
-    const deadLettered: DeadLettered[] = [];
-    if (!q) return { delivered, deadLettered };
-    while (delivered.length < request.max) {
+    if (!q) return { delivered: [], deadLettered: NO_DEAD };
+    // Sized for what can be delivered (a push into `[]` reserves 16 slots), trimmed below.
+    const room = Math.min(request.max, q.ready.size);
+    const delivered: Delivery[] = new Array(room);
+    let count = 0;
+    let deadLettered: DeadLettered[] | undefined;
+    while (count < room) {
       const entry = q.ready.first();
       if (!entry) break;
       if (entry.attempt >= request.maxAttempts) {
         // Only a lease that ran out on the last allowed attempt gets here: a
         // failed handler is dead-lettered by the caller instead of released.
         this.#unlink(q, entry, now);
-        deadLettered.push(this.#deadLetterEntry(q, entry, request.deadLetter, { reason: 'max-attempts', error: 'lease expired' }, now));
+        (deadLettered ??= []).push(this.#deadLetterEntry(q, entry, request.deadLetter, { reason: 'max-attempts', error: 'lease expired' }, now));
         continue;
       }
       q.ready.remove(entry);
@@ -156,25 +165,26 @@ export class Engine {
       q.inflightCount++;
       q.delivered++;
       this.#journal?.claimed(q.name, entry);
-      delivered.push(new Lease(entry.id, entry.token, entry));
+      delivered[count++] = new Lease(entry.id, entry.token, entry);
     }
-    return { delivered, deadLettered };
+    if (count < room) delivered.length = count;
+    return { delivered, deadLettered: deadLettered ?? NO_DEAD };
   }
 
   ack(queue: string, receipts: readonly Receipt[], now: number): Settle[] {
     this.advance(now);
     const q = this.#queues.get(queue);
-    const out: Settle[] = [];
-    for (const receipt of receipts) {
-      const entry = this.#leased(q, receipt);
+    const out: Settle[] = new Array(receipts.length);
+    for (let i = 0; i < receipts.length; i++) {
+      const entry = this.#leased(q, receipts[i]!);
       if (typeof entry === 'string') {
-        out.push(entry);
+        out[i] = entry;
         continue;
       }
       this.#unlink(q!, entry, now);
       q!.acked++;
       this.#journal?.removed(q!.name, entry.id, 'acked');
-      out.push('ok');
+      out[i] = 'ok';
     }
     return out;
   }
@@ -286,19 +296,33 @@ export class Engine {
   }
 
   /**
-   * Hands over what changed since the last call: queues that may have become
-   * deliverable, and messages that expired. Adapters turn these into signals.
+   * Hands over the queues that may have become deliverable since the last call, and
+   * forgets them. The array is the caller's to keep (never written to again), so a
+   * caller may run operations while it iterates; adapters turn it into signals.
    */
-  takeSignals(): { ready: ReadonlySet<string>; expired: ReadonlyMap<string, StoredMessage[]> } | undefined {
-    const ready = this.#readyQueues;
+  takeReady(): readonly string[] {
+    const count = this.#readyCount;
+    if (count === 0) return NO_NAMES;
+    this.#readyCount = 0;
+    const marked = this.#ready;
+    if (count === 1) {
+      const q = marked[0]!;
+      q.readyMarked = false;
+      return q.nameList;
+    }
+    const names: string[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      names[i] = marked[i]!.name;
+      marked[i]!.readyMarked = false;
+    }
+    return names;
+  }
+
+  /** Hands over the messages that expired since the last call, per queue, and forgets them. */
+  takeExpired(): ReadonlyMap<string, StoredMessage[]> | undefined {
     const expired = this.#expired;
-    if (ready.size === 0 && expired.size === 0) return undefined;
-    // Replace only what was used: almost every operation signals readiness and
-    // nothing expired, and a fresh Map per operation was a good part of the garbage.
-    // The empty stand-ins are never written to (they are not the engine's fields).
-    if (ready.size > 0) this.#readyQueues = new Set();
-    if (expired.size > 0) this.#expired = new Map();
-    return { ready: ready.size > 0 ? ready : NO_READY, expired: expired.size > 0 ? expired : NO_EXPIRED };
+    this.#expired = undefined;
+    return expired;
   }
 
   getMeta(key: string): string | undefined {
@@ -393,7 +417,10 @@ export class Engine {
       entry.dueAt = expiresAt;
       this.#heap.push(entry);
     }
-    this.#readyQueues.add(q.name);
+    if (!q.readyMarked) {
+      q.readyMarked = true;
+      this.#ready[this.#readyCount++] = q;
+    }
   }
 
   /** Takes an entry out of every structure and the queue, keeping its group moving. */
@@ -457,10 +484,11 @@ export class Engine {
     this.#forget(q, entry);
     q.expired++;
     this.#journal?.removed(q.name, entry.id, 'expired');
-    let list = this.#expired.get(q.name);
+    const expired = (this.#expired ??= new Map());
+    let list = expired.get(q.name);
     if (!list) {
       list = [];
-      this.#expired.set(q.name, list);
+      expired.set(q.name, list);
     }
     list.push(entry);
   }
@@ -667,8 +695,9 @@ export class Engine {
         this.#meta.clear();
         this.#heap.clear();
         this.#lastToken = 0;
-        this.#readyQueues = new Set();
-        this.#expired = new Map();
+        for (let i = 0; i < this.#readyCount; i++) this.#ready[i]!.readyMarked = false;
+        this.#readyCount = 0;
+        this.#expired = undefined;
       },
       finish: (now) => {
         if (finished) return;

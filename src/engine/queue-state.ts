@@ -24,6 +24,11 @@ export class QueueState {
   dedupeOrder: string[] = [];
   dedupeHead = 0;
 
+  /** `[name]`, made once: what {@link Engine.takeReady} hands out when only this queue became ready. */
+  readonly nameList: readonly string[];
+  /** Set while the queue waits in the engine's list of queues to signal as ready. */
+  readyMarked = false;
+
   /** The last {@link Entry.seq} handed out. */
   lastSeq = 0;
 
@@ -41,6 +46,7 @@ export class QueueState {
 
   constructor(name: string, indexed = false) {
     this.name = name;
+    this.nameList = Object.freeze([name]);
     this.byId = indexed ? new Map() : undefined;
   }
 
