@@ -225,43 +225,54 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
    */
   async idle(): Promise<void> {
     this.#checkOpen();
-    const { scheduler } = this.#context;
-    // One hold for the whole wait, not one per wake: each hold and release re-sets the
-    // scheduler's real timer, and a busy queue wakes idle() once per ack batch.
-    const release = scheduler.hold();
-    try {
-      for (;;) {
-        const version = scheduler.version(this.name);
-        const s = await this.storage.stats(this.name, this.storage.clock.now());
-        if (s.ready + s.delayed + s.inflight === 0) return;
-        if (scheduler.version(this.name) !== version) continue;
-        await this.#nextWake();
-      }
-    } finally {
-      release();
-    }
+    return this.#untilIdle();
   }
 
   /**
-   * `#waitForWake(Infinity, undefined, true)` without a timer, an abort signal or a
-   * hold to clean up: a busy queue wakes `idle()` once per ack batch (once per
-   * message at concurrency 1), so its closures and cleanup were a visible cost.
-   * Resolves at the next wake of the queue; rejects with `ClosedError` on close.
+   * Asks the storage for the queue's counts now and again at each wake of the queue
+   * (a wake during a question asks again once it is answered), until they are all 0.
+   * One registration for the whole wait, not one promise and wake-up per wake: a busy
+   * queue wakes `idle()` once per ack batch, once per message at concurrency 1.
+   * Rejects with `ClosedError` on close, or with the storage's error.
    */
-  #nextWake(): Promise<void> {
+  #untilIdle(): Promise<void> {
+    const { scheduler } = this.#context;
+    const { storage, name } = this;
+    const closers = this.#closers;
     return new Promise<void>((resolve, reject) => {
-      if (this.#closed) return reject(new ClosedError(`Queue "${this.name}" was closed`));
-      const closers = this.#closers;
-      const onClose = () => {
+      // One hold for the whole wait: each hold and release re-sets the scheduler's real timer.
+      const release = scheduler.hold();
+      let done = false;
+      let asking = false;
+      let version = 0;
+      const finish = (error: unknown, failed: boolean) => {
+        if (done) return;
+        done = true;
+        release();
+        stopWatching();
         closers.delete(onClose);
-        cancelWake();
-        reject(new ClosedError(`Queue "${this.name}" was closed`));
+        if (failed) reject(error);
+        else resolve();
       };
-      const cancelWake = this.#context.scheduler.onWake(this.name, () => {
-        closers.delete(onClose);
-        resolve();
-      });
+      const onClose = () => finish(new ClosedError(`Queue "${name}" was closed`), true);
+      const onStats = (s: QueueStats) => {
+        asking = false;
+        if (s.ready + s.delayed + s.inflight === 0) finish(undefined, false);
+        else if (scheduler.version(name) !== version) ask();
+      };
+      const onError = (error: unknown) => {
+        asking = false;
+        finish(error, true);
+      };
+      const ask = () => {
+        if (asking || done) return;
+        asking = true;
+        version = scheduler.version(name);
+        storage.stats(name, storage.clock.now()).then(onStats, onError);
+      };
+      const stopWatching = scheduler.onEveryWake(name, ask);
       closers.add(onClose);
+      ask();
     });
   }
 

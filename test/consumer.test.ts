@@ -52,6 +52,22 @@ describe('Consumer', () => {
     expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 2 });
   });
 
+  it('.consume() - a handler returning a thenable that is not a Promise is acked when it resolves, retried when it rejects', async () => {
+    const { queue, clock } = setup<string>({ backoff: () => 0 });
+    const seen: string[] = [];
+    queue.consume((msg) => ({
+      then(resolve: () => void, reject: (error: Error) => void) {
+        seen.push(`${msg.body}#${msg.attempt}`);
+        if (msg.body === 'bad' && msg.attempt === 1) reject(new Error('no'));
+        else resolve();
+      },
+    }));
+    await queue.sendBatch([{ body: 'good' }, { body: 'bad' }]);
+    await clock.advance(0);
+    expect(seen).toEqual(['good#1', 'bad#1', 'bad#2']);
+    expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 2, retried: 1 });
+  });
+
   it('.consume() - a synchronous handler that returns acks its message', async () => {
     const { queue, clock } = setup();
     queue.consume(() => undefined);
