@@ -145,6 +145,8 @@ export class Engine {
     const delivered: Delivery[] = new Array(room);
     let count = 0;
     let deadLettered: DeadLettered[] | undefined;
+    // One boxed number for every lease of this claim, not one per entry.
+    const leaseEnd = now + request.leaseMs;
     while (count < room) {
       const entry = q.ready.first();
       if (!entry) break;
@@ -160,7 +162,7 @@ export class Engine {
       entry.attempt++;
       entry.state = EntryState.Inflight;
       entry.token = ++this.#lastToken;
-      entry.dueAt = now + request.leaseMs;
+      entry.dueAt = leaseEnd;
       this.#heap.push(entry);
       q.inflightCount++;
       q.delivered++;

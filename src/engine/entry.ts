@@ -82,7 +82,9 @@ export class Entry implements StoredMessage {
     this.id = message.id;
     this.body = message.body;
     this.priority = message.priority;
-    this.enqueuedAt = message.enqueuedAt;
+    // Messages stored in the same millisecond share one boxed time (see QueueState.lastTime).
+    const at = message.enqueuedAt;
+    this.enqueuedAt = at === owner.lastTime ? owner.lastTime : (owner.lastTime = at);
     // Without a delay both times are equal: share one boxed number instead of holding two.
     this.availableAt = message.availableAt === message.enqueuedAt ? this.enqueuedAt : message.availableAt;
     const { headers, expiresAt, dedupeId, group, correlationId, subject } = message;
