@@ -46,6 +46,10 @@ export class Consumer<T = unknown> {
    */
   #acks: Message<T>[] = [];
   #ackCount = 0;
+  /** A flush of `#acks` is scheduled. */
+  #ackFlushDue = false;
+  /** Handlers called and not yet returned or settled: while any is, a tick's acks may still grow. */
+  #handling = 0;
   /** Runs not in use, each with its callbacks made once (see {@link Run}). */
   #freeRuns: Run<T>[] = [];
   #rateTimer: TimerHandle | undefined = undefined;
@@ -222,13 +226,16 @@ export class Consumer<T = unknown> {
   /** Runs the handler; its outcome settles the message (see #succeeded and #failed). */
   #start(message: Message<T>): void {
     let result: unknown;
+    this.#handling++;
     try {
       result = this.#handler(message);
     } catch (error) {
+      this.#handling--;
       this.#failed(message, error);
       return;
     }
     if (!isThenable(result)) {
+      this.#handling--;
       this.#succeeded(message);
       return;
     }
@@ -243,6 +250,7 @@ export class Consumer<T = unknown> {
     const message = run.message!;
     run.message = undefined;
     this.#freeRuns.push(run);
+    this.#handling--;
     if (failed) this.#failed(message, error);
     else this.#succeeded(message);
   }
@@ -254,12 +262,21 @@ export class Consumer<T = unknown> {
       return;
     }
     this.#acks[this.#ackCount++] = message;
-    // A settled promise's reaction, not queueMicrotask(): Node wraps each of those in an async resource.
-    if (this.#ackCount === 1) void RESOLVED.then(this.#flushAcks);
+    if (this.#handling === 0) {
+      // No other handler can finish in this tick (at concurrency 1, never): ack now.
+      this.#flushAcks();
+    } else if (!this.#ackFlushDue) {
+      // Wait for the handlers finishing in this tick, then ack them together. A settled
+      // promise's reaction, not queueMicrotask(): Node wraps each of those in an async resource.
+      this.#ackFlushDue = true;
+      void RESOLVED.then(this.#flushAcks);
+    }
   }
 
   readonly #flushAcks = (): void => {
+    this.#ackFlushDue = false;
     const count = this.#ackCount;
+    if (count === 0) return;
     const acks = this.#acks;
     const batch: Message<T>[] = new Array(count);
     for (let i = 0; i < count; i++) {

@@ -239,10 +239,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   /**
-   * Asks the storage for the queue's counts now and again at each wake of the queue
-   * (a wake during a question asks again once it is answered), until they are all 0.
-   * One registration for the whole wait, not one promise and wake-up per wake: a busy
-   * queue wakes `idle()` once per ack batch, once per message at concurrency 1.
+   * Asks the storage for the queue's counts now and again each time the queue may
+   * have become empty, until they are all 0: on a storage that signals `'drained'`,
+   * at each of those signals; otherwise at each wake of the queue (once per ack
+   * batch, once per message at concurrency 1). A signal during a question asks again
+   * once it is answered. One registration for the whole wait, not one per signal.
    * Rejects with `ClosedError` on close, or with the storage's error.
    */
   #untilIdle(): Promise<void> {
@@ -254,6 +255,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       const release = scheduler.hold();
       let done = false;
       let asking = false;
+      // Drain signals are exact: a storage that sends them is asked only when one comes.
+      const onDrains = storage.signalsDrained === true;
+      const versionOf = onDrains ? () => scheduler.drains(name) : () => scheduler.version(name);
       let version = 0;
       const finish = (error: unknown, failed: boolean) => {
         if (done) return;
@@ -268,7 +272,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       const onStats = (s: QueueStats) => {
         asking = false;
         if (s.ready + s.delayed + s.inflight === 0) finish(undefined, false);
-        else if (scheduler.version(name) !== version) ask();
+        else if (versionOf() !== version) ask();
       };
       const onError = (error: unknown) => {
         asking = false;
@@ -277,10 +281,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       const ask = () => {
         if (asking || done) return;
         asking = true;
-        version = scheduler.version(name);
+        version = versionOf();
         storage.stats(name, storage.clock.now()).then(onStats, onError);
       };
-      const stopWatching = scheduler.onEveryWake(name, ask);
+      const stopWatching = onDrains ? scheduler.onEveryDrain(name, ask) : scheduler.onEveryWake(name, ask);
       closers.add(onClose);
       ask();
     });

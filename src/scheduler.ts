@@ -41,7 +41,7 @@ export class Scheduler {
   #wakesOf(queue: string): QueueWakes {
     let wakes = this.#wakes.get(queue);
     if (!wakes) {
-      wakes = { version: 0, once: [], every: [] };
+      wakes = { version: 0, once: [], every: [], drains: 0, drained: [] };
       this.#wakes.set(queue, wakes);
     }
     return wakes;
@@ -78,6 +78,31 @@ export class Scheduler {
     return () => {
       wakes.every = wakes.every.filter((w) => w !== wake);
     };
+  }
+
+  /** How many times `queue` was signalled drained; compare before and after a look at it to spot a missed one. */
+  drains(queue: string): number {
+    return this.#wakes.get(queue)?.drains ?? 0;
+  }
+
+  /**
+   * Calls `drained` each time the storage signals that `queue` became empty (and when
+   * the storage closes), until the returned function is called. Only storages with
+   * `signalsDrained` send that signal.
+   */
+  onEveryDrain(queue: string, drained: () => void): () => void {
+    const wakes = this.#wakesOf(queue);
+    wakes.drained = [...wakes.drained, drained];
+    return () => {
+      wakes.drained = wakes.drained.filter((d) => d !== drained);
+    };
+  }
+
+  #drained(queue: string): void {
+    const wakes = this.#wakesOf(queue);
+    wakes.drains++;
+    const { drained } = wakes;
+    for (let i = 0; i < drained.length; i++) drained[i]!();
   }
 
   /** Wakes everyone waiting on `queue`: something about it changed. */
@@ -124,6 +149,9 @@ export class Scheduler {
       case 'ready':
         this.wake(signal.queue);
         break;
+      case 'drained':
+        this.#drained(signal.queue);
+        break;
       case 'expired':
         for (const listener of this.#listenersOf(signal.queue)) listener.expired(signal.messages);
         this.wake(signal.queue);
@@ -149,7 +177,10 @@ export class Scheduler {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;
-    for (const [queue, wakes] of [...this.#wakes]) if (wakes.once.length > 0 || wakes.every.length > 0) this.wake(queue);
+    for (const [queue, wakes] of [...this.#wakes]) {
+      if (wakes.once.length > 0 || wakes.every.length > 0) this.wake(queue);
+      if (wakes.drained.length > 0) this.#drained(queue);
+    }
   }
 
   *#listenersOf(queue: string): Generator<QueueListener> {
@@ -207,6 +238,9 @@ interface QueueWakes {
   version: number;
   once: (() => void)[];
   every: readonly (() => void)[];
+  /** Times the queue was signalled drained, and who listens for it. */
+  drains: number;
+  drained: readonly (() => void)[];
 }
 
 /** How long a failed tick waits before the next try, in ms. */

@@ -34,6 +34,25 @@ describe('MemoryStorage', () => {
     expect(delivered[0]!.message.body).toBe(body);
   });
 
+  it("signals 'drained' when a queue's last message goes, and only then", async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    expect(storage.signalsDrained).toBe(true);
+    const drained: string[] = [];
+    storage.watch((signal) => {
+      if (signal.type === 'drained') drained.push(signal.queue);
+    });
+    const policy = { maxLength: undefined, overflow: 'reject' as const, deadLetter: false as const, dedupeWindow: 0 };
+    await storage.enqueue('jobs', [message('a', 1), message('b', 2), { ...message('c', 3), expiresAt: 100 }], policy, 0);
+    const { delivered } = await storage.claim('jobs', { max: 2, leaseMs: 1_000, maxAttempts: 3, deadLetter: false }, 0);
+    await storage.ack('jobs', [delivered[0]!.receipt], 0);
+    expect(drained).toEqual([]);
+    await storage.ack('jobs', [delivered[1]!.receipt], 0);
+    expect(drained).toEqual([]);
+    // The last one expires while waiting.
+    await storage.tick(100);
+    expect(drained).toEqual(['jobs']);
+  });
+
   it('uses the system clock when given no clock', () => {
     expect(new MemoryStorage().clock).toBe(systemClock);
     expect(new MemoryStorage({}).clock).toBe(systemClock);

@@ -79,6 +79,9 @@ export class Engine {
    */
   #ready: QueueState[] = [];
   #readyCount = 0;
+  /** Queues that lost a message since the last {@link Engine.takeDrained}: the first `#drainCount` slots. */
+  #drain: QueueState[] = [];
+  #drainCount = 0;
   /** Messages expired since the last {@link Engine.takeExpired}, per queue; `undefined` when none. */
   #expired: Map<string, StoredMessage[]> | undefined = undefined;
 
@@ -320,6 +323,30 @@ export class Engine {
     return names;
   }
 
+  /**
+   * Hands over the queues that became empty (nothing ready, delayed or in flight)
+   * since the last call, having lost a message; like {@link Engine.takeReady}, the
+   * array is the caller's.
+   */
+  takeDrained(): readonly string[] {
+    const count = this.#drainCount;
+    if (count === 0) return NO_NAMES;
+    this.#drainCount = 0;
+    const marked = this.#drain;
+    if (count === 1) {
+      const q = marked[0]!;
+      q.drainMarked = false;
+      return q.stored.size === 0 ? q.nameList : NO_NAMES;
+    }
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const q = marked[i]!;
+      q.drainMarked = false;
+      if (q.stored.size === 0) names.push(q.name);
+    }
+    return names;
+  }
+
   /** Hands over the messages that expired since the last call, per queue, and forgets them. */
   takeExpired(): ReadonlyMap<string, StoredMessage[]> | undefined {
     const expired = this.#expired;
@@ -453,6 +480,12 @@ export class Engine {
     entry.state = EntryState.Removed;
     q.stored.remove(entry);
     q.byId?.delete(entry.id);
+    // Whether the queue is then empty is decided when the operation is over (takeDrained):
+    // a group's next member may still be placed, a dead-letter copy stored.
+    if (!q.drainMarked) {
+      q.drainMarked = true;
+      this.#drain[this.#drainCount++] = q;
+    }
   }
 
   /** Removes an entry from its group's list; when it was the head, the next live member takes its place. */
@@ -699,6 +732,8 @@ export class Engine {
         this.#lastToken = 0;
         for (let i = 0; i < this.#readyCount; i++) this.#ready[i]!.readyMarked = false;
         this.#readyCount = 0;
+        for (let i = 0; i < this.#drainCount; i++) this.#drain[i]!.drainMarked = false;
+        this.#drainCount = 0;
         this.#expired = undefined;
       },
       finish: (now) => {

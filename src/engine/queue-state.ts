@@ -28,6 +28,8 @@ export class QueueState {
   readonly nameList: readonly string[];
   /** Set while the queue waits in the engine's list of queues to signal as ready. */
   readyMarked = false;
+  /** Set while the queue waits in the engine's list of queues that may have become empty. */
+  drainMarked = false;
 
   /**
    * The `enqueuedAt` of the last entry made, held so that entries made in the same

@@ -28,6 +28,18 @@ function readySignal(queue: string): StorageSignal {
   return signal;
 }
 
+/** A drained signal per queue name, made once: a queue consumed as fast as it fills drains often. */
+const drainedSignals = new Map<string, StorageSignal>();
+
+function drainedSignal(queue: string): StorageSignal {
+  let signal = drainedSignals.get(queue);
+  if (!signal) {
+    signal = { type: 'drained', queue };
+    if (drainedSignals.size < 10_000) drainedSignals.set(queue, signal);
+  }
+  return signal;
+}
+
 /**
  * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
  * FileStorage with a log under it. Each operation runs the engine synchronously
@@ -36,6 +48,8 @@ function readySignal(queue: string): StorageSignal {
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
+  /** The engine knows when a queue empties, so this storage says so (see {@link Storage.signalsDrained}). */
+  readonly signalsDrained = true;
   /** @internal The in-process state. */
   protected readonly engine = new Engine();
   #watchers: ((signal: StorageSignal) => void)[] = [];
@@ -200,6 +214,8 @@ export abstract class EngineStorage implements Storage {
     // Watchers may run operations (a woken consumer claims at once): `ready` is ours to iterate.
     const ready = this.engine.takeReady();
     for (let i = 0; i < ready.length; i++) this.#send(watchers, readySignal(ready[i]!));
+    const drained = this.engine.takeDrained();
+    for (let i = 0; i < drained.length; i++) this.#send(watchers, drainedSignal(drained[i]!));
     const due = this.engine.nextDueAt();
     if (due !== this.#lastDue) {
       this.#lastDue = due;
