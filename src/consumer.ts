@@ -3,6 +3,7 @@ import type { TimerHandle } from './clock.js';
 import type { Message } from './message.js';
 import type { ResolvedConsumeOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
+import { APPLIED_AT_CALL } from './storage/engine-storage.js';
 import type { ClaimResult } from './storage/storage.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -50,6 +51,14 @@ export class Consumer<T = unknown> {
   #ackFlushDue = false;
   /** Handlers called and not yet returned or settled: while any is, a tick's acks may still grow. */
   #handling = 0;
+  /**
+   * The storage applies an operation when it is called (see APPLIED_AT_CALL): an ack
+   * frees its slots at once and the next claim goes out in the same turn, reading the
+   * clock once for both. Otherwise the slots are freed when the ack's promise settles.
+   */
+  readonly #appliedAtCall: boolean;
+  /** Acks made whose promise has not settled yet (with #appliedAtCall); stop() waits for them. */
+  #acking = 0;
   /** Runs not in use, each with its callbacks made once (see {@link Run}). */
   #freeRuns: Run<T>[] = [];
   #rateTimer: TimerHandle | undefined = undefined;
@@ -76,6 +85,7 @@ export class Consumer<T = unknown> {
     this.#capacity = Math.max(options.concurrency, options.prefetch);
     this.#detach = detach;
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
+    this.#appliedAtCall = (context.storage as { [APPLIED_AT_CALL]?: boolean })[APPLIED_AT_CALL] === true;
     const { signal } = options;
     if (signal?.aborted) {
       // Stopped before it starts: take nothing.
@@ -119,7 +129,7 @@ export class Consumer<T = unknown> {
     this.#stopWaiting();
     this.#removeAbort?.();
     this.#stopped = new Promise<void>((resolve) => {
-      if (this.#held === 0 && !this.#claiming) resolve();
+      if (this.#held === 0 && !this.#claiming && this.#acking === 0) resolve();
       else this.#drained = resolve;
     }).then(() => {
       this.#detach();
@@ -132,8 +142,8 @@ export class Consumer<T = unknown> {
     this.#cancelWait = undefined;
   }
 
-  /** Claims more when there is room, nothing stops it, and no claim or wait is pending. */
-  #pump(): void {
+  /** Claims more when there is room, nothing stops it, and no claim or wait is pending. `now` when the caller just read the clock. */
+  #pump(now?: number): void {
     if (this.#claiming) {
       // A wake or a finished handler while a claim is out: look again once it is back.
       this.#pumpAgain = true;
@@ -146,7 +156,8 @@ export class Consumer<T = unknown> {
     this.#claimVersion = context.scheduler.version(context.name);
     let work: Promise<void>;
     try {
-      work = context.storage.claim(context.name, context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held)), context.now()).then(this.#onClaimed, this.#onClaimFailed);
+      const request = context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held));
+      work = context.storage.claim(context.name, request, now ?? context.now()).then(this.#onClaimed, this.#onClaimFailed);
     } catch (error) {
       // A storage that throws instead of rejecting.
       work = Promise.resolve().then(() => this.#onClaimFailed(error));
@@ -284,9 +295,27 @@ export class Consumer<T = unknown> {
       acks[i] = undefined as unknown as Message<T>;
     }
     this.#ackCount = 0;
-    // Slots are freed once the acks are stored: a consumer never holds more than its capacity.
-    const work = this.#context.ackAll(batch, this.#release);
+    const now = this.#context.now();
+    // (Not `track?.(ackAll(...))`: an optional call skips its arguments when `track` is absent.)
+    if (!this.#appliedAtCall) {
+      // Slots are freed once the acks are stored: a consumer never holds more leases than its capacity.
+      const work = this.#context.ackAll(batch, this.#release, now);
+      this.#context.storage.clock.track?.(work);
+      return;
+    }
+    // The leases are gone once ackAll() returns: free the slots and claim again at once.
+    this.#acking += count;
+    const work = this.#context.ackAll(batch, this.#acked, now);
     this.#context.storage.clock.track?.(work);
+    this.#running -= count;
+    this.#held -= count;
+    this.#dispatch();
+    this.#pump(now);
+  };
+
+  readonly #acked = (count: number): void => {
+    this.#acking -= count;
+    this.#checkDrained();
   };
 
   /** The handler threw or rejected: retry or dead-letter, then free the slot. */
@@ -316,7 +345,7 @@ export class Consumer<T = unknown> {
   };
 
   #checkDrained(): void {
-    if (this.#drained && this.#held === 0 && !this.#claiming) {
+    if (this.#drained && this.#held === 0 && !this.#claiming && this.#acking === 0) {
       const resolve = this.#drained;
       this.#drained = undefined;
       resolve();

@@ -72,12 +72,12 @@ export class QueueContext<T> {
    * call, then calls `done(batch.length)`. Never rejects: a failure is an `'error'`
    * event, and the messages will be delivered again.
    */
-  ackAll(batch: readonly Message<T>[], done: (count: number) => void): Promise<void> {
+  ackAll(batch: readonly Message<T>[], done: (count: number) => void, now: number): Promise<void> {
     const receipts: Receipt[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) receipts[i] = batch[i]!.receipt;
     let stored: Promise<Settle[]>;
     try {
-      stored = this.storage.ack(this.name, receipts, this.now());
+      stored = this.storage.ack(this.name, receipts, now);
     } catch (error) {
       stored = Promise.reject(error);
     }

@@ -188,6 +188,23 @@ describe('Consumer', () => {
     expect(await queue.stats()).toMatchObject({ acked: 10 });
   });
 
+  it('.consume() - never holds more leases than its capacity while acks and claims overlap', async () => {
+    const { queue, clock } = setup<number>();
+    const inflight: number[] = [];
+    queue.consume(
+      async () => {
+        inflight.push((await queue.stats()).inflight);
+      },
+      { concurrency: 2 },
+    );
+    await queue.sendBatch(Array.from({ length: 20 }, (_, i) => ({ body: i })));
+    await clock.advance(0);
+    await queue.idle();
+    expect(inflight).toHaveLength(20);
+    expect(Math.max(...inflight)).toBeLessThanOrEqual(2);
+    expect(await queue.stats()).toMatchObject({ inflight: 0, acked: 20 });
+  });
+
   it('.consume() - concurrency defaults to 1', async () => {
     const { queue } = setup<number>();
     const { handler, state, releaseAll } = gatedHandler<number>();

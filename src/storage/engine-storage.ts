@@ -16,6 +16,14 @@ import type {
   StoredMessage,
 } from './storage.js';
 
+/**
+ * @internal Marks a storage whose operations take effect when called (the engine runs
+ * them synchronously), before their promise settles, which only waits for durability.
+ * A consumer then frees an acked message's slot as soon as the ack is made, and claims
+ * again in the same turn. Not part of the public Storage interface.
+ */
+export const APPLIED_AT_CALL: unique symbol = Symbol('pocketmq.appliedAtCall');
+
 /** A ready signal per queue name, made once: signals are sent on every enqueue. */
 const readySignals = new Map<string, StorageSignal>();
 
@@ -50,6 +58,8 @@ export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
   /** The engine knows when a queue empties, so this storage says so (see {@link Storage.signalsDrained}). */
   readonly signalsDrained = true;
+  /** @internal See {@link APPLIED_AT_CALL}. */
+  readonly [APPLIED_AT_CALL] = true;
   /** @internal The in-process state. */
   protected readonly engine = new Engine();
   #watchers: ((signal: StorageSignal) => void)[] = [];
