@@ -53,6 +53,23 @@ describe('MemoryStorage', () => {
     expect(drained).toEqual(['jobs']);
   });
 
+  it("signals 'due' at once when it moves earlier, and a later or no due time at the next tick", async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    const dues: (number | undefined)[] = [];
+    storage.watch((signal) => {
+      if (signal.type === 'due') dues.push(signal.at);
+    });
+    const policy = { maxLength: undefined, overflow: 'reject' as const, deadLetter: false as const, dedupeWindow: 0 };
+    await storage.enqueue('jobs', [{ ...message('a', 1), availableAt: 500 }], policy, 0);
+    await storage.enqueue('jobs', [{ ...message('b', 2), availableAt: 200 }], policy, 0);
+    expect(dues).toEqual([500, 200]);
+    // The purge leaves nothing due; the timer set for 200 finds that out when it ticks.
+    await storage.purge('jobs', 0);
+    expect(dues).toEqual([500, 200]);
+    await storage.tick(200);
+    expect(dues).toEqual([500, 200, undefined]);
+  });
+
   it('uses the system clock when given no clock', () => {
     expect(new MemoryStorage().clock).toBe(systemClock);
     expect(new MemoryStorage({}).clock).toBe(systemClock);

@@ -140,7 +140,11 @@ export type StorageSignal =
    * leaves a queue empty having removed something from it.
    */
   | { readonly type: 'drained'; readonly queue: string }
-  /** The earliest due time (delay, retry, lease expiry, TTL) changed; `undefined` when nothing is due. */
+  /**
+   * The earliest due time (delay, retry, lease expiry, TTL) changed; `undefined` when
+   * nothing is due. A storage may leave out a signal for a due time that moved later (or
+   * went away) until its next `tick()`: a timer set for the earlier time then only fires early.
+   */
   | { readonly type: 'due'; readonly at: number | undefined }
   /** The storage was closed: nothing will fall due or become ready any more. */
   | { readonly type: 'closed' };
