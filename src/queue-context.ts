@@ -5,7 +5,7 @@ import type { QueueEvents } from './events.js';
 import { infoOf, Message } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Scheduler } from './scheduler.js';
-import type { ClaimRequest, DeadLettered, Storage } from './storage/storage.js';
+import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
 
 /**
  * What a Queue shares with its messages and consumers: the storage calls that
@@ -18,8 +18,8 @@ export class QueueContext<T> {
   readonly scheduler: Scheduler;
   readonly events: EventEmitter<QueueEvents<T>>;
   readonly claimRequest: ClaimRequest;
-  #pendingAcks: Message<T>[] = [];
-  #ackFlush: Promise<void> | undefined = undefined;
+  /** Claim requests by `max`, made once each: a consumer asks for the room it has on every claim. */
+  readonly #claimRequests: ClaimRequest[] = [];
 
   constructor(name: string, storage: Storage, options: ResolvedQueueOptions, scheduler: Scheduler, events: EventEmitter<QueueEvents<T>>) {
     this.name = name;
@@ -34,19 +34,32 @@ export class QueueContext<T> {
     return this.storage.clock.now();
   }
 
+  /** The claim request for up to `max` messages. */
+  claimRequestFor(max: number): ClaimRequest {
+    if (max === this.claimRequest.max) return this.claimRequest;
+    if (max > 1_024) return { ...this.claimRequest, max };
+    return (this.#claimRequests[max] ??= { ...this.claimRequest, max });
+  }
+
   /** Leases up to `max` messages and reports what the claim dead-lettered on the way. */
   async claim(max: number): Promise<Message<T>[]> {
-    const request = max === this.claimRequest.max ? this.claimRequest : { ...this.claimRequest, max };
-    const result = await this.storage.claim(this.name, request, this.now());
+    return this.deliveries(await this.storage.claim(this.name, this.claimRequestFor(max), this.now()));
+  }
+
+  /** The messages of a claim's result, after reporting what it dead-lettered. */
+  deliveries(result: ClaimResult): Message<T>[] {
     if (result.deadLettered.length > 0) this.reportDead(result.deadLettered);
-    const messages: Message<T>[] = [];
-    const emits = this.events.listenerCount('delivered') > 0;
-    for (const { message, receipt } of result.delivered) {
-      const m = new Message<T>(this, message, receipt);
-      messages.push(m);
-      if (emits) this.events.emit('delivered', m);
-    }
+    const { delivered } = result;
+    const messages: Message<T>[] = new Array(delivered.length);
+    for (let i = 0; i < delivered.length; i++) messages[i] = this.message(delivered[i]!);
     return messages;
+  }
+
+  /** The message a handler sees for one delivery; emits `'delivered'`. */
+  message(delivery: Delivery): Message<T> {
+    const m = new Message<T>(this, delivery.message, delivery.receipt);
+    if (this.events.listenerCount('delivered') > 0) this.events.emit('delivered', m);
+    return m;
   }
 
   async ack(message: Message<T>): Promise<boolean> {
@@ -55,34 +68,33 @@ export class QueueContext<T> {
   }
 
   /**
-   * Acks with every other ack of this tick in one storage call: the push
-   * consumer's hot path. Resolves when the batch is stored; never rejects (a
-   * failure is an `'error'` event, and the message will be delivered again).
+   * Acks a batch of messages (the push consumer's acks of one tick) in one storage
+   * call, then calls `done(batch.length)`. Never rejects: a failure is an `'error'`
+   * event, and the messages will be delivered again.
    */
-  ackLater(message: Message<T>): Promise<void> {
-    this.#pendingAcks.push(message);
-    if (!this.#ackFlush) this.#ackFlush = Promise.resolve().then(() => this.#flushAcks());
-    return this.#ackFlush;
-  }
-
-  async #flushAcks(): Promise<void> {
-    const batch = this.#pendingAcks;
-    this.#pendingAcks = [];
-    this.#ackFlush = undefined;
+  ackAll(batch: readonly Message<T>[], done: (count: number) => void, now: number): Promise<void> {
+    const receipts: Receipt[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) receipts[i] = batch[i]!.receipt;
+    let stored: Promise<Settle[]>;
     try {
-      const settles = await this.storage.ack(
-        this.name,
-        batch.map((m) => m.receipt),
-        this.now(),
-      );
-      if (this.events.listenerCount('acked') > 0) {
-        for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
-      }
-      // One wake for the batch: waiters re-check the queue once, not once per message.
-      this.scheduler.wake(this.name);
+      stored = this.storage.ack(this.name, receipts, now);
     } catch (error) {
-      this.error(error);
+      stored = Promise.reject(error);
     }
+    return stored.then(
+      (settles) => {
+        if (this.events.listenerCount('acked') > 0) {
+          for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
+        }
+        // One wake for the batch: waiters re-check the queue once, not once per message.
+        this.scheduler.wake(this.name);
+        done(batch.length);
+      },
+      (error: unknown) => {
+        this.error(error);
+        done(batch.length);
+      },
+    );
   }
 
   #acked(message: Message<T>, ok: boolean): boolean {

@@ -28,10 +28,8 @@ export class Scheduler {
   #dueAt: number | undefined = undefined;
   #holds = 0;
   #closed = false;
-  /** One-shot wake-ups per queue. */
-  #waiters = new Map<string, Set<() => void>>();
-  /** Bumped on every wake of a queue, so a waiter can tell it missed one. */
-  #versions = new Map<string, number>();
+  /** Per queue: its wake count and who waits for its wakes. */
+  #wakes = new Map<string, QueueWakes>();
   #listeners = new Map<string, Set<WeakRef<QueueListener>>>();
 
   constructor(storage: Storage) {
@@ -40,9 +38,18 @@ export class Scheduler {
     storage.watch((signal) => this.#onSignal(signal));
   }
 
+  #wakesOf(queue: string): QueueWakes {
+    let wakes = this.#wakes.get(queue);
+    if (!wakes) {
+      wakes = { version: 0, once: [], every: [], drains: 0, drained: [] };
+      this.#wakes.set(queue, wakes);
+    }
+    return wakes;
+  }
+
   /** The wake count of a queue; compare before and after a claim to spot a missed wake. */
   version(queue: string): number {
-    return this.#versions.get(queue) ?? 0;
+    return this.#wakes.get(queue)?.version ?? 0;
   }
 
   /** Calls `wake` once, at the next wake of `queue`. Returns the function that cancels it. */
@@ -52,25 +59,62 @@ export class Scheduler {
       queueMicrotask(wake);
       return () => {};
     }
-    let set = this.#waiters.get(queue);
-    if (!set) {
-      set = new Set();
-      this.#waiters.set(queue, set);
-    }
-    set.add(wake);
+    const wakes = this.#wakesOf(queue);
+    wakes.once.push(wake);
     return () => {
-      const current = this.#waiters.get(queue);
-      if (current?.delete(wake) && current.size === 0) this.#waiters.delete(queue);
+      const index = wakes.once.indexOf(wake);
+      if (index >= 0) wakes.once.splice(index, 1);
     };
+  }
+
+  /**
+   * Calls `wake` at every wake of `queue` until the returned function is called: for a
+   * waiter that looks again on each wake (`idle()`), without registering anew each time.
+   */
+  onEveryWake(queue: string, wake: () => void): () => void {
+    const wakes = this.#wakesOf(queue);
+    // Copied on change, so a wake can iterate the list it found while listeners come and go.
+    wakes.every = [...wakes.every, wake];
+    return () => {
+      wakes.every = wakes.every.filter((w) => w !== wake);
+    };
+  }
+
+  /** How many times `queue` was signalled drained; compare before and after a look at it to spot a missed one. */
+  drains(queue: string): number {
+    return this.#wakes.get(queue)?.drains ?? 0;
+  }
+
+  /**
+   * Calls `drained` each time the storage signals that `queue` became empty (and when
+   * the storage closes), until the returned function is called. Only storages with
+   * `signalsDrained` send that signal.
+   */
+  onEveryDrain(queue: string, drained: () => void): () => void {
+    const wakes = this.#wakesOf(queue);
+    wakes.drained = [...wakes.drained, drained];
+    return () => {
+      wakes.drained = wakes.drained.filter((d) => d !== drained);
+    };
+  }
+
+  #drained(queue: string): void {
+    const wakes = this.#wakesOf(queue);
+    wakes.drains++;
+    const { drained } = wakes;
+    for (let i = 0; i < drained.length; i++) drained[i]!();
   }
 
   /** Wakes everyone waiting on `queue`: something about it changed. */
   wake(queue: string): void {
-    this.#versions.set(queue, (this.#versions.get(queue) ?? 0) + 1);
-    const set = this.#waiters.get(queue);
-    if (!set) return;
-    this.#waiters.delete(queue);
-    for (const wake of set) wake();
+    const wakes = this.#wakesOf(queue);
+    wakes.version++;
+    const { once, every } = wakes;
+    if (once.length > 0) {
+      wakes.once = [];
+      for (let i = 0; i < once.length; i++) once[i]!();
+    }
+    for (let i = 0; i < every.length; i++) every[i]!();
   }
 
   /** Routes expiries and background errors of `queue` to `listener` while it lives. */
@@ -105,6 +149,9 @@ export class Scheduler {
       case 'ready':
         this.wake(signal.queue);
         break;
+      case 'drained':
+        this.#drained(signal.queue);
+        break;
       case 'expired':
         for (const listener of this.#listenersOf(signal.queue)) listener.expired(signal.messages);
         this.wake(signal.queue);
@@ -130,7 +177,10 @@ export class Scheduler {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;
-    for (const queue of [...this.#waiters.keys()]) this.wake(queue);
+    for (const [queue, wakes] of [...this.#wakes]) {
+      if (wakes.once.length > 0 || wakes.every.length > 0) this.wake(queue);
+      if (wakes.drained.length > 0) this.#drained(queue);
+    }
   }
 
   *#listenersOf(queue: string): Generator<QueueListener> {
@@ -181,6 +231,16 @@ export class Scheduler {
     // If the tick changed nothing due (e.g. the clock ran early), re-arm for what is still due.
     queueMicrotask(() => this.#arm());
   }
+}
+
+/** A queue's wake count and its waiters: `once` are called at the next wake only, `every` at each. */
+interface QueueWakes {
+  version: number;
+  once: (() => void)[];
+  every: readonly (() => void)[];
+  /** Times the queue was signalled drained, and who listens for it. */
+  drains: number;
+  drained: readonly (() => void)[];
 }
 
 /** How long a failed tick waits before the next try, in ms. */

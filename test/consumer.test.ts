@@ -52,6 +52,22 @@ describe('Consumer', () => {
     expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 2 });
   });
 
+  it('.consume() - a handler returning a thenable that is not a Promise is acked when it resolves, retried when it rejects', async () => {
+    const { queue, clock } = setup<string>({ backoff: () => 0 });
+    const seen: string[] = [];
+    queue.consume((msg) => ({
+      then(resolve: () => void, reject: (error: Error) => void) {
+        seen.push(`${msg.body}#${msg.attempt}`);
+        if (msg.body === 'bad' && msg.attempt === 1) reject(new Error('no'));
+        else resolve();
+      },
+    }));
+    await queue.sendBatch([{ body: 'good' }, { body: 'bad' }]);
+    await clock.advance(0);
+    expect(seen).toEqual(['good#1', 'bad#1', 'bad#2']);
+    expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 2, retried: 1 });
+  });
+
   it('.consume() - a synchronous handler that returns acks its message', async () => {
     const { queue, clock } = setup();
     queue.consume(() => undefined);
@@ -170,6 +186,23 @@ describe('Consumer', () => {
     expect(state.maxRunning).toBe(3);
     await consumer.stop();
     expect(await queue.stats()).toMatchObject({ acked: 10 });
+  });
+
+  it('.consume() - never holds more leases than its capacity while acks and claims overlap', async () => {
+    const { queue, clock } = setup<number>();
+    const inflight: number[] = [];
+    queue.consume(
+      async () => {
+        inflight.push((await queue.stats()).inflight);
+      },
+      { concurrency: 2 },
+    );
+    await queue.sendBatch(Array.from({ length: 20 }, (_, i) => ({ body: i })));
+    await clock.advance(0);
+    await queue.idle();
+    expect(inflight).toHaveLength(20);
+    expect(Math.max(...inflight)).toBeLessThanOrEqual(2);
+    expect(await queue.stats()).toMatchObject({ inflight: 0, acked: 20 });
   });
 
   it('.consume() - concurrency defaults to 1', async () => {

@@ -357,6 +357,8 @@ interface World {
   now: number;
   nextId: number;
   deliveries: { queue: Queue; engine: Receipt; model: Receipt }[];
+  /** Messages per observed queue (ready, delayed or in flight) at the last look at the signals. */
+  totals?: Map<string, number>;
 }
 
 type Cmd = fc.Command<World, Engine>;
@@ -380,21 +382,35 @@ function compareAll(world: World, engine: Engine): void {
   compareSignals(world, engine);
 }
 
-/** The engine's signals since the last look: every expiry reported, every queue that got ready work woken. */
+/**
+ * The engine's signals since the last look: every expiry reported, every queue that
+ * got ready work woken, and every queue that became empty reported drained (and none
+ * that is not empty).
+ */
 function compareSignals(world: World, engine: Engine): void {
   const { model } = world;
   expect(engine.nextDueAt(), 'nextDueAt').toBe(model.nextDueAt());
-  const signals = engine.takeSignals();
+  const ready = engine.takeReady();
   const expired = new Map<string, string[]>();
-  for (const [name, messages] of signals?.expired ?? []) expired.set(name, messages.map((m) => m.id).sort());
+  for (const [name, messages] of engine.takeExpired() ?? []) expired.set(name, messages.map((m) => m.id).sort());
   const expected = new Map<string, string[]>();
   for (const [name, ids] of model.expired) expected.set(name, [...ids].sort());
   expect(expired, 'expired signals').toEqual(expected);
   for (const [m, name] of model.readied) {
-    if (m.state === 'ready' && model.queue(name).messages.includes(m)) expect(signals?.ready.has(name), `ready signal for ${name}`).toBe(true);
+    if (m.state === 'ready' && model.queue(name).messages.includes(m)) expect(ready.includes(name), `ready signal for ${name}`).toBe(true);
   }
   model.expired = new Map();
   model.readied = new Map();
+  const drained = engine.takeDrained();
+  const totals = new Map<string, number>();
+  for (const name of OBSERVED) {
+    const s = model.stats(name, world.now);
+    const total = s.ready + s.delayed + s.inflight;
+    totals.set(name, total);
+    if (total === 0 && (world.totals?.get(name) ?? 0) > 0) expect(drained.includes(name), `drained signal for ${name}`).toBe(true);
+  }
+  for (const name of drained) expect(totals.get(name), `${name} signalled drained`).toBe(0);
+  world.totals = totals;
 }
 
 const queueArb = fc.constantFrom<Queue>('q', 'q', 'dlq', 'fan');

@@ -84,3 +84,55 @@ describe('Engine.enqueue() - dead-letter target', () => {
     expect(engine.stats('q', 0).sent).toBe(0);
   });
 });
+
+describe('Engine - finding messages without an id index', () => {
+  const claim = { max: 10, leaseMs: 1_000, maxAttempts: 5, deadLetter: false as const };
+
+  it('answers a receipt it did not hand out by id: ok, then missing; stale for an old lease', () => {
+    const engine = new Engine();
+    engine.enqueue('jobs', [message('a'), message('b')], policy, 0);
+    const [a, b] = engine.claim('jobs', claim, 0).delivered.map((d) => ({ id: d.receipt.id, token: d.receipt.token }));
+    expect(engine.ack('jobs', [a!], 0)).toEqual(['ok']);
+    expect(engine.ack('jobs', [a!], 0)).toEqual(['missing']);
+    // b's lease runs out and b is leased again: the old plain receipt is stale.
+    engine.claim('jobs', claim, 2_000);
+    expect(engine.ack('jobs', [b!], 2_000)).toEqual(['stale']);
+    expect(engine.ack('other', [b!], 2_000)).toEqual(['missing']);
+  });
+
+  it('tells missing from stale for its own leases: acked is missing, redelivered is stale', () => {
+    const engine = new Engine();
+    engine.enqueue('jobs', [message('a'), message('b')], policy, 0);
+    const [a, b] = engine.claim('jobs', claim, 0).delivered.map((d) => d.receipt);
+    expect(engine.ack('jobs', [a!], 0)).toEqual(['ok']);
+    expect(engine.ack('jobs', [a!], 0)).toEqual(['missing']);
+    const [again] = engine.claim('jobs', claim, 2_000).delivered;
+    expect(again!.message.id).toBe('b');
+    expect(engine.release('jobs', b!, 2_000, 2_000)).toBe('stale');
+    expect(engine.ack('jobs', [again!.receipt], 2_000)).toEqual(['ok']);
+  });
+
+  it('renames a dead-letter copy that meets an earlier copy of itself (fan-out copies share an id)', () => {
+    const engine = new Engine();
+    engine.enqueueMany(['s1', 's2'], [message('x')], 0, 0);
+    for (const queue of ['s1', 's2']) {
+      const [d] = engine.claim(queue, claim, 0).delivered;
+      expect(engine.deadLetter(queue, d!.receipt, 'dlq', { reason: 'rejected' }, 0)).toBe('ok');
+    }
+    const ids = engine.peek('dlq', 10, 0).map((m) => m.id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe('x');
+    expect(ids[1]).toMatch(/^x:\d+$/);
+  });
+
+  it('purges and drops the oldest waiting message in the order stored when nothing is ready', () => {
+    const engine = new Engine();
+    engine.enqueue('jobs', [message('a'), message('d1', { availableAt: 50 }), message('d2', { availableAt: 40 })], policy, 0);
+    engine.claim('jobs', { ...claim, max: 1 }, 0);
+    const dropOldest = { maxLength: 2, overflow: 'drop-oldest' as const, deadLetter: false as const, dedupeWindow: 0 };
+    const { dropped } = engine.enqueue('jobs', [message('d3', { availableAt: 60 })], dropOldest, 0);
+    expect(dropped.map((d) => d.message.id)).toEqual(['d1']);
+    expect(engine.purge('jobs', 0)).toBe(2);
+    expect(engine.stats('jobs', 0)).toMatchObject({ ready: 0, delayed: 0, inflight: 1 });
+  });
+});

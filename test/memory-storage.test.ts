@@ -34,6 +34,42 @@ describe('MemoryStorage', () => {
     expect(delivered[0]!.message.body).toBe(body);
   });
 
+  it("signals 'drained' when a queue's last message goes, and only then", async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    expect(storage.signalsDrained).toBe(true);
+    const drained: string[] = [];
+    storage.watch((signal) => {
+      if (signal.type === 'drained') drained.push(signal.queue);
+    });
+    const policy = { maxLength: undefined, overflow: 'reject' as const, deadLetter: false as const, dedupeWindow: 0 };
+    await storage.enqueue('jobs', [message('a', 1), message('b', 2), { ...message('c', 3), expiresAt: 100 }], policy, 0);
+    const { delivered } = await storage.claim('jobs', { max: 2, leaseMs: 1_000, maxAttempts: 3, deadLetter: false }, 0);
+    await storage.ack('jobs', [delivered[0]!.receipt], 0);
+    expect(drained).toEqual([]);
+    await storage.ack('jobs', [delivered[1]!.receipt], 0);
+    expect(drained).toEqual([]);
+    // The last one expires while waiting.
+    await storage.tick(100);
+    expect(drained).toEqual(['jobs']);
+  });
+
+  it("signals 'due' at once when it moves earlier, and a later or no due time at the next tick", async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    const dues: (number | undefined)[] = [];
+    storage.watch((signal) => {
+      if (signal.type === 'due') dues.push(signal.at);
+    });
+    const policy = { maxLength: undefined, overflow: 'reject' as const, deadLetter: false as const, dedupeWindow: 0 };
+    await storage.enqueue('jobs', [{ ...message('a', 1), availableAt: 500 }], policy, 0);
+    await storage.enqueue('jobs', [{ ...message('b', 2), availableAt: 200 }], policy, 0);
+    expect(dues).toEqual([500, 200]);
+    // The purge leaves nothing due; the timer set for 200 finds that out when it ticks.
+    await storage.purge('jobs', 0);
+    expect(dues).toEqual([500, 200]);
+    await storage.tick(200);
+    expect(dues).toEqual([500, 200, undefined]);
+  });
+
   it('uses the system clock when given no clock', () => {
     expect(new MemoryStorage().clock).toBe(systemClock);
     expect(new MemoryStorage({}).clock).toBe(systemClock);

@@ -404,6 +404,39 @@ describe('Queue', () => {
       expect(await queue.stats()).toMatchObject({ ready: 0, delayed: 0, inflight: 0, deadLettered: 1 });
     });
 
+    it('.idle() - several waiting idle() calls resolve together once the queue is empty', async () => {
+      const { queue, clock } = setup();
+      await queue.sendBatch([{ body: 'a' }, { body: 'b' }]);
+      const waits = [queue.idle(), queue.idle()];
+      let resolved = 0;
+      for (const wait of waits) void wait.then(() => resolved++);
+      const [a] = await queue.receive();
+      await a!.ack();
+      await clock.advance(0);
+      expect(resolved).toBe(0);
+      const [b] = await queue.receive();
+      await b!.ack();
+      await Promise.all(waits);
+      expect(resolved).toBe(2);
+    });
+
+    it('.idle() - rejects with the error of a failed look at the queue', async () => {
+      class FailingStats extends MemoryStorage {
+        fail = false;
+        override stats(queue: string, now: number) {
+          return this.fail ? Promise.reject(new Error('stats failed')) : super.stats(queue, now);
+        }
+      }
+      const storage = new FailingStats({ clock: new TestClock() });
+      const queue = new Queue('jobs', { storage });
+      await queue.send('x');
+      const idle = queue.idle();
+      const [msg] = await queue.receive();
+      storage.fail = true;
+      await msg!.ack();
+      await expect(idle).rejects.toThrow('stats failed');
+    });
+
     it('.idle() - waits for a received message to be settled', async () => {
       const { queue, clock } = setup();
       await queue.send('x');

@@ -828,6 +828,27 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(await due).toEqual({ type: 'due', at: now + 200 });
       });
 
+      contract(".watch() - signals 'drained' when a queue's last message is acked, if it says signalsDrained", async (c) => {
+        const signals: StorageSignal[] = [];
+        c.storage.watch((signal) => {
+          if (signal.type === 'drained') signals.push(signal);
+        });
+        await enqueue(c, [message('a', c.clock.now()), message('b', c.clock.now())]);
+        const first = await claimOne(c);
+        await ack(c, first.receipt);
+        const second = await claimOne(c);
+        if (!c.storage.signalsDrained) {
+          // A storage that does not say so is asked by idle() at every wake instead.
+          expect(await ack(c, second.receipt)).toBe('ok');
+          expect(signals).toEqual([]);
+          return;
+        }
+        const drained = nextSignal(c.storage, (s) => s.type === 'drained');
+        await ack(c, second.receipt);
+        expect(await drained).toEqual({ type: 'drained', queue: QUEUE });
+        expect(signals).toHaveLength(1);
+      });
+
       contract(".tick() - applies due work and signals 'ready' for a queue whose delay passed", async (c) => {
         const now = c.clock.now();
         await enqueue(c, [message('a', now, { delay: 100 })]);

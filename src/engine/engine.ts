@@ -40,9 +40,9 @@ class Lease implements Receipt, Delivery {
   }
 }
 
-/** What {@link Engine.takeSignals} hands out for "none": shared, and never written to. */
-const NO_READY: ReadonlySet<string> = new Set();
-const NO_EXPIRED: ReadonlyMap<string, StoredMessage[]> = new Map();
+/** Shared empty results: never written to. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_DEAD: readonly DeadLettered[] = Object.freeze([]);
 
 /** Headers a dead-lettered copy carries, so its story travels with it. */
 export const DEAD_LETTER_HEADERS = {
@@ -72,10 +72,18 @@ export class Engine {
   #lastToken = 0;
   readonly #meta = new Map<string, string>();
 
-  /** Queues that may have become deliverable since the last {@link Engine.takeSignals}. */
-  #readyQueues = new Set<string>();
-  /** Messages expired since the last {@link Engine.takeSignals}, per queue. */
-  #expired = new Map<string, StoredMessage[]>();
+  /**
+   * Queues that may have become deliverable since the last {@link Engine.takeReady}:
+   * the first `#readyCount` slots, each queue once. A reused buffer, not a new Set per
+   * operation (almost every operation marks one queue ready).
+   */
+  #ready: QueueState[] = [];
+  #readyCount = 0;
+  /** Queues that lost a message since the last {@link Engine.takeDrained}: the first `#drainCount` slots. */
+  #drain: QueueState[] = [];
+  #drainCount = 0;
+  /** Messages expired since the last {@link Engine.takeExpired}, per queue; `undefined` when none. */
+  #expired: Map<string, StoredMessage[]> | undefined = undefined;
 
   // ---------------------------------------------------------------- operations
 
@@ -85,16 +93,17 @@ export class Engine {
     this.advance(now);
     const q = this.#queue(queue);
     this.#pruneDedupe(q, now);
-    const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
+    const results: { id: string; status: 'stored' | 'duplicate' }[] = new Array(items.length);
     // Decide every item before changing anything, so a rejected batch stores nothing.
     let batchIds: Map<string, string> | undefined;
     let fresh = 0;
-    for (const item of items) {
-      const duplicateOf = this.#duplicateOf(q, item, now) ?? (item.dedupeId === undefined ? undefined : batchIds?.get(item.dedupeId));
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const duplicateOf = item.dedupeId === undefined ? undefined : (this.#duplicateOf(q, item, now) ?? batchIds?.get(item.dedupeId));
       if (duplicateOf !== undefined) {
-        results.push({ id: duplicateOf, status: 'duplicate' });
+        results[i] = { id: duplicateOf, status: 'duplicate' };
       } else {
-        results.push({ id: item.id, status: 'stored' });
+        results[i] = { id: item.id, status: 'stored' };
         fresh++;
         // Items of one batch are stored at the same `now`: within the window of each other only when it is not 0.
         if (item.dedupeId !== undefined && policy.dedupeWindow > 0) (batchIds ??= new Map()).set(item.dedupeId, item.id);
@@ -102,20 +111,20 @@ export class Engine {
     }
     const { maxLength } = policy;
     if (maxLength !== undefined && policy.overflow === 'reject' && q.waiting + fresh > maxLength) {
-      return { results: [], full: true, dropped: [] };
+      return { results: [], full: true, dropped: NO_DEAD };
     }
     for (let i = 0; i < items.length; i++) {
       if (results[i]!.status === 'stored') this.#insert(q, items[i]!, policy.dedupeWindow, now);
     }
-    const dropped: DeadLettered[] = [];
+    let dropped: DeadLettered[] | undefined;
     if (maxLength !== undefined) {
       while (q.waiting > maxLength) {
         const victim = this.#oldestWaiting(q)!;
         this.#unlink(q, victim, now);
-        dropped.push(this.#deadLetterEntry(q, victim, policy.deadLetter, { reason: 'overflow' }, now));
+        (dropped ??= []).push(this.#deadLetterEntry(q, victim, policy.deadLetter, { reason: 'overflow' }, now));
       }
     }
-    return { results, full: false, dropped };
+    return { results, full: false, dropped: dropped ?? NO_DEAD };
   }
 
   /** Puts a copy of each item into each queue: topic fan-out. No bounds apply. */
@@ -133,17 +142,22 @@ export class Engine {
   claim(queue: string, request: ClaimRequest, now: number): ClaimResult {
     this.advance(now);
     const q = this.#queues.get(queue);
-    const delivered: Delivery[] = [];
-    const deadLettered: DeadLettered[] = [];
-    if (!q) return { delivered, deadLettered };
-    while (delivered.length < request.max) {
+    if (!q) return { delivered: [], deadLettered: NO_DEAD };
+    // Sized for what can be delivered (a push into `[]` reserves 16 slots), trimmed below.
+    const room = Math.min(request.max, q.ready.size);
+    const delivered: Delivery[] = new Array(room);
+    let count = 0;
+    let deadLettered: DeadLettered[] | undefined;
+    // One boxed number for every lease of this claim, not one per entry.
+    const leaseEnd = now + request.leaseMs;
+    while (count < room) {
       const entry = q.ready.first();
       if (!entry) break;
       if (entry.attempt >= request.maxAttempts) {
         // Only a lease that ran out on the last allowed attempt gets here: a
         // failed handler is dead-lettered by the caller instead of released.
         this.#unlink(q, entry, now);
-        deadLettered.push(this.#deadLetterEntry(q, entry, request.deadLetter, { reason: 'max-attempts', error: 'lease expired' }, now));
+        (deadLettered ??= []).push(this.#deadLetterEntry(q, entry, request.deadLetter, { reason: 'max-attempts', error: 'lease expired' }, now));
         continue;
       }
       q.ready.remove(entry);
@@ -151,30 +165,31 @@ export class Engine {
       entry.attempt++;
       entry.state = EntryState.Inflight;
       entry.token = ++this.#lastToken;
-      entry.dueAt = now + request.leaseMs;
+      entry.dueAt = leaseEnd;
       this.#heap.push(entry);
       q.inflightCount++;
       q.delivered++;
-      this.journal?.claimed(q.name, entry);
-      delivered.push(new Lease(entry.id, entry.token, entry));
+      this.#journal?.claimed(q.name, entry);
+      delivered[count++] = new Lease(entry.id, entry.token, entry);
     }
-    return { delivered, deadLettered };
+    if (count < room) delivered.length = count;
+    return { delivered, deadLettered: deadLettered ?? NO_DEAD };
   }
 
   ack(queue: string, receipts: readonly Receipt[], now: number): Settle[] {
     this.advance(now);
     const q = this.#queues.get(queue);
-    const out: Settle[] = [];
-    for (const receipt of receipts) {
-      const entry = this.#leased(q, receipt);
+    const out: Settle[] = new Array(receipts.length);
+    for (let i = 0; i < receipts.length; i++) {
+      const entry = this.#leased(q, receipts[i]!);
       if (typeof entry === 'string') {
-        out.push(entry);
+        out[i] = entry;
         continue;
       }
       this.#unlink(q!, entry, now);
       q!.acked++;
-      this.journal?.removed(q!.name, entry.id, 'acked');
-      out.push('ok');
+      this.#journal?.removed(q!.name, entry.id, 'acked');
+      out[i] = 'ok';
     }
     return out;
   }
@@ -189,7 +204,7 @@ export class Engine {
     q!.retried++;
     entry.token = 0;
     entry.availableAt = dueAt;
-    this.journal?.released(q!.name, entry);
+    this.#journal?.released(q!.name, entry);
     this.#reschedule(q!, entry, now);
     return 'ok';
   }
@@ -234,10 +249,11 @@ export class Engine {
     const q = this.#queues.get(queue);
     if (!q) return 0;
     let removed = 0;
-    for (const entry of [...q.byId.values()]) {
-      if (entry.state === EntryState.Inflight) continue;
+    const waiting: Entry[] = [];
+    for (const entry of q.stored) if (entry.state !== EntryState.Inflight) waiting.push(entry);
+    for (const entry of waiting) {
       this.#unlink(q, entry, now);
-      this.journal?.removed(q.name, entry.id, 'purged');
+      this.#journal?.removed(q.name, entry.id, 'purged');
       removed++;
     }
     return removed;
@@ -285,19 +301,57 @@ export class Engine {
   }
 
   /**
-   * Hands over what changed since the last call: queues that may have become
-   * deliverable, and messages that expired. Adapters turn these into signals.
+   * Hands over the queues that may have become deliverable since the last call, and
+   * forgets them. The array is the caller's to keep (never written to again), so a
+   * caller may run operations while it iterates; adapters turn it into signals.
    */
-  takeSignals(): { ready: ReadonlySet<string>; expired: ReadonlyMap<string, StoredMessage[]> } | undefined {
-    const ready = this.#readyQueues;
+  takeReady(): readonly string[] {
+    const count = this.#readyCount;
+    if (count === 0) return NO_NAMES;
+    this.#readyCount = 0;
+    const marked = this.#ready;
+    if (count === 1) {
+      const q = marked[0]!;
+      q.readyMarked = false;
+      return q.nameList;
+    }
+    const names: string[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      names[i] = marked[i]!.name;
+      marked[i]!.readyMarked = false;
+    }
+    return names;
+  }
+
+  /**
+   * Hands over the queues that became empty (nothing ready, delayed or in flight)
+   * since the last call, having lost a message; like {@link Engine.takeReady}, the
+   * array is the caller's.
+   */
+  takeDrained(): readonly string[] {
+    const count = this.#drainCount;
+    if (count === 0) return NO_NAMES;
+    this.#drainCount = 0;
+    const marked = this.#drain;
+    if (count === 1) {
+      const q = marked[0]!;
+      q.drainMarked = false;
+      return q.stored.size === 0 ? q.nameList : NO_NAMES;
+    }
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const q = marked[i]!;
+      q.drainMarked = false;
+      if (q.stored.size === 0) names.push(q.name);
+    }
+    return names;
+  }
+
+  /** Hands over the messages that expired since the last call, per queue, and forgets them. */
+  takeExpired(): ReadonlyMap<string, StoredMessage[]> | undefined {
     const expired = this.#expired;
-    if (ready.size === 0 && expired.size === 0) return undefined;
-    // Replace only what was used: almost every operation signals readiness and
-    // nothing expired, and a fresh Map per operation was a good part of the garbage.
-    // The empty stand-ins are never written to (they are not the engine's fields).
-    if (ready.size > 0) this.#readyQueues = new Set();
-    if (expired.size > 0) this.#expired = new Map();
-    return { ready: ready.size > 0 ? ready : NO_READY, expired: expired.size > 0 ? expired : NO_EXPIRED };
+    this.#expired = undefined;
+    return expired;
   }
 
   getMeta(key: string): string | undefined {
@@ -307,7 +361,7 @@ export class Engine {
   putMeta(key: string, value: string | undefined): void {
     if (value === undefined) this.#meta.delete(key);
     else this.#meta.set(key, value);
-    this.journal?.metaChanged(key, value);
+    this.#journal?.metaChanged(key, value);
   }
 
   // ------------------------------------------------------------------ internals
@@ -315,7 +369,7 @@ export class Engine {
   #queue(name: string): QueueState {
     let q = this.#queues.get(name);
     if (!q) {
-      q = new QueueState(name);
+      q = new QueueState(name, this.#journal !== undefined);
       this.#queues.set(name, q);
     }
     return q;
@@ -324,18 +378,22 @@ export class Engine {
   #insert(q: QueueState, item: NewMessage, dedupeWindow: number, now: number): Entry {
     const entry = new Entry(item, q);
     let id = entry.id;
-    if (q.byId.has(id)) {
-      // Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
-      id = `${id}:${++this.#lastToken}`;
-      (entry as { id: string }).id = id;
+    const byId = q.byId;
+    if (byId !== undefined) {
+      if (byId.has(id)) {
+        // Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
+        id = `${id}:${++this.#lastToken}`;
+        (entry as { id: string }).id = id;
+      }
+      byId.set(id, entry);
     }
-    q.byId.set(id, entry);
+    q.stored.push(entry);
     q.sent++;
     if (item.dedupeId !== undefined) {
       q.dedupe.set(item.dedupeId, { id, until: now + dedupeWindow });
       q.dedupeOrder.push(item.dedupeId);
     }
-    this.journal?.inserted(q.name, entry, item.dedupeId === undefined ? undefined : now + dedupeWindow);
+    this.#journal?.inserted(q.name, entry, item.dedupeId === undefined ? undefined : now + dedupeWindow);
     if (entry.group === undefined) {
       this.#reschedule(q, entry, now);
       return entry;
@@ -388,7 +446,10 @@ export class Engine {
       entry.dueAt = expiresAt;
       this.#heap.push(entry);
     }
-    this.#readyQueues.add(q.name);
+    if (!q.readyMarked) {
+      q.readyMarked = true;
+      this.#ready[this.#readyCount++] = q;
+    }
   }
 
   /** Takes an entry out of every structure and the queue, keeping its group moving. */
@@ -409,8 +470,22 @@ export class Engine {
         break;
     }
     entry.token = 0;
-    q.byId.delete(entry.id);
+    this.#forget(q, entry);
     this.#dropFromGroup(q, entry, now);
+  }
+
+  /** Takes an entry out of its queue's stored list and id index, once. */
+  #forget(q: QueueState, entry: Entry): void {
+    if (entry.state === EntryState.Removed) return;
+    entry.state = EntryState.Removed;
+    q.stored.remove(entry);
+    q.byId?.delete(entry.id);
+    // Whether the queue is then empty is decided when the operation is over (takeDrained):
+    // a group's next member may still be placed, a dead-letter copy stored.
+    if (!q.drainMarked) {
+      q.drainMarked = true;
+      this.#drain[this.#drainCount++] = q;
+    }
   }
 
   /** Removes an entry from its group's list; when it was the head, the next live member takes its place. */
@@ -441,20 +516,21 @@ export class Engine {
   }
 
   #expire(q: QueueState, entry: Entry): void {
-    q.byId.delete(entry.id);
+    this.#forget(q, entry);
     q.expired++;
-    this.journal?.removed(q.name, entry.id, 'expired');
-    let list = this.#expired.get(q.name);
+    this.#journal?.removed(q.name, entry.id, 'expired');
+    const expired = (this.#expired ??= new Map());
+    let list = expired.get(q.name);
     if (!list) {
       list = [];
-      this.#expired.set(q.name, list);
+      expired.set(q.name, list);
     }
     list.push(entry);
   }
 
   #deadLetterEntry(q: QueueState, entry: Entry, target: string | false, info: DeadLetterInfo, now: number): DeadLettered {
     q.deadLettered++;
-    this.journal?.removed(q.name, entry.id, 'dead');
+    this.#journal?.removed(q.name, entry.id, 'dead');
     if (target !== false) {
       const headers: Record<string, string> = { ...entry.headers };
       headers[DEAD_LETTER_HEADERS.reason] = info.reason;
@@ -476,6 +552,9 @@ export class Engine {
         subject: entry.subject,
       };
       const dlq = this.#queue(target);
+      // Only a dead-letter copy can meet an earlier copy of itself (fan-out copies share
+      // an id): a queue that receives them keeps an id index to rename a clash.
+      dlq.index();
       this.#insert(dlq, copy, 0, now);
     }
     return { message: entry, reason: info.reason, target };
@@ -483,14 +562,22 @@ export class Engine {
 
   /** The entry for a receipt if its lease is current, else why not. */
   #leased(q: QueueState | undefined, receipt: Receipt): Entry | 'stale' | 'missing' {
-    // A lease of this engine still current: its entry directly, without a lookup by id
-    // in a map of every message (a cache miss per settle at a million pending).
-    // Unlinking an entry zeroes its token, so a matching token means it is still here.
+    if (q === undefined) return 'missing';
+    // A lease of this engine: its entry directly, with no lookup by id (the queue may
+    // keep no id index). Unlinking an entry zeroes its token and marks it Removed.
     if (receipt instanceof Lease) {
       const leased = receipt.entry;
-      if (leased.owner === q && leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
+      if (leased.owner === q) {
+        if (leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
+        if (leased.state !== EntryState.Removed) return 'stale';
+        // Gone. Another message with its id can be in the queue only if the queue
+        // receives dead-letter copies or is journaled, and then it has an index.
+        if (q.byId === undefined) return 'missing';
+      }
     }
-    const entry = q?.byId.get(receipt.id);
+    // A receipt from elsewhere (or for another queue) is found by id: the queue's index
+    // is built on first use and kept from then on.
+    const entry = q.index().get(receipt.id);
     if (!entry) return 'missing';
     if (entry.state !== EntryState.Inflight || entry.token !== receipt.token) return 'stale';
     return entry;
@@ -522,8 +609,8 @@ export class Engine {
   #oldestWaiting(q: QueueState): Entry | undefined {
     const ready = q.ready.leastImportant();
     if (ready) return ready;
-    // Rare: everything waiting is delayed or behind a group. byId is in insertion order.
-    for (const entry of q.byId.values()) if (entry.state !== EntryState.Inflight) return entry;
+    // Rare: everything waiting is delayed or behind a group. The stored list is in the order stored.
+    for (const entry of q.stored) if (entry.state !== EntryState.Inflight) return entry;
     return undefined;
   }
 
@@ -532,8 +619,21 @@ export class Engine {
   // change to a message (so the storage can log effects, not calls), and a way to
   // export the whole state and rebuild it. Still pure: no I/O, no clock.
 
-  /** Told of every change that must outlive the process; `undefined` (the default) costs one check per change. */
-  journal: EngineJournal | undefined = undefined;
+  #journal: EngineJournal | undefined = undefined;
+
+  /**
+   * Told of every change that must outlive the process; `undefined` (the default)
+   * costs one check per change. A journal names messages by id, so with one set
+   * every queue keeps an id index and a clashing id is renamed on insert.
+   */
+  get journal(): EngineJournal | undefined {
+    return this.#journal;
+  }
+
+  set journal(journal: EngineJournal | undefined) {
+    this.#journal = journal;
+    if (journal !== undefined) for (const q of this.#queues.values()) q.index();
+  }
 
   /** The lease-token counter (also used to rename a clashing dead-letter copy). */
   get lastToken(): number {
@@ -547,7 +647,7 @@ export class Engine {
   exportState(now: number): EngineState {
     const queues = [...this.#queues.values()].map((q): QueueSnapshot => ({
       name: q.name,
-      messages: q.byId.values(),
+      messages: q.stored,
       dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
       counters: { sent: q.sent, delivered: q.delivered, acked: q.acked, retried: q.retried, deadLettered: q.deadLettered, expired: q.expired },
     }));
@@ -581,13 +681,15 @@ export class Engine {
   beginRestore(): EngineRestorer {
     if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.beginRestore() needs an empty engine');
     let finished = false;
-    const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.byId.get(id);
+    // Records name messages by id: every queue keeps an index while it is rebuilt.
+    const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.index().get(id);
     return {
       put: (queue, message) => {
         const q = this.#queue(queue);
         const entry = new Entry(message, q);
         entry.attempt = message.attempt;
-        q.byId.set(entry.id, entry);
+        q.index().set(entry.id, entry);
+        q.stored.push(entry);
       },
       claimed: (queue, id, attempt) => {
         const entry = entryOf(queue, id);
@@ -598,7 +700,11 @@ export class Engine {
         if (entry) entry.availableAt = availableAt;
       },
       removed: (queue, id) => {
-        this.#queues.get(queue)?.byId.delete(id);
+        const q = this.#queues.get(queue);
+        const entry = q?.index().get(id);
+        if (entry === undefined) return;
+        q!.byId!.delete(id);
+        q!.stored.remove(entry);
       },
       dedupe: (queue, key, id, until) => {
         const q = this.#queue(queue);
@@ -615,7 +721,7 @@ export class Engine {
       },
       messageCount: () => {
         let n = 0;
-        for (const q of this.#queues.values()) n += q.byId.size;
+        for (const q of this.#queues.values()) n += q.stored.size;
         return n;
       },
       abort: () => {
@@ -624,13 +730,20 @@ export class Engine {
         this.#meta.clear();
         this.#heap.clear();
         this.#lastToken = 0;
-        this.#readyQueues = new Set();
-        this.#expired = new Map();
+        for (let i = 0; i < this.#readyCount; i++) this.#ready[i]!.readyMarked = false;
+        this.#readyCount = 0;
+        for (let i = 0; i < this.#drainCount; i++) this.#drain[i]!.drainMarked = false;
+        this.#drainCount = 0;
+        this.#expired = undefined;
       },
       finish: (now) => {
         if (finished) return;
         finished = true;
-        for (const q of this.#queues.values()) for (const entry of q.byId.values()) this.#placeRestored(q, entry, now);
+        for (const q of this.#queues.values()) {
+          for (const entry of q.stored) this.#placeRestored(q, entry, now);
+          // Without a journal nothing asks by id any more (see QueueState.byId).
+          if (this.#journal === undefined) q.byId = undefined;
+        }
       },
     };
   }

@@ -11,9 +11,15 @@ export enum EntryState {
   Grouped,
   /** Leased: in the due heap keyed by the lease's end. */
   Inflight,
+  /** Gone from its queue (acked, dead-lettered, expired, purged, dropped): in no structure. */
+  Removed,
 }
 
-/** The message fields most messages leave unset: kept apart, so a plain message does not pay a slot for each. */
+/**
+ * The message fields most messages leave unset, kept apart so that a plain message
+ * does not pay a slot for each; with them the links of the entry's FIFO group list,
+ * which only a message with a `group` (and so with extras) is in.
+ */
 interface EntryExtras {
   readonly headers: Readonly<Record<string, string>> | undefined;
   readonly expiresAt: number | undefined;
@@ -21,6 +27,9 @@ interface EntryExtras {
   readonly group: string | undefined;
   readonly correlationId: string | undefined;
   readonly subject: string | undefined;
+  /** Links in its FIFO group's list ({@link EntryList}). */
+  prev: Entry | undefined;
+  next: Entry | undefined;
 }
 
 /**
@@ -35,7 +44,8 @@ export class Entry implements StoredMessage {
   readonly priority: number;
   readonly enqueuedAt: number;
   availableAt: number;
-  readonly #extras: EntryExtras | undefined;
+  /** @internal The rarely set fields and the group links; `undefined` for a plain message. */
+  readonly extras: EntryExtras | undefined;
   attempt = 0;
 
   state: EntryState = EntryState.Ready;
@@ -58,15 +68,15 @@ export class Entry implements StoredMessage {
    * this order, so messages that fall due together stay FIFO.
    */
   readonly seq: number;
-  /** Links in its FIFO group's list ({@link EntryList}). */
-  prev: Entry | undefined = undefined;
-  next: Entry | undefined = undefined;
   /**
    * Links in a ready bucket ({@link ReadyList}). Separate from the group links
    * because a group's head sits in its group's list and in a ready bucket at once.
    */
   readyPrev: Entry | undefined = undefined;
   readyNext: Entry | undefined = undefined;
+  /** Links in its queue's list of every entry, in the order stored ({@link StoredList}). */
+  storedPrev: Entry | undefined = undefined;
+  storedNext: Entry | undefined = undefined;
 
   /** The queue the entry belongs to. */
   readonly owner: QueueState;
@@ -77,61 +87,68 @@ export class Entry implements StoredMessage {
     this.id = message.id;
     this.body = message.body;
     this.priority = message.priority;
-    this.enqueuedAt = message.enqueuedAt;
+    // Messages stored in the same millisecond share one boxed time (see QueueState.lastTime).
+    const at = message.enqueuedAt;
+    this.enqueuedAt = at === owner.lastTime ? owner.lastTime : (owner.lastTime = at);
     // Without a delay both times are equal: share one boxed number instead of holding two.
     this.availableAt = message.availableAt === message.enqueuedAt ? this.enqueuedAt : message.availableAt;
     const { headers, expiresAt, dedupeId, group, correlationId, subject } = message;
     if (headers !== undefined || expiresAt !== undefined || dedupeId !== undefined || group !== undefined || correlationId !== undefined || subject !== undefined) {
-      this.#extras = { headers, expiresAt, dedupeId, group, correlationId, subject };
+      this.extras = { headers, expiresAt, dedupeId, group, correlationId, subject, prev: undefined, next: undefined };
     }
   }
 
   get headers(): Readonly<Record<string, string>> | undefined {
-    return this.#extras?.headers;
+    return this.extras?.headers;
   }
 
   get expiresAt(): number | undefined {
-    return this.#extras?.expiresAt;
+    return this.extras?.expiresAt;
   }
 
   get dedupeId(): string | undefined {
-    return this.#extras?.dedupeId;
+    return this.extras?.dedupeId;
   }
 
   get group(): string | undefined {
-    return this.#extras?.group;
+    return this.extras?.group;
   }
 
   get correlationId(): string | undefined {
-    return this.#extras?.correlationId;
+    return this.extras?.correlationId;
   }
 
   get subject(): string | undefined {
-    return this.#extras?.subject;
+    return this.extras?.subject;
   }
 }
 
-/** An intrusive doubly linked FIFO of entries over their group links: O(1) push, shift and removal from anywhere. */
+/**
+ * An intrusive doubly linked FIFO of entries over their group links (in their extras:
+ * only entries with a `group` are ever in one): O(1) push, shift and removal from anywhere.
+ */
 export class EntryList {
   head: Entry | undefined = undefined;
   tail: Entry | undefined = undefined;
   size = 0;
 
   push(entry: Entry): void {
-    entry.prev = this.tail;
-    entry.next = undefined;
-    if (this.tail) this.tail.next = entry;
+    const links = entry.extras!;
+    links.prev = this.tail;
+    links.next = undefined;
+    if (this.tail) this.tail.extras!.next = entry;
     else this.head = entry;
     this.tail = entry;
     this.size++;
   }
 
   remove(entry: Entry): void {
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    else this.tail = entry.prev;
-    entry.prev = entry.next = undefined;
+    const links = entry.extras!;
+    if (links.prev) links.prev.extras!.next = links.next;
+    else this.head = links.next;
+    if (links.next) links.next.extras!.prev = links.prev;
+    else this.tail = links.prev;
+    links.prev = links.next = undefined;
     this.size--;
   }
 }
@@ -158,5 +175,43 @@ export class ReadyList {
     else this.tail = entry.readyPrev;
     entry.readyPrev = entry.readyNext = undefined;
     this.size--;
+  }
+}
+
+/**
+ * Every entry of one queue in the order stored, over the stored links: what purge,
+ * `drop-oldest` and snapshots walk. It replaces iterating an id map, so a queue
+ * needs no map from ids to entries unless something asks by id (see `QueueState.byId`).
+ */
+export class StoredList {
+  head: Entry | undefined = undefined;
+  tail: Entry | undefined = undefined;
+  size = 0;
+
+  push(entry: Entry): void {
+    entry.storedPrev = this.tail;
+    entry.storedNext = undefined;
+    if (this.tail) this.tail.storedNext = entry;
+    else this.head = entry;
+    this.tail = entry;
+    this.size++;
+  }
+
+  remove(entry: Entry): void {
+    if (entry.storedPrev) entry.storedPrev.storedNext = entry.storedNext;
+    else this.head = entry.storedNext;
+    if (entry.storedNext) entry.storedNext.storedPrev = entry.storedPrev;
+    else this.tail = entry.storedPrev;
+    entry.storedPrev = entry.storedNext = undefined;
+    this.size--;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Entry> {
+    // The next link is read before yielding, so the caller may remove the entry it was given.
+    for (let e = this.head; e !== undefined; ) {
+      const next = e.storedNext;
+      yield e;
+      e = next;
+    }
   }
 }

@@ -1,11 +1,20 @@
-import type { Entry, EntryList } from './entry.js';
+import { type Entry, type EntryList, StoredList } from './entry.js';
 import { ReadyIndex } from './ready-index.js';
 
 /** Everything one queue holds. The {@link Engine} is the only code that changes it. */
 export class QueueState {
   readonly name: string;
-  /** Every message in the queue, in any state. Insertion-ordered. */
-  readonly byId = new Map<string, Entry>();
+  /** Every message in the queue, in any state, in the order stored. */
+  readonly stored = new StoredList();
+  /**
+   * id → entry, kept only when something needs to find messages by id: a journal
+   * (its records name messages by id, so ids must stay unique per queue), a queue
+   * that receives dead-letter copies (a copy may meet an earlier copy of itself and
+   * is renamed), or a receipt the engine did not hand out. `undefined` otherwise:
+   * on the memory path a lease already points at its entry, and a map of a million
+   * ids cost a third of the time of sending and acking a message.
+   */
+  byId: Map<string, Entry> | undefined;
   readonly ready = new ReadyIndex();
   /** Members of each FIFO group in order; the head is the one that may be delivered. */
   readonly groups = new Map<string, EntryList>();
@@ -14,6 +23,20 @@ export class QueueState {
   /** dedupeIds in the order they were recorded, so expired ones are pruned from the front. */
   dedupeOrder: string[] = [];
   dedupeHead = 0;
+
+  /** `[name]`, made once: what {@link Engine.takeReady} hands out when only this queue became ready. */
+  readonly nameList: readonly string[];
+  /** Set while the queue waits in the engine's list of queues to signal as ready. */
+  readyMarked = false;
+  /** Set while the queue waits in the engine's list of queues that may have become empty. */
+  drainMarked = false;
+
+  /**
+   * The `enqueuedAt` of the last entry made, held so that entries made in the same
+   * millisecond share its box: a time is a heap number (16 bytes), and a queue
+   * filling fast stores many messages per millisecond.
+   */
+  lastTime: number | undefined = undefined;
 
   /** The last {@link Entry.seq} handed out. */
   lastSeq = 0;
@@ -30,8 +53,23 @@ export class QueueState {
   deadLettered = 0;
   expired = 0;
 
-  constructor(name: string) {
+  constructor(name: string, indexed = false) {
     this.name = name;
+    this.nameList = Object.freeze([name]);
+    this.byId = indexed ? new Map() : undefined;
+  }
+
+  /** The id index, built from the stored list on first use and kept up to date from then on. */
+  index(): Map<string, Entry> {
+    let byId = this.byId;
+    if (byId === undefined) {
+      byId = new Map();
+      // Ids are unique per queue when they come from pocketmq; should a caller of the
+      // storage have stored one twice, the first stored answers for it.
+      for (const entry of this.stored) if (!byId.has(entry.id)) byId.set(entry.id, entry);
+      this.byId = byId;
+    }
+    return byId;
   }
 
   /** Messages waiting to be delivered (ready, delayed or behind their group). */

@@ -16,6 +16,14 @@ import type {
   StoredMessage,
 } from './storage.js';
 
+/**
+ * @internal Marks a storage whose operations take effect when called (the engine runs
+ * them synchronously), before their promise settles, which only waits for durability.
+ * A consumer then frees an acked message's slot as soon as the ack is made, and claims
+ * again in the same turn. Not part of the public Storage interface.
+ */
+export const APPLIED_AT_CALL: unique symbol = Symbol('pocketmq.appliedAtCall');
+
 /** A ready signal per queue name, made once: signals are sent on every enqueue. */
 const readySignals = new Map<string, StorageSignal>();
 
@@ -28,6 +36,18 @@ function readySignal(queue: string): StorageSignal {
   return signal;
 }
 
+/** A drained signal per queue name, made once: a queue consumed as fast as it fills drains often. */
+const drainedSignals = new Map<string, StorageSignal>();
+
+function drainedSignal(queue: string): StorageSignal {
+  let signal = drainedSignals.get(queue);
+  if (!signal) {
+    signal = { type: 'drained', queue };
+    if (drainedSignals.size < 10_000) drainedSignals.set(queue, signal);
+  }
+  return signal;
+}
+
 /**
  * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
  * FileStorage with a log under it. Each operation runs the engine synchronously
@@ -36,10 +56,17 @@ function readySignal(queue: string): StorageSignal {
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
+  /** The engine knows when a queue empties, so this storage says so (see {@link Storage.signalsDrained}). */
+  readonly signalsDrained = true;
+  /** @internal See {@link APPLIED_AT_CALL}. */
+  readonly [APPLIED_AT_CALL] = true;
   /** @internal The in-process state. */
   protected readonly engine = new Engine();
   #watchers: ((signal: StorageSignal) => void)[] = [];
+  /** The due time last sent in a 'due' signal. */
   #lastDue: number | undefined = undefined;
+  /** Set by tick(): its signals send the due time as it is, later or not. */
+  #exactDue = false;
   #closed = false;
 
   /** @internal True once closed; setting it tells the watchers, so waiters and timers let go. */
@@ -80,13 +107,26 @@ export abstract class EngineStorage implements Storage {
       this.checkOpen();
       const opening = this.ensureOpen();
       if (opening) return this.#runWhenOpen(opening, operation);
-      const result = operation();
-      this.flushSignals();
-      const durable = this.persist();
-      return durable ? durable.then(() => result) : Promise.resolve(result);
+      return this.#finish(operation());
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Whether an operation may run at once ({@link EngineStorage.run} without its
+   * closure): the hot operations (enqueue, claim, ack, stats) call the engine
+   * directly when it may, saving a closure per call, and go through `run()` otherwise.
+   */
+  #direct(): boolean {
+    return !this.closed && this.ensureOpen() === undefined;
+  }
+
+  /** Signals what an operation changed and waits for durability. Throws what a watcher throws. */
+  #finish<T>(result: T): Promise<T> {
+    this.flushSignals();
+    const durable = this.persist();
+    return durable ? durable.then(() => result) : Promise.resolve(result);
   }
 
   /** {@link EngineStorage.run} on a storage still opening: the operation waits behind the open. */
@@ -101,7 +141,12 @@ export abstract class EngineStorage implements Storage {
   }
 
   enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
-    return this.run(() => this.engine.enqueue(queue, items, policy, now));
+    if (!this.#direct()) return this.run(() => this.engine.enqueue(queue, items, policy, now));
+    try {
+      return this.#finish(this.engine.enqueue(queue, items, policy, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   enqueueMany(queues: readonly string[], items: readonly NewMessage[], dedupeWindow: number, now: number): Promise<void> {
@@ -109,11 +154,21 @@ export abstract class EngineStorage implements Storage {
   }
 
   claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
-    return this.run(() => this.engine.claim(queue, request, now));
+    if (!this.#direct()) return this.run(() => this.engine.claim(queue, request, now));
+    try {
+      return this.#finish(this.engine.claim(queue, request, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
-    return this.run(() => this.engine.ack(queue, receipts, now));
+    if (!this.#direct()) return this.run(() => this.engine.ack(queue, receipts, now));
+    try {
+      return this.#finish(this.engine.ack(queue, receipts, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
@@ -129,7 +184,12 @@ export abstract class EngineStorage implements Storage {
   }
 
   stats(queue: string, now: number): Promise<QueueStats> {
-    return this.run(() => this.engine.stats(queue, now));
+    if (!this.#direct()) return this.run(() => this.engine.stats(queue, now));
+    try {
+      return this.#finish(this.engine.stats(queue, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   purge(queue: string, now: number): Promise<number> {
@@ -141,7 +201,10 @@ export abstract class EngineStorage implements Storage {
   }
 
   tick(now: number): Promise<void> {
-    return this.run(() => this.engine.advance(now));
+    return this.run(() => {
+      this.#exactDue = true;
+      this.engine.advance(now);
+    });
   }
 
   putMeta(key: string, value: string | undefined): Promise<void> {
@@ -162,13 +225,23 @@ export abstract class EngineStorage implements Storage {
   /** Sends what the last operation changed to the watchers. */
   protected flushSignals(): void {
     const watchers = this.#watchers;
-    const signals = this.engine.takeSignals();
-    if (signals) {
-      for (const [queue, messages] of signals.expired) this.#send(watchers, { type: 'expired', queue, messages });
-      for (const queue of signals.ready) this.#send(watchers, readySignal(queue));
-    }
+    const expired = this.engine.takeExpired();
+    if (expired) for (const [queue, messages] of expired) this.#send(watchers, { type: 'expired', queue, messages });
+    // Watchers may run operations (a woken consumer claims at once): `ready` is ours to iterate.
+    const ready = this.engine.takeReady();
+    for (let i = 0; i < ready.length; i++) this.#send(watchers, readySignal(ready[i]!));
+    const drained = this.engine.takeDrained();
+    for (let i = 0; i < drained.length; i++) this.#send(watchers, drainedSignal(drained[i]!));
     const due = this.engine.nextDueAt();
-    if (due !== this.#lastDue) {
+    // Sent when the due time moves earlier (a timer must fire sooner), and at a tick. A
+    // later or no due time waits for the tick of the timer already set: at concurrency 1
+    // every claim and ack moves the earliest lease end, and a signal per operation (an
+    // object and a scheduler pass each) was a tenth of a message's cost. The timer then
+    // fires early at worst, and that tick sends the due time as it is.
+    const exact = this.#exactDue;
+    this.#exactDue = false;
+    const last = this.#lastDue;
+    if (due !== last && (exact || (due !== undefined && (last === undefined || due < last)))) {
       this.#lastDue = due;
       this.#send(watchers, { type: 'due', at: due });
     }

@@ -134,7 +134,17 @@ export type StorageSignal =
   | { readonly type: 'ready'; readonly queue: string }
   /** Messages whose TTL ran out while waiting; they are gone from the queue. */
   | { readonly type: 'expired'; readonly queue: string; readonly messages: readonly StoredMessage[] }
-  /** The earliest due time (delay, retry, lease expiry, TTL) changed; `undefined` when nothing is due. */
+  /**
+   * The queue's last message (ready, delayed or in flight) is gone. Sent only by a
+   * storage whose {@link Storage.signalsDrained} is true, after every operation that
+   * leaves a queue empty having removed something from it.
+   */
+  | { readonly type: 'drained'; readonly queue: string }
+  /**
+   * The earliest due time (delay, retry, lease expiry, TTL) changed; `undefined` when
+   * nothing is due. A storage may leave out a signal for a due time that moved later (or
+   * went away) until its next `tick()`: a timer set for the earlier time then only fires early.
+   */
   | { readonly type: 'due'; readonly at: number | undefined }
   /** The storage was closed: nothing will fall due or become ready any more. */
   | { readonly type: 'closed' };
@@ -151,6 +161,12 @@ export type StorageSignal =
 export interface Storage {
   /** The clock every user of this storage reads time from and sets timers on. */
   readonly clock: Clock;
+  /**
+   * True when the storage sends a `'drained'` signal whenever a queue becomes empty:
+   * `queue.idle()` then looks at the queue again only on those signals, instead of
+   * on every wake-up of the queue. Optional; absent means false.
+   */
+  readonly signalsDrained?: boolean;
   /** Opens (idempotent). Other methods open lazily, so calling it is only needed to see errors early. */
   open(): Promise<void>;
   /** Flushes and releases resources; later calls reject with `ClosedError`. Idempotent. */
