@@ -136,3 +136,46 @@ describe('Engine - finding messages without an id index', () => {
     expect(engine.stats('jobs', 0)).toMatchObject({ ready: 0, delayed: 0, inflight: 1 });
   });
 });
+
+describe('Engine - restoring without an id index until records name ids', () => {
+  const claim = { max: 10, leaseMs: 1_000, maxAttempts: 5, deadLetter: false as const };
+  const stored = (id: string) => ({ ...message(id), attempt: 0 });
+
+  it('finds messages put before the first claim, release or remove, and those put after it', () => {
+    const engine = new Engine();
+    const restorer = engine.beginRestore();
+    restorer.put('jobs', stored('a'));
+    restorer.put('jobs', stored('b'));
+    restorer.put('jobs', stored('c'));
+    restorer.claimed('jobs', 'b', 2);
+    restorer.put('jobs', stored('d'));
+    restorer.released('jobs', 'd', 500);
+    restorer.removed('jobs', 'a');
+    restorer.removed('jobs', 'd');
+    restorer.removed('jobs', 'unknown');
+    restorer.claimed('other', 'b', 7);
+    expect(restorer.messageCount()).toBe(2);
+    restorer.finish(0);
+    expect(peekIds(engine, 'jobs', 0)).toEqual(['b', 'c']);
+    const delivered = engine.claim('jobs', claim, 0).delivered;
+    expect(delivered.map((d) => [d.message.id, d.message.attempt])).toEqual([
+      ['b', 3],
+      ['c', 1],
+    ]);
+    expect(engine.ack('jobs', delivered.map((d) => ({ id: d.receipt.id, token: d.receipt.token })), 0)).toEqual(['ok', 'ok']);
+  });
+
+  it('renames a dead-letter copy that meets a restored copy of itself', () => {
+    const engine = new Engine();
+    const restorer = engine.beginRestore();
+    restorer.put('dlq', stored('x'));
+    restorer.put('jobs', stored('x'));
+    restorer.finish(0);
+    const [d] = engine.claim('jobs', claim, 0).delivered;
+    expect(engine.deadLetter('jobs', d!.receipt, 'dlq', { reason: 'rejected' }, 0)).toBe('ok');
+    const ids = peekIds(engine, 'dlq', 0);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe('x');
+    expect(ids[1]).toMatch(/^x:\d+$/);
+  });
+});

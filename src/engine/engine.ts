@@ -369,7 +369,7 @@ export class Engine {
   #queue(name: string): QueueState {
     let q = this.#queues.get(name);
     if (!q) {
-      q = new QueueState(name, this.#journal !== undefined);
+      q = new QueueState(name);
       this.#queues.set(name, q);
     }
     return q;
@@ -623,8 +623,9 @@ export class Engine {
 
   /**
    * Told of every change that must outlive the process; `undefined` (the default)
-   * costs one check per change. A journal names messages by id, so with one set
-   * every queue keeps an id index and a clashing id is renamed on insert.
+   * costs one check per change. A journal names messages by id; ids are unique per
+   * send, and the only queues where one can come twice (those receiving dead-letter
+   * copies) keep an id index and rename a clashing copy, journal or not.
    */
   get journal(): EngineJournal | undefined {
     return this.#journal;
@@ -632,7 +633,6 @@ export class Engine {
 
   set journal(journal: EngineJournal | undefined) {
     this.#journal = journal;
-    if (journal !== undefined) for (const q of this.#queues.values()) q.index();
   }
 
   /** The lease-token counter (also used to rename a clashing dead-letter copy). */
@@ -681,14 +681,17 @@ export class Engine {
   beginRestore(): EngineRestorer {
     if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.beginRestore() needs an empty engine');
     let finished = false;
-    // Records name messages by id: every queue keeps an index while it is rebuilt.
+    // Claim, release and remove records name messages by id. A queue's id index is
+    // built from its stored list at the first such record and kept up to date from
+    // then on; until then a put is only an entry and a link. A log of sends alone
+    // (or its snapshot's puts) is replayed without a map of a million ids.
     const entryOf = (queue: string, id: string) => this.#queues.get(queue)?.index().get(id);
     return {
       put: (queue, message) => {
         const q = this.#queue(queue);
         const entry = new Entry(message, q);
         entry.attempt = message.attempt;
-        q.index().set(entry.id, entry);
+        q.byId?.set(entry.id, entry);
         q.stored.push(entry);
       },
       claimed: (queue, id, attempt) => {
@@ -741,8 +744,9 @@ export class Engine {
         finished = true;
         for (const q of this.#queues.values()) {
           for (const entry of q.stored) this.#placeRestored(q, entry, now);
-          // Without a journal nothing asks by id any more (see QueueState.byId).
-          if (this.#journal === undefined) q.byId = undefined;
+          // Nothing asks by id any more (see QueueState.byId); a queue that receives
+          // dead-letter copies builds its index again at the next copy.
+          q.byId = undefined;
         }
       },
     };

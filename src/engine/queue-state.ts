@@ -7,12 +7,13 @@ export class QueueState {
   /** Every message in the queue, in any state, in the order stored. */
   readonly stored = new StoredList();
   /**
-   * id → entry, kept only when something needs to find messages by id: a journal
-   * (its records name messages by id, so ids must stay unique per queue), a queue
+   * id → entry, kept only when something needs to find messages by id: a queue
    * that receives dead-letter copies (a copy may meet an earlier copy of itself and
-   * is renamed), or a receipt the engine did not hand out. `undefined` otherwise:
-   * on the memory path a lease already points at its entry, and a map of a million
-   * ids cost a third of the time of sending and acking a message.
+   * is renamed, so ids stay unique per queue, which a journal's records rely on), a
+   * receipt the engine did not hand out, or a log being replayed once its records
+   * name messages by id. `undefined` otherwise: a lease already points at its entry,
+   * and a map of a million ids cost a third of the time of sending and acking a
+   * message (and of reopening a FileStorage of pending sends).
    */
   byId: Map<string, Entry> | undefined;
   readonly ready = new ReadyIndex();
@@ -53,10 +54,10 @@ export class QueueState {
   deadLettered = 0;
   expired = 0;
 
-  constructor(name: string, indexed = false) {
+  constructor(name: string) {
     this.name = name;
     this.nameList = Object.freeze([name]);
-    this.byId = indexed ? new Map() : undefined;
+    this.byId = undefined;
   }
 
   /** The id index, built from the stored list on first use and kept up to date from then on. */
