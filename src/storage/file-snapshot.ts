@@ -36,13 +36,9 @@ function num(value: number | undefined): string {
 
 /** The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's encoding ('' for `undefined`, left out). */
 function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
-  return bodyText === '' ? `${putHead(queueText, m, dedupeUntil)}]` : `${putHead(queueText, m, dedupeUntil)},${bodyText}]`;
-}
-
-/** A PUT record up to its attempt: everything but the body and the closing bracket. */
-function putHead(queueText: string, m: StoredMessage, dedupeUntil: number | undefined): string {
   const headers = m.headers === undefined ? 'null' : s(m.headers);
-  return `[0,${queueText},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}`;
+  const body = bodyText === '' ? '' : `,${bodyText}`;
+  return `[0,${queueText},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}${body}]`;
 }
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
@@ -90,7 +86,7 @@ export class RecordJournal implements EngineJournal {
         text = '';
       }
     }
-    const bytes = this.#addPut(putHead(this.#quoted(queue), message, dedupeUntil), text);
+    const bytes = this.#add(putRecord(this.#quoted(queue), message, dedupeUntil, text));
     this.live++;
     this.puts++;
     this.putBytes += bytes;
@@ -166,28 +162,6 @@ export class RecordJournal implements EngineJournal {
     this.#end += bytes + 1;
     this.count++;
     return bytes;
-  }
-
-  /**
-   * Appends a PUT record from its head and its body's text, each written into the
-   * buffer on its own: joined into one string first, the body would be copied
-   * twice (once to flatten the joined string, once into the buffer).
-   */
-  #addPut(head: string, bodyText: string): number {
-    const most = (head.length + bodyText.length) * 3 + 3;
-    if (this.#end + most > this.#buffer.length) this.#grow(this.#end + most);
-    const buffer = this.#buffer;
-    const start = this.#end;
-    let end = start + buffer.write(head, start);
-    if (bodyText !== '') {
-      buffer[end++] = 0x2c;
-      end += buffer.write(bodyText, end);
-    }
-    buffer[end++] = 0x5d;
-    buffer[end] = 0x2c;
-    this.#end = end + 1;
-    this.count++;
-    return end - start;
   }
 
   #grow(needed: number): void {
