@@ -20,6 +20,8 @@ export class QueueContext<T> {
   readonly claimRequest: ClaimRequest;
   /** Claim requests by `max`, made once each: a consumer asks for the room it has on every claim. */
   readonly #claimRequests: ClaimRequest[] = [];
+  /** Ack runs not in use (see {@link AckRun}). */
+  readonly #freeAckRuns: AckRun<T>[] = [];
 
   constructor(name: string, storage: Storage, options: ResolvedQueueOptions, scheduler: Scheduler, events: EventEmitter<QueueEvents<T>>) {
     this.name = name;
@@ -81,20 +83,30 @@ export class QueueContext<T> {
     } catch (error) {
       stored = Promise.reject(error);
     }
-    return stored.then(
-      (settles) => {
-        if (this.events.listenerCount('acked') > 0) {
-          for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
-        }
-        // One wake for the batch: waiters re-check the queue once, not once per message.
-        this.scheduler.wake(this.name);
-        done(batch.length);
-      },
-      (error: unknown) => {
-        this.error(error);
-        done(batch.length);
-      },
-    );
+    const run = this.#freeAckRuns.pop() ?? new AckRun(this);
+    run.batch = batch;
+    run.done = done;
+    return stored.then(run.stored, run.failed);
+  }
+
+  /** @internal An ack batch's storage call settled: the run goes back to the pool, then the batch is reported. */
+  acksSettled(run: AckRun<T>, settles: readonly Settle[] | undefined, error: unknown): void {
+    const batch = run.batch!;
+    const done = run.done!;
+    run.batch = undefined;
+    run.done = undefined;
+    this.#freeAckRuns.push(run);
+    if (settles === undefined) {
+      this.error(error);
+      done(batch.length);
+      return;
+    }
+    if (this.events.listenerCount('acked') > 0) {
+      for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
+    }
+    // One wake for the batch: waiters re-check the queue once, not once per message.
+    this.scheduler.wake(this.name);
+    done(batch.length);
   }
 
   #acked(message: Message<T>, ok: boolean): boolean {
@@ -158,5 +170,22 @@ export class QueueContext<T> {
     const err = toError(error);
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
     else reportUnhandled(err, `queue "${this.name}"`);
+  }
+}
+
+/**
+ * Waits for one ack batch's storage call. Its two callbacks are made once and the run
+ * is reused for later batches: at concurrency 1 a batch is one message, and two
+ * closures per ack were a good part of a drained message's garbage.
+ */
+class AckRun<T> {
+  batch: readonly Message<T>[] | undefined = undefined;
+  done: ((count: number) => void) | undefined = undefined;
+  readonly stored: (settles: Settle[]) => void;
+  readonly failed: (error: unknown) => void;
+
+  constructor(context: QueueContext<T>) {
+    this.stored = (settles) => context.acksSettled(this, settles, undefined);
+    this.failed = (error: unknown) => context.acksSettled(this, undefined, error);
   }
 }

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DueHeap } from '../src/engine/due-heap.js';
-import { Entry } from '../src/engine/entry.js';
+import { type Entry, newEntry } from '../src/engine/entry.js';
 import { QueueState } from '../src/engine/queue-state.js';
 
 const owner = new QueueState('jobs');
 
 function entry(id: string, dueAt: number): Entry {
-  const e = new Entry(
+  const e = newEntry(
     {
       id,
       body: undefined,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Entry } from '../src/engine/entry.js';
+import { type Entry, newEntry } from '../src/engine/entry.js';
 import { QueueState } from '../src/engine/queue-state.js';
 import { ReadyIndex } from '../src/engine/ready-index.js';
 
 const owner = new QueueState('jobs');
 
 function entry(id: string, priority = 0): Entry {
-  return new Entry(
+  return newEntry(
     {
       id,
       body: undefined,

@@ -11,18 +11,29 @@ async function topicClass() {
   return mod;
 }
 
-/** pocketmq Topic; `durable` subscribers are named (a queue each, acked), others live listeners. */
-async function pocketmqTopic({ n, subscribers }, durable) {
+/**
+ * pocketmq Topic. `kind`: 'durable' — named subscribers (a queue each, acked) with an
+ * async no-op handler; 'live' — live listeners that are plain synchronous no-ops, the
+ * same work as mqemitter's `(msg, cb) => cb()`; 'live async' — live listeners that are
+ * `async` no-ops (each call makes a promise, to which the topic attaches a rejection
+ * handler: informative, not like-for-like with mqemitter).
+ */
+async function pocketmqTopic({ n, subscribers }, kind) {
   const { MemoryStorage, Topic } = await topicClass();
   const topic = new Topic('w3', { storage: new MemoryStorage() });
   const done = latch();
   const total = n * subscribers;
   let count = 0;
-  const handler = async () => {
-    if (++count === total) done.resolve();
-  };
+  const handler =
+    kind === 'live'
+      ? () => {
+          if (++count === total) done.resolve();
+        }
+      : async () => {
+          if (++count === total) done.resolve();
+        };
   const subscriptions = [];
-  for (let s = 0; s < subscribers; s++) subscriptions.push(durable ? topic.subscribe(`sub-${s}`, handler) : topic.subscribe(handler));
+  for (let s = 0; s < subscribers; s++) subscriptions.push(kind === 'durable' ? topic.subscribe(`sub-${s}`, handler) : topic.subscribe(handler));
   const t0 = now();
   await pipelined(n, (i) => topic.publish({ id: i }));
   await done.promise;
@@ -32,8 +43,9 @@ async function pocketmqTopic({ n, subscribers }, durable) {
 }
 
 export const subjects = {
-  'pocketmq live': (params) => pocketmqTopic(params, false),
-  'pocketmq durable': (params) => pocketmqTopic(params, true),
+  'pocketmq live': (params) => pocketmqTopic(params, 'live'),
+  'pocketmq live async': (params) => pocketmqTopic(params, 'live async'),
+  'pocketmq durable': (params) => pocketmqTopic(params, 'durable'),
 
   async mqemitter({ n, subscribers }) {
     const mq = require('mqemitter')();

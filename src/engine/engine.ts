@@ -13,7 +13,7 @@ import type {
   StoredMessage,
 } from '../storage/storage.js';
 import { DueHeap } from './due-heap.js';
-import { Entry, EntryList, EntryState } from './entry.js';
+import { type Entry, EntryList, EntryState, newEntry } from './entry.js';
 import { QueueState } from './queue-state.js';
 
 /**
@@ -376,7 +376,7 @@ export class Engine {
   }
 
   #insert(q: QueueState, item: NewMessage, dedupeWindow: number, now: number): Entry {
-    const entry = new Entry(item, q);
+    const entry = newEntry(item, q);
     let id = entry.id;
     const byId = q.byId;
     if (byId !== undefined) {
@@ -689,7 +689,7 @@ export class Engine {
     return {
       put: (queue, message) => {
         const q = this.#queue(queue);
-        const entry = new Entry(message, q);
+        const entry = newEntry(message, q);
         entry.attempt = message.attempt;
         q.byId?.set(entry.id, entry);
         q.stored.push(entry);
