@@ -15,6 +15,7 @@ import type {
   StorageSignal,
   StoredMessage,
 } from './storage.js';
+import { drainedSignal, readySignal } from './queue-signals.js';
 
 /**
  * @internal Marks a storage whose operations take effect when called (the engine runs
@@ -24,29 +25,7 @@ import type {
  */
 export const APPLIED_AT_CALL: unique symbol = Symbol('pocketmq.appliedAtCall');
 
-/** A ready signal per queue name, made once: signals are sent on every enqueue. */
-const readySignals = new Map<string, StorageSignal>();
 
-function readySignal(queue: string): StorageSignal {
-  let signal = readySignals.get(queue);
-  if (!signal) {
-    signal = { type: 'ready', queue };
-    if (readySignals.size < 10_000) readySignals.set(queue, signal);
-  }
-  return signal;
-}
-
-/** A drained signal per queue name, made once: a queue consumed as fast as it fills drains often. */
-const drainedSignals = new Map<string, StorageSignal>();
-
-function drainedSignal(queue: string): StorageSignal {
-  let signal = drainedSignals.get(queue);
-  if (!signal) {
-    signal = { type: 'drained', queue };
-    if (drainedSignals.size < 10_000) drainedSignals.set(queue, signal);
-  }
-  return signal;
-}
 
 /**
  * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,

@@ -21,6 +21,7 @@ import type {
   StorageSignal,
   StoredMessage,
 } from './storage.js';
+import { readySignal } from './queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
 export interface RedisStorageOptions {
@@ -90,17 +91,6 @@ const TICK_RETRY_MS = 1_000;
 /** Fields of a message record as the scripts return it (see `record` in redis-scripts.ts). */
 const RECORD_FIELDS = 12;
 
-/** A ready signal per queue name, made once: a busy queue signals on every send. */
-const readySignals = new Map<string, StorageSignal>();
-
-function readySignal(queue: string): StorageSignal {
-  let signal = readySignals.get(queue);
-  if (!signal) {
-    signal = { type: 'ready', queue };
-    if (readySignals.size < 10_000) readySignals.set(queue, signal);
-  }
-  return signal;
-}
 
 function optional(value: unknown): string | undefined {
   return value === null || value === undefined ? undefined : (value as string);
