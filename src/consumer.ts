@@ -3,7 +3,7 @@ import type { TimerHandle } from './clock.js';
 import type { Message } from './message.js';
 import type { ResolvedConsumeOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
-import { APPLIED_AT_CALL } from './storage/engine-storage.js';
+import { APPLIED_AT_CALL } from './storage/applied-at-call.js';
 import type { ClaimResult } from './storage/storage.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -52,9 +52,10 @@ export class Consumer<T = unknown> {
   /** Handlers called and not yet returned or settled: while any is, a tick's acks may still grow. */
   #handling = 0;
   /**
-   * The storage applies an operation when it is called (see APPLIED_AT_CALL): an ack
-   * frees its slots at once and the next claim goes out in the same turn, reading the
-   * clock once for both. Otherwise the slots are freed when the ack's promise settles.
+   * The storage applies operations in the order they are called (see APPLIED_AT_CALL): an
+   * ack frees its slots at once and the next claim goes out in the same turn, behind it,
+   * reading the clock once for both. Otherwise the slots are freed when the ack's promise
+   * settles. An ack that then fails leaves its messages leased until their lease ends.
    */
   readonly #appliedAtCall: boolean;
   /** Acks made whose promise has not settled yet (with #appliedAtCall); stop() waits for them. */

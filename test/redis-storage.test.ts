@@ -278,6 +278,30 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('a consumer whose next claim goes out behind its acks handles every message once and leaves nothing leased', async () => {
+    const { a, clock, close } = await pair();
+    const queue = new Queue<number>('jobs', { storage: a });
+    await queue.sendBatch(Array.from({ length: 40 }, (_, i) => ({ body: i })));
+    const handled: number[] = [];
+    let done!: () => void;
+    const allHandled = new Promise<void>((resolve) => (done = resolve));
+    const consumer = queue.consume(
+      async (msg) => {
+        handled.push(msg.body);
+        if (handled.length === 40) done();
+      },
+      { concurrency: 4 },
+    );
+    await clock.settle();
+    await allHandled;
+    await consumer.stop();
+    // Each message delivered once and acked once: no claim overtook an ack.
+    expect(handled.sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, delivered: 40, acked: 40 });
+    await queue.close();
+    await close();
+  });
+
   it('.idle() - resolves in one process when another process acks the last message', async () => {
     const { a, b, clock, close } = await pair();
     const worker = new Queue<string>('jobs', { storage: a });

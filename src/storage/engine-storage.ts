@@ -15,15 +15,9 @@ import type {
   StorageSignal,
   StoredMessage,
 } from './storage.js';
+import { APPLIED_AT_CALL } from './applied-at-call.js';
 import { drainedSignal, readySignal } from './queue-signals.js';
 
-/**
- * @internal Marks a storage whose operations take effect when called (the engine runs
- * them synchronously), before their promise settles, which only waits for durability.
- * A consumer then frees an acked message's slot as soon as the ack is made, and claims
- * again in the same turn. Not part of the public Storage interface.
- */
-export const APPLIED_AT_CALL: unique symbol = Symbol('pocketmq.appliedAtCall');
 
 
 

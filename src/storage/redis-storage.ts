@@ -21,6 +21,7 @@ import type {
   StorageSignal,
   StoredMessage,
 } from './storage.js';
+import { APPLIED_AT_CALL } from './applied-at-call.js';
 import { readySignal } from './queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
@@ -197,6 +198,8 @@ function whenReady(client: Client): Promise<void> {
  * `docs/redis.md` describes the key layout, Redis Cluster and clock skew.
  */
 export class RedisStorage implements Storage {
+  /** @internal Scripts go out when called, on one connection, and Redis runs them in order: see {@link APPLIED_AT_CALL}. */
+  readonly [APPLIED_AT_CALL] = true;
   readonly clock: Clock;
   /** The prefix of every key and of the pub/sub channel. */
   readonly prefix: string;
