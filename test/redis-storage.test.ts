@@ -114,8 +114,9 @@ describe('RedisStorage', () => {
     await storage.putMeta('k', 'v');
     const redis = new Redis(server.url);
     const keys = await redis.keys(`*${prefix}*`);
+    const deadLettered = await redis.hkeys(`{${prefix}}:jobs.dlq:m`);
     redis.disconnect();
-    expect(keys.filter((key) => key.startsWith(`{${prefix}}:jobs.dlq:m:`))).toHaveLength(1);
+    expect(deadLettered).toEqual([delivered[0]!.receipt.id]);
     expect(keys.filter((key) => !key.startsWith(`{${prefix}}:`))).toEqual([]);
     await storage.close();
   });

@@ -14,20 +14,25 @@
  * deliverable; `expired` lists the records whose TTL ran out (queue name first).
  *
  * Keys of a queue with tag T (docs/redis.md has the full layout):
- *   T:m:<id>      hash, one message: b body, h headers JSON, p priority, e enqueuedAt,
- *                 a availableAt, x expiresAt, d dedupeId, g group, c correlationId,
- *                 s subject, n attempt, t lease token, st state (r ready, d delayed,
- *                 g behind its group's head, i in flight)
+ *   T:m           hash id -> what the scripts read and change of a message, as one string:
+ *                 `state|attempt|token|availableAt|insertion|priority|expiresAt|group`
+ *                 (state r ready, d delayed, g behind its group's head, i in flight;
+ *                 expiresAt and group empty when absent; group last, so it may hold '|')
+ *   T:b           hash id -> the rest of the message as the client encoded it (see
+ *                 encodeRecord in redis-storage.ts); only dead-lettering looks inside
  *   T:pris        zset of priorities with ready messages, score -priority (a claim may
  *                 leave an emptied bucket listed; the next claim drops it)
  *   T:r:<p>       zset of ready ids of priority p, score = placement sequence (FIFO)
  *   T:due         zset id -> when something next happens to it (delay end, lease end, TTL)
  *   T:g:<group>   list of a FIFO group's ids; the head is the one that may be delivered
- *   T:all         zset of every id, score = insertion sequence (purge, drop-oldest)
  *   T:dd / T:ddx  hash dedupeId -> id, and zset dedupeId -> remembered until
  *   T:s           hash of counters, sequences, `dd` (dedupeIds remembered), `v` (version)
  *                 and `pd` (announced due),
  *                 read once per script and written back once
+ *
+ * A message is two fields of two per-queue hashes rather than a key of its own: Redis
+ * then makes and frees no key per message, and a batch of messages is read, written or
+ * removed with one command per hash (see hmgetAll and bulk).
  */
 
 const LIBRARY = `
@@ -47,14 +52,16 @@ local EXPIRED = {}
 -- Key names of each queue, made once per script: a concatenation costs about as much
 -- as a cheap redis.call.
 local DUE = {}
-local ALL = {}
+local META = {}
+local BLOB = {}
 local PRIS = {}
 for i = 1, #KEYS do
   local base = KEYS[i]
   NAME[base] = ARGV[3 + i]
   TOUCHED[i] = base
   DUE[base] = base .. ':due'
-  ALL[base] = base .. ':all'
+  META[base] = base .. ':m'
+  BLOB[base] = base .. ':b'
   PRIS[base] = base .. ':pris'
 end
 local A = 4 + #KEYS
@@ -102,17 +109,49 @@ local function dueRem(base, id)
 end
 
 -- Runs one command over a list of arguments: one call instead of one per message, in
--- slices that unpack() can take (of an even length, for pairs). With no key, the list
--- is the keys (DEL).
+-- slices that unpack() can take (of an even length, for pairs).
 local function bulk(command, key, list)
   for from = 1, #list, 1000 do
-    local to = math.min(from + 999, #list)
-    if key then redis.call(command, key, unpack(list, from, to))
-    else redis.call(command, unpack(list, from, to)) end
+    redis.call(command, key, unpack(list, from, math.min(from + 999, #list)))
   end
 end
 
-local FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n', 't', 'st' }
+-- HMGET of many fields, in slices that unpack() can take; false for each one missing.
+local function hmgetAll(key, fields)
+  if #fields == 0 then return {} end
+  if #fields <= 1000 then return redis.call('HMGET', key, unpack(fields)) end
+  local out = {}
+  for from = 1, #fields, 1000 do
+    local part = redis.call('HMGET', key, unpack(fields, from, math.min(from + 999, #fields)))
+    for k = 1, #part do out[#out + 1] = part[k] end
+  end
+  return out
+end
+
+-- A message as the scripts hold it: its T:m string taken apart, and its T:b string once
+-- something needs it (blobOf).
+local function parse(id, meta)
+  local st, n, t, a, ins, p, x, g = string.match(meta, '^(%a)|(%d+)|(%d+)|([^|]*)|(%d+)|([^|]*)|([^|]*)|(.*)$')
+  return { id = id, st = st, n = tonumber(n), t = t, a = a, ins = ins, p = p,
+    x = x ~= '' and x or false, g = g ~= '' and g or false }
+end
+
+local function metaOf(m)
+  return m.st .. '|' .. m.n .. '|' .. m.t .. '|' .. m.a .. '|' .. m.ins .. '|' .. m.p .. '|' .. (m.x or '') .. '|' .. (m.g or '')
+end
+
+local function load(base, id, withBlob)
+  local meta = redis.call('HGET', META[base], id)
+  if not meta then return nil end
+  local m = parse(id, meta)
+  if withBlob then m.blob = redis.call('HGET', BLOB[base], id) end
+  return m
+end
+
+local function blobOf(base, m)
+  if not m.blob then m.blob = redis.call('HGET', BLOB[base], m.id) end
+  return m.blob
+end
 
 -- Ready buckets this script has listed in T:pris: a batch of sends lists its bucket
 -- once, not once per message. Every removal from T:pris goes through unlistBucket().
@@ -129,34 +168,31 @@ local function unlistBucket(base, p)
   LISTED[base .. ':r:' .. p] = nil
 end
 
-local function load(base, id)
-  local v = redis.call('HMGET', base .. ':m:' .. id, unpack(FIELDS))
-  if not v[13] then return nil end
-  return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
-    c = v[9], s = v[10], n = tonumber(v[11]), t = v[12], st = v[13] }
-end
-
--- load() for a ready message claim just popped: the lease fields are known (no lease,
--- state ready), so only the 11 record fields are read.
-local RECORD_FIELDS = { 'b', 'h', 'p', 'e', 'a', 'x', 'd', 'g', 'c', 's', 'n' }
-local function loadReady(base, id)
-  local v = redis.call('HMGET', base .. ':m:' .. id, unpack(RECORD_FIELDS))
-  return { id = id, b = v[1], h = v[2], p = v[3], e = v[4], a = v[5], x = v[6], d = v[7], g = v[8],
-    c = v[9], s = v[10], n = tonumber(v[11]), t = '0', st = 'r' }
-end
-
--- What the client decodes into a StoredMessage, in this order.
-local function record(m, out)
+-- What the client decodes into a StoredMessage (decodeRecord): id, T:b string, T:m string.
+local function record(m, out, meta)
   local k = #out
-  out[k + 1] = m.id; out[k + 2] = m.b; out[k + 3] = m.h or false; out[k + 4] = m.p; out[k + 5] = m.e
-  out[k + 6] = m.a; out[k + 7] = m.x or false; out[k + 8] = m.d or false; out[k + 9] = m.g or false
-  out[k + 10] = m.c or false; out[k + 11] = m.s or false; out[k + 12] = tostring(m.n)
+  out[k + 1] = m.id; out[k + 2] = m.blob; out[k + 3] = meta or metaOf(m)
+end
+
+-- Per queue, while a batch of sends is inserted: which of their ids are taken (one
+-- HMGET for the batch instead of a look per message). Kept up to date as messages come and go.
+local TAKEN = {}
+
+-- Deletes a message's two fields. Its data stays in m for whoever reports it.
+local function remove(base, m)
+  m.removed = true
+  redis.call('HDEL', META[base], m.id)
+  redis.call('HDEL', BLOB[base], m.id)
+  local taken = TAKEN[base]
+  if taken then taken[m.id] = nil end
 end
 
 local function expire(base, m)
   m.gone = true
-  if not m.fresh then redis.call('DEL', base .. ':m:' .. m.id) end
-  redis.call('ZREM', ALL[base], m.id)
+  if not m.fresh then
+    blobOf(base, m)
+    if not m.removed then remove(base, m) end
+  end
   count(base, 'expired', 1)
   EXPIRED[#EXPIRED + 1] = NAME[base]
   record(m, EXPIRED)
@@ -165,27 +201,28 @@ end
 local function setState(base, m, st)
   m.st = st
   -- A message being inserted is written whole at the end of insert().
-  if not m.fresh then redis.call('HSET', base .. ':m:' .. m.id, 'st', st) end
+  if not m.fresh then redis.call('HSET', META[base], m.id, metaOf(m)) end
 end
 
--- While the sends of an enqueue script are inserted, what they add to T:all and to the
--- ready buckets waits here (key -> { score, id, ... }), so that each key gets one ZADD
--- for the whole script rather than one per message. flushPending() adds them before
+-- While the sends of an enqueue script are inserted, what they add to the hashes and the
+-- ready buckets waits here (key -> { command, list }), so that each key gets one command
+-- for the whole script rather than one per message. flushPending() runs them before
 -- anything reads those keys.
 local PENDING = nil
 
-local function addLater(key, score, id)
-  local list = PENDING[key]
-  if not list then
-    list = {}
-    PENDING[key] = list
+local function addLater(command, key, a, b)
+  local entry = PENDING[key]
+  if not entry then
+    entry = { command, {} }
+    PENDING[key] = entry
   end
-  list[#list + 1] = score
-  list[#list + 1] = id
+  local list = entry[2]
+  list[#list + 1] = a
+  list[#list + 1] = b
 end
 
 local function flushPending()
-  for key, list in pairs(PENDING) do bulk('ZADD', key, list) end
+  for key, entry in pairs(PENDING) do bulk(entry[1], key, entry[2]) end
   PENDING = {}
 end
 
@@ -203,7 +240,7 @@ local function place(base, m)
   end
   setState(base, m, 'r')
   local bucket = base .. ':r:' .. m.p
-  if PENDING then addLater(bucket, count(base, 'seq', 1), m.id)
+  if PENDING then addLater('ZADD', bucket, count(base, 'seq', 1), m.id)
   else
     redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
   end
@@ -257,7 +294,8 @@ local function reschedule(base, m)
 end
 
 -- Takes a message out of every structure and the queue, keeping its group moving.
--- State 'x' is a ready message already popped from its bucket (by claim).
+-- State 'x' is a ready message already popped from its bucket (by claim). Whoever
+-- reports the message afterwards loads its T:b string first.
 local function unlink(base, m)
   local st = m.st
   if st == 'd' or st == 'i' or m.x then dueRem(base, m.id) end
@@ -265,34 +303,32 @@ local function unlink(base, m)
   elseif st == 'd' then count(base, 'delayed', -1)
   elseif st == 'g' then count(base, 'grouped', -1)
   elseif st == 'i' then count(base, 'inflight', -1) end
-  redis.call('DEL', base .. ':m:' .. m.id)
-  redis.call('ZREM', ALL[base], m.id)
+  remove(base, m)
   dropFromGroup(base, m)
 end
 
--- item: { id, b, h, p, e, a, x, d, g, c, s } with false for absent fields.
+-- item: { id, blob, p, a, x, d, g } with false for absent fields.
 local function insert(base, item, window)
   local id = item.id
   local ins = count(base, 'ins', 1)
+  local known = TAKEN[base]
   local taken
-  if PENDING then
-    -- An id is in T:all exactly when its record exists; T:all gets it with the rest below.
-    taken = redis.call('EXISTS', base .. ':m:' .. id) == 1
-  else
-    taken = redis.call('ZADD', ALL[base], 'NX', ins, id) == 0
-  end
+  if known then taken = known[id]
+  else taken = redis.call('HEXISTS', META[base], id) == 1 end
   if taken then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
-    if not PENDING then redis.call('ZADD', ALL[base], ins, id) end
   end
   count(base, 'sent', 1)
   if item.d then
     redis.call('HSET', base .. ':dd', item.d, id)
     count(base, 'dd', redis.call('ZADD', base .. ':ddx', NOW + window, item.d))
   end
+  item.st = 'r'
   item.n = 0
+  item.t = '0'
+  item.ins = ins
   item.fresh = true
   if not item.g or redis.call('RPUSH', base .. ':g:' .. item.g, id) == 1 then
     reschedule(base, item)
@@ -303,32 +339,47 @@ local function insert(base, item, window)
   end
   item.fresh = nil
   if item.gone then return id end
-  local args = { 'b', item.b, 'p', item.p, 'e', item.e, 'a', item.a, 'n', 0, 't', 0, 'st', item.st }
-  if item.h then args[#args + 1] = 'h'; args[#args + 1] = item.h end
-  if item.x then args[#args + 1] = 'x'; args[#args + 1] = item.x end
-  if item.d then args[#args + 1] = 'd'; args[#args + 1] = item.d end
-  if item.g then args[#args + 1] = 'g'; args[#args + 1] = item.g end
-  if item.c then args[#args + 1] = 'c'; args[#args + 1] = item.c end
-  if item.s then args[#args + 1] = 's'; args[#args + 1] = item.s end
-  redis.call('HSET', base .. ':m:' .. id, unpack(args))
-  if PENDING then addLater(ALL[base], ins, id) end
+  if PENDING then
+    addLater('HSET', META[base], id, metaOf(item))
+    addLater('HSET', BLOB[base], id, item.blob)
+  else
+    redis.call('HSET', META[base], id, metaOf(item))
+    redis.call('HSET', BLOB[base], id, item.blob)
+  end
+  if known then known[id] = true end
   return id
 end
 
--- Moves a message (already unlinked) to targetBase, or nowhere when it is false;
--- appends what left to 'out' as reason, target name (or false), record.
+-- Reads which of a batch's ids a queue has already (see TAKEN).
+local function knowTaken(base, ids)
+  local found = hmgetAll(META[base], ids)
+  local taken = {}
+  for k = 1, #ids do
+    if found[k] then taken[ids[k]] = true end
+  end
+  TAKEN[base] = taken
+end
+
+-- Moves a message (already unlinked, its T:b string loaded) to targetBase, or nowhere
+-- when it is false; appends what left to 'out' as reason, target name (or false), record.
+-- The copy's T:b string is the original's with enqueuedAt, headers and dedupeId replaced
+-- (its first three lines, see encodeRecord in redis-storage.ts).
 local function deadLetterEntry(base, m, targetBase, reason, err, out)
   count(base, 'dead', 1)
   if targetBase then
+    local blob = m.blob
+    local eEnd = string.find(blob, '\\n', 1, true)
+    local hEnd = string.find(blob, '\\n', eEnd + 1, true)
+    local dEnd = string.find(blob, '\\n', hEnd + 1, true)
     local headers = {}
-    if m.h then headers = cjson.decode(m.h) end
+    if hEnd > eEnd + 1 then headers = cjson.decode(string.sub(blob, eEnd + 1, hEnd - 1)) end
     headers['x-dead-reason'] = reason
     if err then headers['x-dead-error'] = err end
     headers['x-original-queue'] = NAME[base]
     headers['x-attempts'] = tostring(m.n)
     headers['x-dead-at'] = NOW_S
-    insert(targetBase, { id = m.id, b = m.b, h = cjson.encode(headers), p = m.p, e = NOW_S, a = NOW_S,
-      x = false, d = false, g = m.g, c = m.c, s = m.s }, 0)
+    local copy = NOW_S .. '\\n' .. cjson.encode(headers) .. '\\n' .. string.sub(blob, dEnd)
+    insert(targetBase, { id = m.id, blob = copy, p = m.p, a = NOW_S, x = false, d = false, g = m.g }, 0)
   end
   if out then
     out[#out + 1] = reason
@@ -350,10 +401,13 @@ local function advance(base)
   while true do
     local batch = redis.call('ZRANGEBYSCORE', dueKey, '-inf', NOW_S, 'WITHSCORES', 'LIMIT', 0, 500)
     if #batch == 0 then return end
+    local ids = {}
+    for i = 1, #batch, 2 do ids[#ids + 1] = batch[i] end
+    local metas = hmgetAll(META[base], ids)
     local items = {}
-    for i = 1, #batch, 2 do
-      items[#items + 1] = { id = batch[i], at = tonumber(batch[i + 1]),
-        ins = tonumber(redis.call('ZSCORE', ALL[base], batch[i]) or 0) }
+    for k = 1, #ids do
+      local ins = metas[k] and string.match(metas[k], '^%a|%d+|%d+|[^|]*|(%d+)|')
+      items[k] = { id = ids[k], at = tonumber(batch[2 * k]), ins = tonumber(ins or 0) }
     end
     table.sort(items, function(l, r)
       if l.at ~= r.at then return l.at < r.at end
@@ -376,10 +430,10 @@ local function advance(base)
           count(base, 'inflight', -1)
           m.t = '0'
           m.a = NOW_S
-          redis.call('HSET', base .. ':m:' .. m.id, 't', 0, 'a', NOW_S)
           reschedule(base, m)
         else
           -- Ready or grouped messages are in the due set only for their TTL.
+          blobOf(base, m)
           unlink(base, m)
           expire(base, m)
         end
@@ -413,20 +467,20 @@ local function duplicateOf(base, d)
 end
 
 -- The message a lease belongs to if the lease is current, else 'stale' or 'missing'.
-local function leased(base, id, token)
-  local m = load(base, id)
+local function leased(base, id, token, withBlob)
+  local m = load(base, id, withBlob)
   if not m then return nil, 'missing' end
   if m.st ~= 'i' or m.t ~= token then return nil, 'stale' end
   return m, nil
 end
 
--- leased() for ack and extend, which need only what unlink() reads of a leased message:
--- a field read costs about as much as a cheap command, and a record has 13.
-local function leasedState(base, id, token)
-  local v = redis.call('HMGET', base .. ':m:' .. id, 'st', 't', 'g')
-  if not v[1] then return nil, 'missing' end
-  if v[1] ~= 'i' or v[2] ~= token then return nil, 'stale' end
-  return { id = id, st = 'i', g = v[3] }, nil
+-- The lease check of ack and extend on a T:m string (or false), reading only what
+-- unlink() needs of a leased message.
+local function leasedState(id, meta, token)
+  if not meta then return nil, 'missing' end
+  local st, t, g = string.match(meta, '^(%a)|%d+|(%d+)|[^|]*|%d+|[^|]*|[^|]*|(.*)$')
+  if st ~= 'i' or t ~= token then return nil, 'stale' end
+  return { id = id, st = 'i', g = g ~= '' and g or false }, nil
 end
 
 local function waiting(base)
@@ -434,19 +488,127 @@ local function waiting(base)
   return st.ready + st.delayed + st.grouped
 end
 
--- Reads an item from ARGV at i: id, body, priority, enqueuedAt, availableAt, then how
--- many optional fields follow and each as its letter and value (h headers, x expiresAt,
--- d dedupeId, g group, c correlationId, s subject). Returns it and where the next starts.
+-- Reads an item from ARGV at i: id, T:b string, priority, availableAt, then how many
+-- optional fields follow and each as its letter and value (x expiresAt, d dedupeId,
+-- g group). Returns it and where the next starts.
 local function readItem(i)
-  local item = { id = ARGV[i], b = ARGV[i + 1], p = ARGV[i + 2], e = ARGV[i + 3], a = ARGV[i + 4],
-    h = false, x = false, d = false, g = false, c = false, s = false }
-  local j = i + 6
-  for _ = 1, tonumber(ARGV[i + 5]) do
+  local item = { id = ARGV[i], blob = ARGV[i + 1], p = ARGV[i + 2], a = ARGV[i + 3], x = false, d = false, g = false }
+  local j = i + 5
+  for _ = 1, tonumber(ARGV[i + 4]) do
     item[ARGV[j]] = ARGV[j + 1]
     j = j + 2
   end
   return item, j
 end
+
+-- Where the item after the one at i starts, and the id of the one at i.
+local function skipItem(i)
+  return i + 5 + 2 * tonumber(ARGV[i + 4]), ARGV[i]
+end
+
+-- Leases up to max ready messages, in priority then FIFO order; a message whose lease ran
+-- out on its last allowed attempt is dead-lettered instead. Returns { delivered records,
+-- dead-lettered entries }; a delivered record's T:m string carries its lease token.
+local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
+  local delivered = {}
+  local dead = {}
+  -- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs,
+  -- and one HSET for all the new T:m strings.
+  local leaseEnd = NOW + leaseMs
+  local leases = {}
+  local metas = {}
+  local n = 0
+  while n < max do
+    local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
+    if not top then break end
+    local want = max - n
+    local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
+    -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
+    if #popped < want * 2 then unlistBucket(base, top) end
+    local ids = {}
+    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+    local found = hmgetAll(META[base], ids)
+    local blobs = hmgetAll(BLOB[base], ids)
+    for k = 1, #ids do
+      local m = parse(ids[k], found[k])
+      m.blob = blobs[k]
+      count(base, 'ready', -1)
+      m.st = 'x'
+      if m.n >= maxAttempts then
+        -- Only a lease that ran out on the last allowed attempt gets here: a failed
+        -- handler is dead-lettered by the caller instead of released.
+        unlink(base, m)
+        deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+      else
+        -- A TTL in the due set is replaced by the lease end (ZADD below).
+        m.n = m.n + 1
+        m.t = count(base, 'tok', 1)
+        m.st = 'i'
+        local meta = metaOf(m)
+        metas[#metas + 1] = m.id
+        metas[#metas + 1] = meta
+        leases[#leases + 1] = leaseEnd
+        leases[#leases + 1] = m.id
+        count(base, 'inflight', 1)
+        count(base, 'delivered', 1)
+        record(m, delivered, meta)
+        n = n + 1
+      end
+    end
+  end
+  if #leases > 0 then
+    bulk('HSET', META[base], metas)
+    bulk('ZADD', DUE[base], leases)
+    DUE_DIRTY[base] = true
+  end
+  return { delivered, dead }
+end
+
+-- Acks the id, token pairs in ARGV from 'from' to the end; returns a settle per pair.
+local function ackPairs(base, from)
+  local out = {}
+  local ids = {}
+  for i = from, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+  local found = hmgetAll(META[base], ids)
+  -- unlink() of each acked message, with its removals made once for the batch.
+  local seen = {}
+  local gone = {}
+  -- Moving a group on may change messages read above: after that, read each one again.
+  local reread = false
+  for k = 1, #ids do
+    local id = ids[k]
+    local m, why
+    -- The same receipt twice in one call: the second finds it gone, as it would one by one.
+    if seen[id] then why = 'missing'
+    else
+      local meta = found[k]
+      if reread then meta = redis.call('HGET', META[base], id) end
+      m, why = leasedState(id, meta, ARGV[from + 2 * k - 1])
+    end
+    if m then
+      seen[id] = true
+      gone[#gone + 1] = id
+      count(base, 'inflight', -1)
+      if m.g then
+        dropFromGroup(base, m)
+        reread = true
+      end
+      count(base, 'acked', 1)
+      out[#out + 1] = 'ok'
+    else
+      out[#out + 1] = why
+    end
+  end
+  if #gone > 0 then
+    -- Leased messages are always in the due set (their lease end).
+    bulk('ZREM', DUE[base], gone)
+    DUE_DIRTY[base] = true
+    bulk('HDEL', META[base], gone)
+    bulk('HDEL', BLOB[base], gone)
+  end
+  return out
+end
+
 
 -- Writes back the counters, reports each touched queue's version and earliest due
 -- time, and announces to other processes a queue that became deliverable or whose
@@ -504,7 +666,8 @@ function script(body: string): string {
  * none), overflow, dedupeWindow, then one or more segments: an item count and that
  * many items as readItem() reads them. Each segment is one `enqueue()` call (the client merges the
  * calls of one tick), applied in order, each all or nothing.
- * Payload per segment: { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
+ * Payload per segment: 0 when every item was stored and nothing dropped (the usual case,
+ * kept short), else { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
  */
 export const ENQUEUE = script(`
 local base = KEYS[1]
@@ -520,6 +683,7 @@ local function segment(from, n)
   local results = {}
   local batchIds = {}
   local fresh = 0
+  local plain = true
   local i = from
   for _ = 1, n do
     local item
@@ -527,6 +691,7 @@ local function segment(from, n)
     local dup = duplicateOf(base, item.d)
     if not dup and item.d then dup = batchIds[item.d] end
     if dup then
+      plain = false
       results[#results + 1] = dup
       results[#results + 1] = 'duplicate'
     else
@@ -544,7 +709,7 @@ local function segment(from, n)
   for _, item in ipairs(items) do insert(base, item, window) end
   local dropped = {}
   if maxLength then
-    -- Dropping reads the ready buckets and T:all, and may insert dead-letter copies:
+    -- Dropping reads the ready buckets and the hashes, and may insert dead-letter copies:
     -- everything up to date first, and no waiting list until the drops are done.
     local batched = PENDING
     if batched then flushPending() end
@@ -556,7 +721,7 @@ local function segment(from, n)
       while lowest and not victim do
         local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
         if id then
-          victim = load(base, id)
+          victim = load(base, id, true)
         else
           -- Claims leave an emptied bucket listed; drop it now.
           unlistBucket(base, lowest)
@@ -564,16 +729,16 @@ local function segment(from, n)
         end
       end
       if not victim then
-        -- Rare: everything waiting is delayed or behind a group. T:all is in insertion order.
-        local from = 0
-        while not victim do
-          local ids = redis.call('ZRANGE', ALL[base], from, from + 99)
-          if #ids == 0 then break end
-          for _, id in ipairs(ids) do
-            local m = load(base, id)
-            if m and m.st ~= 'i' then victim = m break end
-          end
-          from = from + 100
+        -- Rare: everything waiting is delayed or behind a group. The oldest by insertion goes.
+        local all = redis.call('HGETALL', META[base])
+        local oldest = nil
+        for k = 1, #all, 2 do
+          local m = parse(all[k], all[k + 1])
+          if m.st ~= 'i' and (not oldest or tonumber(m.ins) < tonumber(oldest.ins)) then oldest = m end
+        end
+        if oldest then
+          victim = oldest
+          blobOf(base, victim)
         end
       end
       if not victim then break end
@@ -583,20 +748,27 @@ local function segment(from, n)
     end
     if batched then PENDING = {} end
   end
+  if plain and #dropped == 0 then return 0, i end
   return { 0, results, dropped }, i
 end
 
--- Sends one by one come as scripts of one item: for those, adding to T:all and the
--- bucket at once costs fewer calls than an EXISTS plus the batched adds.
-local items = 0
+-- Several sends (the calls of one tick, merged) are inserted as a batch: one look at
+-- which ids are taken, and one command per hash and bucket for all of them.
+local ids = {}
 local j = A + 3
-while j <= #ARGV and items < 2 do
+while j <= #ARGV do
   local n = tonumber(ARGV[j])
-  items = items + n
   j = j + 1
-  for _ = 1, n do j = j + 6 + 2 * tonumber(ARGV[j + 5]) end
+  for _ = 1, n do
+    local id
+    j, id = skipItem(j)
+    ids[#ids + 1] = id
+  end
 end
-if items > 1 then PENDING = {} end
+if #ids > 1 then
+  PENDING = {}
+  knowTaken(base, ids)
+end
 
 local out = {}
 local i = A + 3
@@ -611,122 +783,73 @@ return finish(out)
 /** KEYS: every queue. ARGV from A: dedupeWindow, then items as readItem() reads them. Payload: 0. */
 export const ENQUEUE_MANY = script(`
 local window = tonumber(ARGV[A])
+local ids = {}
+local j = A + 1
+while j <= #ARGV do
+  local id
+  j, id = skipItem(j)
+  ids[#ids + 1] = id
+end
 for _, base in ipairs(KEYS) do
   advance(base)
   pruneDedupe(base)
+  if #ids > 1 then
+    PENDING = {}
+    knowTaken(base, ids)
+  end
   local i = A + 1
   while i <= #ARGV do
     local item
     item, i = readItem(i)
     if not duplicateOf(base, item.d) then insert(base, item, window) end
   end
+  if PENDING then flushPending() end
+  PENDING = nil
 end
 return finish(0)
 `);
 
 /**
  * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts.
- * Payload: { delivered (token, record)..., deadLettered (reason, target, record)... }.
+ * Payload: { delivered (record)..., deadLettered (reason, target, record)... }; a
+ * delivered record's T:m string carries its lease token.
  */
 export const CLAIM = script(`
-local base = KEYS[1]
-local dlq = KEYS[2] or false
-local max = tonumber(ARGV[A])
-local leaseMs = tonumber(ARGV[A + 1])
-local maxAttempts = tonumber(ARGV[A + 2])
-advance(base)
-local delivered = {}
-local dead = {}
--- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs.
-local leaseEnd = NOW + leaseMs
-local leases = {}
-local n = 0
-while n < max do
-  local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
-  if not top then break end
-  local want = max - n
-  local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
-  -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
-  if #popped < want * 2 then unlistBucket(base, top) end
-  for i = 1, #popped, 2 do
-    local m = loadReady(base, popped[i])
-    count(base, 'ready', -1)
-    m.st = 'x'
-    if m.n >= maxAttempts then
-      -- Only a lease that ran out on the last allowed attempt gets here: a failed
-      -- handler is dead-lettered by the caller instead of released.
-      unlink(base, m)
-      deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
-    else
-      -- A TTL in the due set is replaced by the lease end (ZADD below).
-      m.n = m.n + 1
-      local token = count(base, 'tok', 1)
-      redis.call('HSET', base .. ':m:' .. m.id, 'n', m.n, 't', token, 'st', 'i')
-      leases[#leases + 1] = leaseEnd
-      leases[#leases + 1] = m.id
-      count(base, 'inflight', 1)
-      count(base, 'delivered', 1)
-      delivered[#delivered + 1] = tostring(token)
-      record(m, delivered)
-      n = n + 1
-    end
-  end
-end
-if #leases > 0 then
-  bulk('ZADD', DUE[base], leases)
-  DUE_DIRTY[base] = true
-end
-return finish({ delivered, dead })
+advance(KEYS[1])
+return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])))
 `);
 
 /** KEYS: queue. ARGV from A: id, token pairs. Payload: a settle per pair. */
 export const ACK = script(`
+advance(KEYS[1])
+return finish(ackPairs(KEYS[1], A))
+`);
+
+/**
+ * An ack followed by a claim on the same queue (a consumer's acks and its next claim,
+ * made in one turn): one script instead of two, applied in that order.
+ * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts, then id, token pairs.
+ * Payload: { settles, delivered, deadLettered } as ACK and CLAIM give them.
+ */
+export const ACK_CLAIM = script(`
 local base = KEYS[1]
 advance(base)
-local out = {}
--- unlink() of each acked message, with its three removals made once for the batch.
-local seen = {}
-local gone = {}
-local keys = {}
-for i = A, #ARGV, 2 do
-  local id = ARGV[i]
-  local m, why
-  -- The same receipt twice in one call: the second finds it gone, as it would one by one.
-  if seen[id] then why = 'missing' else m, why = leasedState(base, id, ARGV[i + 1]) end
-  if m then
-    seen[id] = true
-    gone[#gone + 1] = id
-    keys[#keys + 1] = base .. ':m:' .. id
-    count(base, 'inflight', -1)
-    dropFromGroup(base, m)
-    count(base, 'acked', 1)
-    out[#out + 1] = 'ok'
-  else
-    out[#out + 1] = why
-  end
-end
-if #gone > 0 then
-  -- Leased messages are always in the due set (their lease end).
-  bulk('ZREM', DUE[base], gone)
-  DUE_DIRTY[base] = true
-  bulk('ZREM', ALL[base], gone)
-  bulk('DEL', false, keys)
-end
-return finish(out)
+local settles = ackPairs(base, A + 3)
+local claimed = claimUpTo(base, KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2]))
+return finish({ settles, claimed[1], claimed[2] })
 `);
 
 /** KEYS: queue. ARGV from A: id, token, dueAt. Payload: the settle. */
 export const RELEASE = script(`
 local base = KEYS[1]
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1])
+local m, why = leased(base, ARGV[A], ARGV[A + 1], false)
 if not m then return finish(why) end
 dueRem(base, m.id)
 count(base, 'inflight', -1)
 count(base, 'retried', 1)
 m.t = '0'
 m.a = ARGV[A + 2]
-redis.call('HSET', base .. ':m:' .. m.id, 't', 0, 'a', m.a)
 reschedule(base, m)
 return finish('ok')
 `);
@@ -736,7 +859,7 @@ export const DEAD_LETTER = script(`
 local base = KEYS[1]
 local target = KEYS[2] or false
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1])
+local m, why = leased(base, ARGV[A], ARGV[A + 1], true)
 if not m then return finish(why) end
 unlink(base, m)
 local err = false
@@ -749,7 +872,7 @@ return finish('ok')
 export const EXTEND = script(`
 local base = KEYS[1]
 advance(base)
-local m, why = leasedState(base, ARGV[A], ARGV[A + 1])
+local m, why = leasedState(ARGV[A], redis.call('HGET', META[base], ARGV[A]), ARGV[A + 1])
 if not m then return finish(why) end
 dueAdd(base, ARGV[A + 2], m.id)
 return finish('ok')
@@ -768,9 +891,17 @@ return finish({ st.ready, st.delayed, st.grouped, st.inflight, st.sent, st.deliv
 export const PURGE = script(`
 local base = KEYS[1]
 advance(base)
+local all = redis.call('HGETALL', META[base])
+local waitingIds = {}
+for k = 1, #all, 2 do
+  local m = parse(all[k], all[k + 1])
+  if m.st ~= 'i' then waitingIds[#waitingIds + 1] = { id = m.id, ins = tonumber(m.ins) } end
+end
+-- In insertion order, as the engine does: it decides which group member moves up first.
+table.sort(waitingIds, function(l, r) return l.ins < r.ins end)
 local removed = 0
-for _, id in ipairs(redis.call('ZRANGE', ALL[base], 0, -1)) do
-  local m = load(base, id)
+for _, w in ipairs(waitingIds) do
+  local m = load(base, w.id)
   if m and m.st ~= 'i' then
     unlink(base, m)
     removed = removed + 1
@@ -788,7 +919,7 @@ local out = {}
 local n = 0
 for _, p in ipairs(redis.call('ZRANGE', PRIS[base], 0, -1)) do
   for _, id in ipairs(redis.call('ZRANGE', base .. ':r:' .. p, 0, max - n - 1)) do
-    record(load(base, id), out)
+    record(load(base, id, true), out)
     n = n + 1
   end
   if n >= max then break end

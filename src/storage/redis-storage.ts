@@ -62,6 +62,7 @@ const COMMANDS = {
   pocketmqEnqueueMany: scripts.ENQUEUE_MANY,
   pocketmqClaim: scripts.CLAIM,
   pocketmqAck: scripts.ACK,
+  pocketmqAckClaim: scripts.ACK_CLAIM,
   pocketmqRelease: scripts.RELEASE,
   pocketmqDeadLetter: scripts.DEAD_LETTER,
   pocketmqExtend: scripts.EXTEND,
@@ -84,63 +85,107 @@ interface EnqueueGroup {
   readonly key: string;
   readonly policy: EnqueuePolicy;
   readonly now: number;
-  readonly calls: { args: (string | number)[]; resolve: (result: EnqueueResult) => void; reject: (error: unknown) => void }[];
+  readonly calls: { items: readonly NewMessage[]; args: (string | number)[]; resolve: (result: EnqueueResult) => void; reject: (error: unknown) => void }[];
+}
+
+/** An ack call waiting for the end of its turn, to go out with a claim on its queue if one comes. */
+interface PendingAck {
+  readonly args: string[];
+  readonly now: number;
+  readonly resolve: (settles: Settle[]) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** How long the scheduler waits before ticking again after a failed tick. */
 const TICK_RETRY_MS = 1_000;
-/** Fields of a message record as the scripts return it (see `record` in redis-scripts.ts). */
-const RECORD_FIELDS = 12;
+/** Fields of a message record as the scripts return it: id, T:b string, T:m string (see `record` in redis-scripts.ts). */
+const RECORD_FIELDS = 3;
 
-
-function optional(value: unknown): string | undefined {
-  return value === null || value === undefined ? undefined : (value as string);
+/**
+ * The part of a message the scripts keep as one opaque string (a field of the queue's
+ * T:b hash): six lines, enqueuedAt, headers (JSON), dedupeId, correlationId, subject
+ * (each JSON, so a line never holds a line break; empty when absent), then the body
+ * (JSON, '' for undefined) to the end. Dead-lettering replaces the first three lines.
+ * An empty string counts as absent, as it always has.
+ */
+function encodeRecord(item: NewMessage): string {
+  return `${item.enqueuedAt}\n${item.headers === undefined ? '' : JSON.stringify(item.headers)}\n${jsonLine(item.dedupeId)}\n${jsonLine(item.correlationId)}\n${jsonLine(item.subject)}\n${encodeBody(item.body)}`;
 }
 
-function decodeRecord(r: Reply, i: number): StoredMessage {
-  const headers = optional(r[i + 2]);
-  const expiresAt = optional(r[i + 6]);
-  return {
+function jsonLine(value: string | undefined): string {
+  return value === undefined || value === '' ? '' : JSON.stringify(value);
+}
+
+/** A line of {@link encodeRecord} from `from` to `to`, parsed, or undefined when empty. */
+function parseLine<T>(blob: string, from: number, to: number): T | undefined {
+  return to > from ? (JSON.parse(blob.slice(from, to)) as T) : undefined;
+}
+
+/**
+ * A record as the scripts return it: id, the string {@link encodeRecord} made (or a
+ * dead-letter copy of it), and the T:m string `state|attempt|token|availableAt|
+ * insertion|priority|expiresAt|group`. Returns the token too, for a delivery's receipt.
+ */
+function decodeRecord(r: Reply, i: number): { message: StoredMessage; token: number } {
+  const blob = r[i + 1] as string;
+  const e = blob.indexOf('\n');
+  const h = blob.indexOf('\n', e + 1);
+  const d = blob.indexOf('\n', h + 1);
+  const c = blob.indexOf('\n', d + 1);
+  const s = blob.indexOf('\n', c + 1);
+  const meta = (r[i + 2] as string).split('|');
+  // The group comes last and may itself hold '|'.
+  const group = meta.length > 8 ? meta.slice(7).join('|') : meta[7]!;
+  const expiresAt = meta[6]!;
+  const message: StoredMessage = {
     id: r[i] as string,
-    body: decodeBody(r[i + 1] as string),
-    headers: headers === undefined ? undefined : (JSON.parse(headers) as Record<string, string>),
-    priority: Number(r[i + 3]),
-    enqueuedAt: Number(r[i + 4]),
-    availableAt: Number(r[i + 5]),
-    expiresAt: expiresAt === undefined ? undefined : Number(expiresAt),
-    dedupeId: optional(r[i + 7]),
-    group: optional(r[i + 8]),
-    correlationId: optional(r[i + 9]),
-    subject: optional(r[i + 10]),
-    attempt: Number(r[i + 11]),
+    body: decodeBody(blob.slice(s + 1)),
+    headers: parseLine<Record<string, string>>(blob, e + 1, h),
+    priority: Number(meta[5]),
+    enqueuedAt: Number(blob.slice(0, e)),
+    availableAt: Number(meta[3]),
+    expiresAt: expiresAt === '' ? undefined : Number(expiresAt),
+    dedupeId: parseLine<string>(blob, h + 1, d),
+    group: group === '' ? undefined : group,
+    correlationId: parseLine<string>(blob, d + 1, c),
+    subject: parseLine<string>(blob, c + 1, s),
+    attempt: Number(meta[1]),
   };
+  return { message, token: Number(meta[2]) };
+}
+
+/** A claim's payload (from index `at` of a reply): delivered records, then dead-lettered entries. */
+function decodeClaim(reply: Reply, at = 0): ClaimResult {
+  const leases = reply[at] as Reply;
+  const delivered: Delivery[] = [];
+  for (let i = 0; i < leases.length; i += RECORD_FIELDS) {
+    const { message, token } = decodeRecord(leases, i);
+    delivered.push({ message, receipt: { id: message.id, token } });
+  }
+  return { delivered, deadLettered: decodeDeadLettered(reply[at + 1] as Reply) };
 }
 
 /** Dead-lettered entries as the scripts list them: reason, target (or null), record. */
 function decodeDeadLettered(r: Reply): DeadLettered[] {
   const out: DeadLettered[] = [];
   for (let i = 0; i < r.length; i += 2 + RECORD_FIELDS) {
-    out.push({ reason: r[i] as string, target: (r[i + 1] as string | null) ?? false, message: decodeRecord(r, i + 2) });
+    out.push({ reason: r[i] as string, target: (r[i + 1] as string | null) ?? false, message: decodeRecord(r, i + 2).message });
   }
   return out;
 }
 
 /**
- * An item as the scripts read it (readItem in redis-scripts.ts): id, body, priority,
- * enqueuedAt, availableAt, then how many optional fields follow and each as its letter
- * and value. Most messages have none, so most items are 6 arguments rather than 11.
- * An empty string counts as absent, as it always has.
+ * An item as the scripts read it (readItem in redis-scripts.ts): id, the record string,
+ * priority, availableAt, then how many optional fields follow and each as its letter
+ * and value: only what the scripts act on (x expiresAt, d dedupeId, g group).
  */
 function encodeItem(item: NewMessage, out: (string | number)[]): void {
-  out.push(item.id, encodeBody(item.body), String(item.priority), String(item.enqueuedAt), String(item.availableAt), 0);
+  out.push(item.id, encodeRecord(item), String(item.priority), String(item.availableAt), 0);
   const countAt = out.length - 1;
   out[countAt] =
-    optionalField(out, 'h', item.headers === undefined ? undefined : JSON.stringify(item.headers)) +
     optionalField(out, 'x', item.expiresAt === undefined ? undefined : String(item.expiresAt)) +
     optionalField(out, 'd', item.dedupeId) +
-    optionalField(out, 'g', item.group) +
-    optionalField(out, 'c', item.correlationId) +
-    optionalField(out, 's', item.subject);
+    optionalField(out, 'g', item.group);
 }
 
 /** Appends an optional field's letter and value when it has one; returns how many fields it appended. */
@@ -219,6 +264,10 @@ export class RedisStorage implements Storage {
   /** Enqueue calls of this tick not yet sent, per queue, merged where they can be. */
   #enqueues = new Map<string, EnqueueGroup[]>();
   #flushQueued = false;
+  /** Per queue, the acks of this turn not sent yet (see ack()). */
+  readonly #acks = new Map<string, PendingAck>();
+  /** This tick's writes are held (see #corkThisTick). */
+  #corked = false;
   #lastDue: number | undefined = undefined;
   /** Set while the connection is down: no due time is reported until a resync. */
   #stale = false;
@@ -348,7 +397,7 @@ export class RedisStorage implements Storage {
             group = { key, policy, now, calls: [] };
             groups.push(group);
           }
-          group.calls.push({ args, resolve, reject });
+          group.calls.push({ items, args, resolve, reject });
           if (!this.#flushQueued) {
             this.#flushQueued = true;
             queueMicrotask(() => this.#flushEnqueues());
@@ -370,9 +419,17 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
-      const segments = (await this.#run('pocketmqEnqueue', 'enqueue', [queue, ...dlq], now, args)) as [number, Reply, Reply][];
+      const segments = (await this.#run('pocketmqEnqueue', 'enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
       for (let k = 0; k < calls.length; k++) {
         const r = segments[k]!;
+        if (r === 0) {
+          // Every item stored under its own id, nothing dropped.
+          const { items } = calls[k]!;
+          const results: { id: string; status: 'stored' }[] = new Array(items.length);
+          for (let i = 0; i < items.length; i++) results[i] = { id: items[i]!.id, status: 'stored' };
+          calls[k]!.resolve({ results, full: false, dropped: [] });
+          continue;
+        }
         if (r[0] === 1) {
           calls[k]!.resolve({ results: [], full: true, dropped: [] });
           continue;
@@ -398,24 +455,60 @@ export class RedisStorage implements Storage {
   claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
     return this.#track(async () => {
       const dlq = request.deadLetter === false ? [] : [request.deadLetter];
-      const args = [request.max, request.leaseMs, request.maxAttempts];
-      const [leases, dead] = (await this.#run('pocketmqClaim', 'claim', [queue, ...dlq], now, args)) as [Reply, Reply];
-      const delivered: Delivery[] = [];
-      for (let i = 0; i < leases.length; i += 1 + RECORD_FIELDS) {
-        const message = decodeRecord(leases, i + 1);
-        delivered.push({ message, receipt: { id: message.id, token: Number(leases[i]) } });
+      const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
+      const ack = this.#takeAck(queue);
+      if (ack && ack.now !== now) this.#sendAck(queue, ack);
+      if (!ack || ack.now !== now) return decodeClaim((await this.#run('pocketmqClaim', 'claim', [queue, ...dlq], now, args)) as Reply);
+      for (const arg of ack.args) args.push(arg);
+      let reply: [Settle[], Reply, Reply];
+      try {
+        reply = (await this.#run('pocketmqAckClaim', 'ack', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
+      } catch (error) {
+        ack.reject(error);
+        throw error;
       }
-      return { delivered, deadLettered: decodeDeadLettered(dead) };
+      ack.resolve(reply[0]);
+      return decodeClaim(reply, 1);
     });
   }
 
+  /**
+   * Acks wait for the end of the turn: a claim on the same queue in that turn (a
+   * consumer's next claim, made right behind its acks) goes out with them as one
+   * script, acks first. Otherwise they go alone, in the order they were made.
+   */
   ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
-    return this.#track(async () => {
-      if (receipts.length === 0) return [];
-      const args: string[] = [];
-      for (const receipt of receipts) args.push(receipt.id, String(receipt.token));
-      return (await this.#run('pocketmqAck', 'ack', [queue], now, args)) as Settle[];
-    });
+    return this.#track(
+      () =>
+        new Promise<Settle[]>((resolve, reject) => {
+          this.#checkOpen();
+          if (receipts.length === 0) {
+            resolve([]);
+            return;
+          }
+          const args: string[] = [];
+          for (const receipt of receipts) args.push(receipt.id, String(receipt.token));
+          const earlier = this.#takeAck(queue);
+          if (earlier) this.#sendAck(queue, earlier);
+          const ack: PendingAck = { args, now, resolve, reject };
+          this.#acks.set(queue, ack);
+          queueMicrotask(() => {
+            if (this.#acks.get(queue) !== ack) return;
+            this.#acks.delete(queue);
+            this.#sendAck(queue, ack);
+          });
+        }),
+    );
+  }
+
+  #takeAck(queue: string): PendingAck | undefined {
+    const ack = this.#acks.get(queue);
+    if (ack) this.#acks.delete(queue);
+    return ack;
+  }
+
+  #sendAck(queue: string, ack: PendingAck): void {
+    this.#run('pocketmqAck', 'ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
@@ -465,7 +558,7 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       const r = (await this.#run('pocketmqPeek', 'peek', [queue], now, [max])) as Reply;
       const out: StoredMessage[] = [];
-      for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i));
+      for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i).message);
       return out;
     });
   }
@@ -557,6 +650,7 @@ export class RedisStorage implements Storage {
     await this.#ready(operation);
     const keys = queues.map((q) => this.#tag(q));
     const run = (this.#client as unknown as Record<CommandName, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[command];
+    this.#corkThisTick();
     let reply: [unknown, Reply, Reply];
     try {
       reply = await run.call(this.#client, keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, ...args);
@@ -565,6 +659,24 @@ export class RedisStorage implements Storage {
     }
     this.#absorb(reply[1], reply[2]);
     return reply[0];
+  }
+
+  /**
+   * Holds this tick's writes to the socket and lets them go together on the next
+   * `process.nextTick`: the scripts of one turn (a consumer's acks and its next claim,
+   * sends to several queues) leave in one write and reach Redis in one read. A write
+   * to a local socket costs about as much as a small script.
+   */
+  #corkThisTick(): void {
+    if (this.#corked) return;
+    const stream = (this.#client as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
+    if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
+    stream.cork();
+    this.#corked = true;
+    process.nextTick(() => {
+      this.#corked = false;
+      stream.uncork!();
+    });
   }
 
   #failure(operation: string, error: unknown, sent: boolean): PocketMQError {
@@ -588,7 +700,7 @@ export class RedisStorage implements Storage {
         const queue = expired[i] as string;
         let list = byQueue.get(queue);
         if (!list) byQueue.set(queue, (list = []));
-        list.push(decodeRecord(expired, i + 1));
+        list.push(decodeRecord(expired, i + 1).message);
       }
       for (const [queue, messages] of byQueue) this.#send(watchers, { type: 'expired', queue, messages });
     }
