@@ -474,13 +474,13 @@ local function leased(base, id, token, withBlob)
   return m, nil
 end
 
--- The lease check of ack and extend on a T:m string (or false), reading only what
--- unlink() needs of a leased message.
-local function leasedState(id, meta, token)
-  if not meta then return nil, 'missing' end
+-- The lease check of ack and extend on a T:m string (or false): nil when the lease is
+-- current, else 'stale' or 'missing'; then the message's group (false for none).
+local function leaseCheck(meta, token)
+  if not meta then return 'missing', false end
   local st, t, g = string.match(meta, '^(%a)|%d+|(%d+)|[^|]*|%d+|[^|]*|[^|]*|(.*)$')
-  if st ~= 'i' or t ~= token then return nil, 'stale' end
-  return { id = id, st = 'i', g = g ~= '' and g or false }, nil
+  if st ~= 'i' or t ~= token then return 'stale', false end
+  return nil, g ~= '' and g
 end
 
 local function waiting(base)
@@ -509,54 +509,67 @@ end
 -- Leases up to max ready messages, in priority then FIFO order; a message whose lease ran
 -- out on its last allowed attempt is dead-lettered instead. Returns { delivered records,
 -- dead-lettered entries }; a delivered record's T:m string carries its lease token.
+-- The hot path (every message) rewrites the start of each T:m string and counts in locals:
+-- a table, a parse or a count() per message costs as much as a Redis command here.
 local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
   local delivered = {}
+  local d = 0
   local dead = {}
   -- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs,
   -- and one HSET for all the new T:m strings.
   local leaseEnd = NOW + leaseMs
   local leases = {}
   local metas = {}
+  local w = 0
   local n = 0
+  local popped = 0
+  local st = stats(base)
   while n < max do
     local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
     if not top then break end
     local want = max - n
-    local popped = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
+    local scored = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
     -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
-    if #popped < want * 2 then unlistBucket(base, top) end
+    if #scored < want * 2 then unlistBucket(base, top) end
     local ids = {}
-    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+    for i = 1, #scored, 2 do ids[#ids + 1] = scored[i] end
+    popped = popped + #ids
     local found = hmgetAll(META[base], ids)
     local blobs = hmgetAll(BLOB[base], ids)
     for k = 1, #ids do
-      local m = parse(ids[k], found[k])
-      m.blob = blobs[k]
-      count(base, 'ready', -1)
-      m.st = 'x'
-      if m.n >= maxAttempts then
+      local id = ids[k]
+      local attempts, rest = string.match(found[k], '^%a|(%d+)|%d+|(.*)$')
+      attempts = tonumber(attempts)
+      if attempts >= maxAttempts then
         -- Only a lease that ran out on the last allowed attempt gets here: a failed
         -- handler is dead-lettered by the caller instead of released.
+        local m = parse(id, found[k])
+        m.blob = blobs[k]
+        m.st = 'x'
         unlink(base, m)
         deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
       else
         -- A TTL in the due set is replaced by the lease end (ZADD below).
-        m.n = m.n + 1
-        m.t = count(base, 'tok', 1)
-        m.st = 'i'
-        local meta = metaOf(m)
-        metas[#metas + 1] = m.id
-        metas[#metas + 1] = meta
-        leases[#leases + 1] = leaseEnd
-        leases[#leases + 1] = m.id
-        count(base, 'inflight', 1)
-        count(base, 'delivered', 1)
-        record(m, delivered, meta)
+        st.tok = st.tok + 1
+        local meta = 'i|' .. (attempts + 1) .. '|' .. st.tok .. '|' .. rest
+        metas[w + 1] = id
+        metas[w + 2] = meta
+        leases[w + 1] = leaseEnd
+        leases[w + 2] = id
+        w = w + 2
+        delivered[d + 1] = id
+        delivered[d + 2] = blobs[k]
+        delivered[d + 3] = meta
+        d = d + 3
         n = n + 1
       end
     end
   end
-  if #leases > 0 then
+  if popped > 0 then count(base, 'ready', -popped) end
+  if n > 0 then
+    DIRTY[base].tok = true
+    count(base, 'inflight', n)
+    count(base, 'delivered', n)
     bulk('HSET', META[base], metas)
     bulk('ZADD', DUE[base], leases)
     DUE_DIRTY[base] = true
@@ -573,33 +586,35 @@ local function ackPairs(base, from)
   -- unlink() of each acked message, with its removals made once for the batch.
   local seen = {}
   local gone = {}
+  local acked = 0
   -- Moving a group on may change messages read above: after that, read each one again.
   local reread = false
   for k = 1, #ids do
     local id = ids[k]
-    local m, why
+    local why = nil
     -- The same receipt twice in one call: the second finds it gone, as it would one by one.
     if seen[id] then why = 'missing'
     else
       local meta = found[k]
       if reread then meta = redis.call('HGET', META[base], id) end
-      m, why = leasedState(id, meta, ARGV[from + 2 * k - 1])
-    end
-    if m then
-      seen[id] = true
-      gone[#gone + 1] = id
-      count(base, 'inflight', -1)
-      if m.g then
-        dropFromGroup(base, m)
-        reread = true
+      local group
+      why, group = leaseCheck(meta, ARGV[from + 2 * k - 1])
+      if not why then
+        seen[id] = true
+        acked = acked + 1
+        gone[acked] = id
+        if group then
+          dropFromGroup(base, { id = id, g = group })
+          reread = true
+        end
       end
-      count(base, 'acked', 1)
-      out[#out + 1] = 'ok'
-    else
-      out[#out + 1] = why
     end
+    out[k] = why or 'ok'
   end
-  if #gone > 0 then
+  if acked > 0 then
+    -- Moving a group on (above) reads no in-flight or acked count: they are counted once here.
+    count(base, 'inflight', -acked)
+    count(base, 'acked', acked)
     -- Leased messages are always in the due set (their lease end).
     bulk('ZREM', DUE[base], gone)
     DUE_DIRTY[base] = true
@@ -608,7 +623,6 @@ local function ackPairs(base, from)
   end
   return out
 end
-
 
 -- Writes back the counters, reports each touched queue's version and earliest due
 -- time, and announces to other processes a queue that became deliverable or whose
@@ -872,9 +886,9 @@ return finish('ok')
 export const EXTEND = script(`
 local base = KEYS[1]
 advance(base)
-local m, why = leasedState(ARGV[A], redis.call('HGET', META[base], ARGV[A]), ARGV[A + 1])
-if not m then return finish(why) end
-dueAdd(base, ARGV[A + 2], m.id)
+local why = leaseCheck(redis.call('HGET', META[base], ARGV[A]), ARGV[A + 1])
+if why then return finish(why) end
+dueAdd(base, ARGV[A + 2], ARGV[A])
 return finish('ok')
 `);
 
