@@ -227,6 +227,122 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('keeps every field as sent, whatever it holds (line breaks, "|" in a group, unicode); a dead-letter copy gets the x-dead headers and loses only its dedupeId and TTL', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const sent = message('odd', now, {
+      body: { text: 'a\nb|c', n: [1, 2] },
+      headers: { note: 'line\nbreak', 'ü': '∑|∞' },
+      priority: 3,
+      expiresAt: now + 5_000,
+      dedupeId: 'd\n|1',
+      group: 'g|h\n',
+      correlationId: 'c\n1',
+      subject: 'orders.\nnew|x',
+    });
+    const plain = message('plain', now, { availableAt: now + 10 });
+    await a.enqueue('jobs', [sent, plain], { ...POLICY, dedupeWindow: 1_000 }, now);
+    expect(await a.peek('jobs', 10, now)).toEqual([{ ...sent, attempt: 0 }]);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    expect(delivered.map((d) => d.message)).toEqual([{ ...sent, attempt: 1 }]);
+    clock.advance(20);
+    expect(await a.deadLetter('jobs', delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected', error: 'boom\n|at line 2' }, now + 20)).toBe('ok');
+    const [copy] = await a.peek('jobs.dlq', 10, now + 20);
+    expect(copy).toEqual({
+      ...sent,
+      headers: {
+        ...sent.headers,
+        'x-dead-reason': 'rejected',
+        'x-dead-error': 'boom\n|at line 2',
+        'x-original-queue': 'jobs',
+        'x-attempts': '1',
+        'x-dead-at': String(now + 20),
+      },
+      enqueuedAt: now + 20,
+      availableAt: now + 20,
+      expiresAt: undefined,
+      dedupeId: undefined,
+      attempt: 0,
+    });
+    // The delayed one came due at now + 10 and keeps its fields too.
+    const later = await a.claim('jobs', CLAIM, now + 20);
+    expect(later.delivered.map((d) => d.message)).toEqual([{ ...plain, availableAt: now + 10, attempt: 1 }]);
+    await close();
+  });
+
+  it('.ack() and .claim() made in one turn on one queue go to Redis as one script, the acks applied first', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const admin = new Redis(server.url);
+    // Scripts Redis ran (a script new to the connection goes out once more, as EVAL).
+    const scripts = async () => {
+      const info = await admin.info('commandstats');
+      const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return calls('evalsha') + calls('eval');
+    };
+    await a.enqueue('jobs', ['a', 'b', 'c', 'd'].map((id) => message(id, now)), POLICY, now);
+    const first = await a.claim('jobs', { ...CLAIM, max: 2 }, now);
+    // Once through the merged path, so that the script is known to the connection.
+    await Promise.all([a.ack('warm-up', [{ id: 'none', token: 1 }], now), a.claim('warm-up', CLAIM, now)]);
+    const before = await scripts();
+    const [settles, next] = await Promise.all([
+      a.ack('jobs', [first.delivered[0]!.receipt, first.delivered[0]!.receipt, { id: 'c', token: 1 }], now),
+      // Room for two more only once the acks are applied: the script runs them first.
+      a.claim('jobs', { ...CLAIM, max: 3 }, now),
+    ]);
+    expect(await scripts()).toBe(before + 1);
+    expect(settles).toEqual(['ok', 'missing', 'stale']);
+    expect(next.delivered.map((d) => d.message.id)).toEqual(['c', 'd']);
+    expect(await a.stats('jobs', now)).toMatchObject({ ready: 0, inflight: 3, acked: 1 });
+    // An ack alone, two acks in one turn, and an ack followed by a claim at another time: each by itself, in order.
+    const [alone, again] = await Promise.all([a.ack('jobs', [next.delivered[0]!.receipt], now), a.ack('jobs', [next.delivered[0]!.receipt], now)]);
+    expect([alone, again]).toEqual([['ok'], ['missing']]);
+    const [late, none] = await Promise.all([a.ack('jobs', [next.delivered[1]!.receipt], now), a.claim('jobs', CLAIM, now + 1)]);
+    expect([late, none.delivered]).toEqual([['ok'], []]);
+    expect(await a.stats('jobs', now + 1)).toMatchObject({ inflight: 1, acked: 3 });
+    admin.disconnect();
+    await close();
+  });
+
+  it('.ack() - made in one turn with a claim that fails, rejects with the same error', async () => {
+    const { a, clock, prefix, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', [message('a', now)], POLICY, now);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    const admin = new Redis(server.url);
+    const due = [`{${prefix}:jobs}:due`];
+    // A due set of the wrong type makes the script fail on its first command.
+    await admin.rename(due[0]!, `${due[0]}-saved`);
+    await admin.set(due[0]!, 'not a sorted set');
+    const [acked, claimed] = await Promise.allSettled([a.ack('jobs', [delivered[0]!.receipt], now), a.claim('jobs', CLAIM, now)]);
+    expect(acked).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS', message: expect.stringContaining('WRONGTYPE') } });
+    expect(claimed).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS' } });
+    await admin.del(due[0]!);
+    await admin.rename(`${due[0]}-saved`, due[0]!);
+    admin.disconnect();
+    // Nothing was applied: the lease still stands and the ack goes through now.
+    expect(await a.ack('jobs', [delivered[0]!.receipt], now)).toEqual(['ok']);
+    await close();
+  });
+
+  it('.enqueue() - sends of one turn whose id is taken, or repeated among them, are each kept under an id of their own', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', [message('x', now)], POLICY, now);
+    const results = await Promise.all([
+      a.enqueue('jobs', [message('x', now)], POLICY, now),
+      a.enqueue('jobs', [message('y', now), message('y', now)], POLICY, now),
+      a.enqueue('jobs', [message('z', now)], POLICY, now),
+    ]);
+    expect(results.map((r) => r.results.map((x) => x.status))).toEqual([['stored'], ['stored', 'stored'], ['stored']]);
+    const ids = (await a.peek('jobs', 10, now)).map((m) => m.id);
+    expect(ids.map(withoutResendSuffix)).toEqual(['x', 'x', 'y', 'y', 'z']);
+    expect(new Set(ids).size).toBe(5);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    expect(await a.ack('jobs', delivered.map((d) => d.receipt), now)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    await close();
+  });
+
   it('two storages on one prefix share a queue: what one enqueues, the other claims, and acks settle once', async () => {
     const { a, b, clock, close } = await pair();
     const now = clock.now();
