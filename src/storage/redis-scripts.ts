@@ -153,6 +153,22 @@ local function blobOf(base, m)
   return m.blob
 end
 
+-- The key of each ready bucket this script uses, made once.
+local BUCKETS = {}
+local function bucketKey(base, p)
+  local keys = BUCKETS[base]
+  if not keys then
+    keys = {}
+    BUCKETS[base] = keys
+  end
+  local key = keys[p]
+  if not key then
+    key = base .. ':r:' .. p
+    keys[p] = key
+  end
+  return key
+end
+
 -- Ready buckets this script has listed in T:pris: a batch of sends lists its bucket
 -- once, not once per message. Every removal from T:pris goes through unlistBucket().
 local LISTED = {}
@@ -229,8 +245,8 @@ end
 -- Makes an unexpired message delayed or ready by its availableAt.
 local function place(base, m)
   local exp = m.x and tonumber(m.x)
-  local avail = tonumber(m.a)
-  if avail > NOW then
+  if m.a ~= NOW_S and tonumber(m.a) > NOW then
+    local avail = tonumber(m.a)
     local due = avail
     if exp and exp < due then due = exp end
     setState(base, m, 'd')
@@ -239,7 +255,7 @@ local function place(base, m)
     return
   end
   setState(base, m, 'r')
-  local bucket = base .. ':r:' .. m.p
+  local bucket = bucketKey(base, m.p)
   if PENDING then addLater('ZADD', bucket, count(base, 'seq', 1), m.id)
   else
     redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
@@ -312,13 +328,17 @@ local function insert(base, item, window)
   local id = item.id
   local ins = count(base, 'ins', 1)
   local known = TAKEN[base]
+  -- Without a batch's look at the ids, the record string goes in first, only if the id is
+  -- free: that write is the look.
+  local stored = not known
   local taken
   if known then taken = known[id]
-  else taken = redis.call('HEXISTS', META[base], id) == 1 end
+  else taken = redis.call('HSETNX', BLOB[base], id, item.blob) == 0 end
   if taken then
     -- Ids are unique per send, but a dead-letter copy can meet an earlier copy of itself.
     id = id .. ':' .. count(base, 'tok', 1)
     item.id = id
+    if stored then redis.call('HSET', BLOB[base], id, item.blob) end
   end
   count(base, 'sent', 1)
   if item.d then
@@ -338,13 +358,16 @@ local function insert(base, item, window)
     if item.x then dueAdd(base, item.x, id) end
   end
   item.fresh = nil
-  if item.gone then return id end
+  if item.gone then
+    if stored then redis.call('HDEL', BLOB[base], id) end
+    return id
+  end
   if PENDING then
     addLater('HSET', META[base], id, metaOf(item))
     addLater('HSET', BLOB[base], id, item.blob)
   else
     redis.call('HSET', META[base], id, metaOf(item))
-    redis.call('HSET', BLOB[base], id, item.blob)
+    if not stored then redis.call('HSET', BLOB[base], id, item.blob) end
   end
   if known then known[id] = true end
   return id
@@ -488,11 +511,20 @@ local function waiting(base)
   return st.ready + st.delayed + st.grouped
 end
 
--- Reads an item from ARGV at i: id, T:b string, priority, availableAt, then how many
--- optional fields follow and each as its letter and value (x expiresAt, d dedupeId,
--- g group). Returns it and where the next starts.
-local function readItem(i)
-  local item = { id = ARGV[i], blob = ARGV[i + 1], p = ARGV[i + 2], a = ARGV[i + 3], x = false, d = false, g = false }
+-- Items come in lists: a count n, then n items. An item is its id, its T:b string,
+-- priority, availableAt, then how many optional fields follow and each as its letter and
+-- value (x expiresAt, d dedupeId, g group). A count of -n says the n items are plain:
+-- priority 0, available now, no optional field, so each is only its id and T:b string.
+
+-- Reads the item at i (plain or not). Returns it and where the next starts.
+local function readItem(i, plain)
+  -- Made with every field insert() sets, so that the table never grows.
+  if plain then
+    return { id = ARGV[i], blob = ARGV[i + 1], p = '0', a = NOW_S, x = false, d = false, g = false,
+      st = 'r', n = 0, t = '0', ins = 0, fresh = true }, i + 2
+  end
+  local item = { id = ARGV[i], blob = ARGV[i + 1], p = ARGV[i + 2], a = ARGV[i + 3], x = false, d = false, g = false,
+    st = 'r', n = 0, t = '0', ins = 0, fresh = true }
   local j = i + 5
   for _ = 1, tonumber(ARGV[i + 4]) do
     item[ARGV[j]] = ARGV[j + 1]
@@ -501,9 +533,22 @@ local function readItem(i)
   return item, j
 end
 
--- Where the item after the one at i starts, and the id of the one at i.
-local function skipItem(i)
-  return i + 5 + 2 * tonumber(ARGV[i + 4]), ARGV[i]
+-- Reads the count of the list at i: how many items, whether they are plain, where the first starts.
+local function readCount(i)
+  local n = tonumber(ARGV[i])
+  if n < 0 then return -n, true, i + 1 end
+  return n, false, i + 1
+end
+
+-- Appends the ids of the list at i to ids; returns where the list ends.
+local function listIds(i, ids)
+  local n, plain
+  n, plain, i = readCount(i)
+  for _ = 1, n do
+    ids[#ids + 1] = ARGV[i]
+    if plain then i = i + 2 else i = i + 5 + 2 * tonumber(ARGV[i + 4]) end
+  end
+  return i
 end
 
 -- Leases up to max ready messages, in priority then FIFO order; a message whose lease ran
@@ -677,8 +722,8 @@ function script(body: string): string {
 
 /**
  * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
- * none), overflow, dedupeWindow, then one or more segments: an item count and that
- * many items as readItem() reads them. Each segment is one `enqueue()` call (the client merges the
+ * none), overflow, dedupeWindow, then one or more segments, each a list of items
+ * (readCount, readItem). Each segment is one `enqueue()` call (the client merges the
  * calls of one tick), applied in order, each all or nothing.
  * Payload per segment: 0 when every item was stored and nothing dropped (the usual case,
  * kept short), else { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
@@ -692,7 +737,19 @@ local window = tonumber(ARGV[A + 2])
 advance(base)
 pruneDedupe(base)
 
-local function segment(from, n)
+local function segment(from)
+  local n, plainItems
+  n, plainItems, from = readCount(from)
+  if plainItems and not maxLength then
+    -- Plain items have no dedupeId and nothing bounds the queue: each is stored as it is.
+    local i = from
+    for _ = 1, n do
+      local item
+      item, i = readItem(i, true)
+      insert(base, item, window)
+    end
+    return 0, i
+  end
   local items = {}
   local results = {}
   local batchIds = {}
@@ -701,7 +758,7 @@ local function segment(from, n)
   local i = from
   for _ = 1, n do
     local item
-    item, i = readItem(i)
+    item, i = readItem(i, plainItems)
     local dup = duplicateOf(base, item.d)
     if not dup and item.d then dup = batchIds[item.d] end
     if dup then
@@ -770,15 +827,7 @@ end
 -- which ids are taken, and one command per hash and bucket for all of them.
 local ids = {}
 local j = A + 3
-while j <= #ARGV do
-  local n = tonumber(ARGV[j])
-  j = j + 1
-  for _ = 1, n do
-    local id
-    j, id = skipItem(j)
-    ids[#ids + 1] = id
-  end
-end
+while j <= #ARGV do j = listIds(j, ids) end
 if #ids > 1 then
   PENDING = {}
   knowTaken(base, ids)
@@ -787,23 +836,18 @@ end
 local out = {}
 local i = A + 3
 while i <= #ARGV do
-  out[#out + 1], i = segment(i + 1, tonumber(ARGV[i]))
+  out[#out + 1], i = segment(i)
 end
 if PENDING then flushPending() end
 PENDING = nil
 return finish(out)
 `);
 
-/** KEYS: every queue. ARGV from A: dedupeWindow, then items as readItem() reads them. Payload: 0. */
+/** KEYS: every queue. ARGV from A: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
 export const ENQUEUE_MANY = script(`
 local window = tonumber(ARGV[A])
 local ids = {}
-local j = A + 1
-while j <= #ARGV do
-  local id
-  j, id = skipItem(j)
-  ids[#ids + 1] = id
-end
+listIds(A + 1, ids)
 for _, base in ipairs(KEYS) do
   advance(base)
   pruneDedupe(base)
@@ -811,10 +855,10 @@ for _, base in ipairs(KEYS) do
     PENDING = {}
     knowTaken(base, ids)
   end
-  local i = A + 1
-  while i <= #ARGV do
+  local n, plain, i = readCount(A + 1)
+  for _ = 1, n do
     local item
-    item, i = readItem(i)
+    item, i = readItem(i, plain)
     if not duplicateOf(base, item.d) then insert(base, item, window) end
   end
   if PENDING then flushPending() end

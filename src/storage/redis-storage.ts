@@ -175,17 +175,32 @@ function decodeDeadLettered(r: Reply): DeadLettered[] {
 }
 
 /**
- * An item as the scripts read it (readItem in redis-scripts.ts): id, the record string,
- * priority, availableAt, then how many optional fields follow and each as its letter
- * and value: only what the scripts act on (x expiresAt, d dedupeId, g group).
+ * A list of items as the scripts read it (readCount and readItem in redis-scripts.ts):
+ * the count, then each item: id, the record string, priority, availableAt, then how many
+ * optional fields follow and each as its letter and value, only what the scripts act on
+ * (x expiresAt, d dedupeId, g group). When every item has priority 0, is available at
+ * `now` and has none of those (a plain `send()`), the count is negative and each item is
+ * only its id and record string: a third of the arguments to write, parse and copy.
  */
-function encodeItem(item: NewMessage, out: (string | number)[]): void {
-  out.push(item.id, encodeRecord(item), String(item.priority), String(item.availableAt), 0);
-  const countAt = out.length - 1;
-  out[countAt] =
-    optionalField(out, 'x', item.expiresAt === undefined ? undefined : String(item.expiresAt)) +
-    optionalField(out, 'd', item.dedupeId) +
-    optionalField(out, 'g', item.group);
+function encodeItems(items: readonly NewMessage[], now: number, out: (string | number)[]): void {
+  let plain = true;
+  for (const item of items) {
+    if (item.priority !== 0 || item.availableAt !== now || item.expiresAt !== undefined || item.dedupeId || item.group) {
+      plain = false;
+      break;
+    }
+  }
+  out.push(plain ? -items.length : items.length);
+  for (const item of items) {
+    out.push(item.id, encodeRecord(item));
+    if (plain) continue;
+    out.push(String(item.priority), String(item.availableAt), 0);
+    const countAt = out.length - 1;
+    out[countAt] =
+      optionalField(out, 'x', item.expiresAt === undefined ? undefined : String(item.expiresAt)) +
+      optionalField(out, 'd', item.dedupeId) +
+      optionalField(out, 'g', item.group);
+  }
 }
 
 /** Appends an optional field's letter and value when it has one; returns how many fields it appended. */
@@ -387,8 +402,8 @@ export class RedisStorage implements Storage {
       () =>
         new Promise<EnqueueResult>((resolve, reject) => {
           this.#checkOpen();
-          const args: (string | number)[] = [items.length];
-          for (const item of items) encodeItem(item, args);
+          const args: (string | number)[] = [];
+          encodeItems(items, now, args);
           const key = `${now}|${policy.maxLength ?? ''}|${policy.overflow}|${policy.deadLetter}|${policy.dedupeWindow}`;
           let groups = this.#enqueues.get(queue);
           if (!groups) this.#enqueues.set(queue, (groups = []));
@@ -447,7 +462,7 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       if (queues.length === 0 || items.length === 0) return;
       const args: (string | number)[] = [dedupeWindow];
-      for (const item of items) encodeItem(item, args);
+      encodeItems(items, now, args);
       await this.#run('pocketmqEnqueueMany', 'enqueueMany', [...new Set(queues)], now, args);
     });
   }
