@@ -3,12 +3,17 @@
  * engine's operation (src/engine/engine.ts) re-stated over Redis structures, so
  * that every call is atomic on the server however many processes share a queue.
  *
- * Every script gets:
+ * All operations are one script (the library, then a branch per operation), so that
+ * Redis keeps one compiled copy of the library: every script in Redis's Lua heap is
+ * marked by each of its garbage collections, which every script run pays for.
+ *
+ * Every call gets:
  *   KEYS[i]  the key tag of each queue it touches, `{prefix:queue}`; all keys of a
  *            queue start with its tag, so they hash to one Cluster slot.
  *   ARGV[1]  the pub/sub channel, ARGV[2] the caller's instance id (so it can skip
  *            its own announcements), ARGV[3] `now` from the caller's clock (never
- *            Redis TIME), ARGV[4 .. 3+#KEYS] the queue names, then its own arguments.
+ *            Redis TIME), ARGV[4 .. 3+#KEYS] the queue names, then the operation's
+ *            name and its own arguments.
  * and returns `{ payload, queues, expired }`: `queues` is, per touched queue,
  * name, version, earliest due time (or false) and whether it may have become
  * deliverable; `expired` lists the records whose TTL ran out (queue name first).
@@ -64,7 +69,9 @@ for i = 1, #KEYS do
   BLOB[base] = base .. ':b'
   PRIS[base] = base .. ':pris'
 end
-local A = 4 + #KEYS
+-- The operation to run (see OPERATIONS), then its own arguments from A.
+local OP = ARGV[4 + #KEYS]
+local A = 5 + #KEYS
 
 -- Each redis.call costs about as much as the command itself, so counters are read
 -- once per queue (HMGET), kept here, and written back once by finish() (HSET).
@@ -715,10 +722,6 @@ local function finish(payload)
 end
 `;
 
-/** Builds a script from the library and its body. */
-function script(body: string): string {
-  return `${LIBRARY}\n${body}`;
-}
 
 /**
  * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
@@ -728,7 +731,7 @@ function script(body: string): string {
  * Payload per segment: 0 when every item was stored and nothing dropped (the usual case,
  * kept short), else { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
  */
-export const ENQUEUE = script(`
+const ENQUEUE = `
 local base = KEYS[1]
 local dlq = KEYS[2] or false
 local maxLength = ARGV[A] ~= '' and tonumber(ARGV[A]) or nil
@@ -841,10 +844,10 @@ end
 if PENDING then flushPending() end
 PENDING = nil
 return finish(out)
-`);
+`;
 
 /** KEYS: every queue. ARGV from A: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
-export const ENQUEUE_MANY = script(`
+const ENQUEUE_MANY = `
 local window = tonumber(ARGV[A])
 local ids = {}
 listIds(A + 1, ids)
@@ -865,23 +868,23 @@ for _, base in ipairs(KEYS) do
   PENDING = nil
 end
 return finish(0)
-`);
+`;
 
 /**
  * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts.
  * Payload: { delivered (record)..., deadLettered (reason, target, record)... }; a
  * delivered record's T:m string carries its lease token.
  */
-export const CLAIM = script(`
+const CLAIM = `
 advance(KEYS[1])
 return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])))
-`);
+`;
 
 /** KEYS: queue. ARGV from A: id, token pairs. Payload: a settle per pair. */
-export const ACK = script(`
+const ACK = `
 advance(KEYS[1])
 return finish(ackPairs(KEYS[1], A))
-`);
+`;
 
 /**
  * An ack followed by a claim on the same queue (a consumer's acks and its next claim,
@@ -889,16 +892,16 @@ return finish(ackPairs(KEYS[1], A))
  * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts, then id, token pairs.
  * Payload: { settles, delivered, deadLettered } as ACK and CLAIM give them.
  */
-export const ACK_CLAIM = script(`
+const ACK_CLAIM = `
 local base = KEYS[1]
 advance(base)
 local settles = ackPairs(base, A + 3)
 local claimed = claimUpTo(base, KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2]))
 return finish({ settles, claimed[1], claimed[2] })
-`);
+`;
 
 /** KEYS: queue. ARGV from A: id, token, dueAt. Payload: the settle. */
-export const RELEASE = script(`
+const RELEASE = `
 local base = KEYS[1]
 advance(base)
 local m, why = leased(base, ARGV[A], ARGV[A + 1], false)
@@ -910,10 +913,10 @@ m.t = '0'
 m.a = ARGV[A + 2]
 reschedule(base, m)
 return finish('ok')
-`);
+`;
 
 /** KEYS: queue [, target]. ARGV from A: id, token, reason, has error (0/1), error. Payload: the settle. */
-export const DEAD_LETTER = script(`
+const DEAD_LETTER = `
 local base = KEYS[1]
 local target = KEYS[2] or false
 advance(base)
@@ -924,29 +927,29 @@ local err = false
 if ARGV[A + 3] == '1' then err = ARGV[A + 4] end
 deadLetterEntry(base, m, target, ARGV[A + 2], err, nil)
 return finish('ok')
-`);
+`;
 
 /** KEYS: queue. ARGV from A: id, token, leaseUntil. Payload: the settle. */
-export const EXTEND = script(`
+const EXTEND = `
 local base = KEYS[1]
 advance(base)
 local why = leaseCheck(redis.call('HGET', META[base], ARGV[A]), ARGV[A + 1])
 if why then return finish(why) end
 dueAdd(base, ARGV[A + 2], ARGV[A])
 return finish('ok')
-`);
+`;
 
 /** KEYS: queue. Payload: the counters in QueueStats order after ready, delayed, grouped, inflight. */
-export const STATS = script(`
+const STATS = `
 local base = KEYS[1]
 advance(base)
 local st = stats(base)
 return finish({ st.ready, st.delayed, st.grouped, st.inflight, st.sent, st.delivered, st.acked, st.retried, st.dead,
   st.expired })
-`);
+`;
 
 /** KEYS: queue. Payload: how many waiting messages were removed. */
-export const PURGE = script(`
+const PURGE = `
 local base = KEYS[1]
 advance(base)
 local all = redis.call('HGETALL', META[base])
@@ -966,10 +969,10 @@ for _, w in ipairs(waitingIds) do
   end
 end
 return finish(removed)
-`);
+`;
 
 /** KEYS: queue. ARGV from A: max. Payload: records in delivery order. */
-export const PEEK = script(`
+const PEEK = `
 local base = KEYS[1]
 local max = tonumber(ARGV[A])
 advance(base)
@@ -983,10 +986,37 @@ for _, p in ipairs(redis.call('ZRANGE', PRIS[base], 0, -1)) do
   if n >= max then break end
 end
 return finish(out)
-`);
+`;
 
 /** KEYS: queues. Payload: 0. */
-export const TICK = script(`
+const TICK = `
 for _, base in ipairs(KEYS) do advance(base) end
 return finish(0)
-`);
+`;
+
+/** The body of each operation, run after the library; each ends by returning finish(payload). */
+const OPERATIONS = {
+  enqueue: ENQUEUE,
+  enqueueMany: ENQUEUE_MANY,
+  claim: CLAIM,
+  ack: ACK,
+  ackClaim: ACK_CLAIM,
+  release: RELEASE,
+  deadLetter: DEAD_LETTER,
+  extend: EXTEND,
+  stats: STATS,
+  purge: PURGE,
+  peek: PEEK,
+  tick: TICK,
+};
+
+/** The name of an operation of {@link SCRIPT}. */
+export type Operation = keyof typeof OPERATIONS;
+
+/** The one script: the library, then the branch of the operation named in ARGV. */
+export const SCRIPT = `${LIBRARY}
+${Object.entries(OPERATIONS)
+  .map(([name, body], i) => `${i === 0 ? 'if' : 'elseif'} OP == '${name}' then\n${body}`)
+  .join('')}end
+return redis.error_reply('pocketmq: no operation ' .. tostring(OP))
+`;

@@ -4,7 +4,7 @@ import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, PocketMQError } from '../errors.js';
 import { randomId } from '../ids.js';
 import { checkKeys, checkObject, checkOneOf, expected } from '../validate.js';
-import * as scripts from './redis-scripts.js';
+import { SCRIPT, type Operation } from './redis-scripts.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -56,23 +56,9 @@ export interface RedisStorageOptions {
   clock?: Clock;
 }
 
-/** The commands the scripts are defined as on the client, by name. */
-const COMMANDS = {
-  pocketmqEnqueue: scripts.ENQUEUE,
-  pocketmqEnqueueMany: scripts.ENQUEUE_MANY,
-  pocketmqClaim: scripts.CLAIM,
-  pocketmqAck: scripts.ACK,
-  pocketmqAckClaim: scripts.ACK_CLAIM,
-  pocketmqRelease: scripts.RELEASE,
-  pocketmqDeadLetter: scripts.DEAD_LETTER,
-  pocketmqExtend: scripts.EXTEND,
-  pocketmqStats: scripts.STATS,
-  pocketmqPurge: scripts.PURGE,
-  pocketmqPeek: scripts.PEEK,
-  pocketmqTick: scripts.TICK,
-} as const;
+/** The name the script is defined under on the client (ioredis `defineCommand`). */
+const COMMAND = 'pocketmq';
 
-type CommandName = keyof typeof COMMANDS;
 type Reply = unknown[];
 type Client = Redis | Cluster;
 
@@ -348,9 +334,7 @@ export class RedisStorage implements Storage {
   async #connect(): Promise<void> {
     const client = this.#client;
     await whenReady(client);
-    for (const [name, lua] of Object.entries(COMMANDS)) {
-      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { lua });
-    }
+    client.defineCommand(COMMAND, { lua: SCRIPT });
     let subscriber = this.#subscriber;
     if (!subscriber) {
       subscriber = client.duplicate();
@@ -434,7 +418,7 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
-      const segments = (await this.#run('pocketmqEnqueue', 'enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
+      const segments = (await this.#run('enqueue', 'enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
       for (let k = 0; k < calls.length; k++) {
         const r = segments[k]!;
         if (r === 0) {
@@ -463,7 +447,7 @@ export class RedisStorage implements Storage {
       if (queues.length === 0 || items.length === 0) return;
       const args: (string | number)[] = [dedupeWindow];
       encodeItems(items, now, args);
-      await this.#run('pocketmqEnqueueMany', 'enqueueMany', [...new Set(queues)], now, args);
+      await this.#run('enqueueMany', 'enqueueMany', [...new Set(queues)], now, args);
     });
   }
 
@@ -473,11 +457,11 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
       const ack = this.#takeAck(queue);
       if (ack && ack.now !== now) this.#sendAck(queue, ack);
-      if (!ack || ack.now !== now) return decodeClaim((await this.#run('pocketmqClaim', 'claim', [queue, ...dlq], now, args)) as Reply);
+      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', 'claim', [queue, ...dlq], now, args)) as Reply);
       for (const arg of ack.args) args.push(arg);
       let reply: [Settle[], Reply, Reply];
       try {
-        reply = (await this.#run('pocketmqAckClaim', 'ack', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
+        reply = (await this.#run('ackClaim', 'ack', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
       } catch (error) {
         ack.reject(error);
         throw error;
@@ -523,13 +507,13 @@ export class RedisStorage implements Storage {
   }
 
   #sendAck(queue: string, ack: PendingAck): void {
-    this.#run('pocketmqAck', 'ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
+    this.#run('ack', 'ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(dueAt)];
-      return (await this.#run('pocketmqRelease', 'release', [queue], now, args)) as Settle;
+      return (await this.#run('release', 'release', [queue], now, args)) as Settle;
     });
   }
 
@@ -537,20 +521,20 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       const queues = target === false ? [queue] : [queue, target];
       const args = [receipt.id, String(receipt.token), info.reason, info.error === undefined ? '0' : '1', info.error ?? ''];
-      return (await this.#run('pocketmqDeadLetter', 'deadLetter', queues, now, args)) as Settle;
+      return (await this.#run('deadLetter', 'deadLetter', queues, now, args)) as Settle;
     });
   }
 
   extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(leaseUntil)];
-      return (await this.#run('pocketmqExtend', 'extend', [queue], now, args)) as Settle;
+      return (await this.#run('extend', 'extend', [queue], now, args)) as Settle;
     });
   }
 
   stats(queue: string, now: number): Promise<QueueStats> {
     return this.#track(async () => {
-      const c = ((await this.#run('pocketmqStats', 'stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
+      const c = ((await this.#run('stats', 'stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
       return {
         ready: c[0]! + c[2]!,
         delayed: c[1]!,
@@ -566,12 +550,12 @@ export class RedisStorage implements Storage {
   }
 
   purge(queue: string, now: number): Promise<number> {
-    return this.#track(async () => (await this.#run('pocketmqPurge', 'purge', [queue], now, [])) as number);
+    return this.#track(async () => (await this.#run('purge', 'purge', [queue], now, [])) as number);
   }
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.#track(async () => {
-      const r = (await this.#run('pocketmqPeek', 'peek', [queue], now, [max])) as Reply;
+      const r = (await this.#run('peek', 'peek', [queue], now, [max])) as Reply;
       const out: StoredMessage[] = [];
       for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i).message);
       return out;
@@ -595,7 +579,7 @@ export class RedisStorage implements Storage {
       for (const [queue, state] of this.#queues) if (state.due !== undefined && state.due <= now) due.push(queue);
       // One script per queue, sent together: queues live in different Cluster slots.
       try {
-        await Promise.all(due.map((queue) => this.#run('pocketmqTick', 'tick', [queue], now, [])));
+        await Promise.all(due.map((queue) => this.#run('tick', 'tick', [queue], now, [])));
       } catch (error) {
         // The scheduler would fire again at once for a due time still past: try again in a second instead.
         for (const queue of due) {
@@ -661,16 +645,17 @@ export class RedisStorage implements Storage {
     return this.#perQueueTag ? `{${this.prefix}:${queue}}` : `{${this.prefix}}:${queue}`;
   }
 
-  async #run(command: CommandName, operation: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
-    await this.#ready(operation);
+  /** Runs an operation of the script; `name` is what an error calls it. */
+  async #run(operation: Operation, name: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+    await this.#ready(name);
     const keys = queues.map((q) => this.#tag(q));
-    const run = (this.#client as unknown as Record<CommandName, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[command];
+    const run = (this.#client as unknown as Record<typeof COMMAND, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[COMMAND];
     this.#corkThisTick();
     let reply: [unknown, Reply, Reply];
     try {
-      reply = await run.call(this.#client, keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, ...args);
+      reply = await run.call(this.#client, keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, operation, ...args);
     } catch (error) {
-      throw this.#failure(operation, error, true);
+      throw this.#failure(name, error, true);
     }
     this.#absorb(reply[1], reply[2]);
     return reply[0];
@@ -757,7 +742,7 @@ export class RedisStorage implements Storage {
     if (this.#client.status !== 'ready') return;
     const queues = [...this.#queues.keys()];
     try {
-      await Promise.all(queues.map((queue) => this.#run('pocketmqTick', 'tick', [queue], this.clock.now(), [])));
+      await Promise.all(queues.map((queue) => this.#run('tick', 'tick', [queue], this.clock.now(), [])));
       this.#stale = false;
     } catch {
       // The connection went again; the next 'ready' retries.
