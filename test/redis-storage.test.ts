@@ -59,6 +59,24 @@ function nextSignal(storage: RedisStorage, match: (signal: StorageSignal) => boo
   });
 }
 
+/**
+ * Runs `body` while a queue's due set is a string: every script on that queue then fails
+ * on its first command (WRONGTYPE) and changes nothing. Puts the set back afterwards.
+ */
+async function withBrokenDueSet(prefix: string, queue: string, body: () => Promise<void>): Promise<void> {
+  const admin = new Redis(server.url);
+  const due = `{${prefix}:${queue}}:due`;
+  await admin.rename(due, `${due}-saved`);
+  await admin.set(due, 'not a sorted set');
+  try {
+    await body();
+  } finally {
+    await admin.del(due);
+    await admin.rename(`${due}-saved`, due);
+    admin.disconnect();
+  }
+}
+
 /** A resent id (outside the contract: ids are unique per send) is `<id>:<n>` on Redis, `<id>` in memory. */
 const withoutResendSuffix = (id: string): string => id.replace(/:\d+$/, '');
 
@@ -309,17 +327,11 @@ describe('RedisStorage', () => {
     const now = clock.now();
     await a.enqueue('jobs', [message('a', now)], POLICY, now);
     const { delivered } = await a.claim('jobs', CLAIM, now);
-    const admin = new Redis(server.url);
-    const due = [`{${prefix}:jobs}:due`];
-    // A due set of the wrong type makes the script fail on its first command.
-    await admin.rename(due[0]!, `${due[0]}-saved`);
-    await admin.set(due[0]!, 'not a sorted set');
-    const [acked, claimed] = await Promise.allSettled([a.ack('jobs', [delivered[0]!.receipt], now), a.claim('jobs', CLAIM, now)]);
-    expect(acked).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS', message: expect.stringContaining('WRONGTYPE') } });
-    expect(claimed).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS' } });
-    await admin.del(due[0]!);
-    await admin.rename(`${due[0]}-saved`, due[0]!);
-    admin.disconnect();
+    await withBrokenDueSet(prefix, 'jobs', async () => {
+      const [acked, claimed] = await Promise.allSettled([a.ack('jobs', [delivered[0]!.receipt], now), a.claim('jobs', CLAIM, now)]);
+      expect(acked).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS', message: expect.stringContaining('WRONGTYPE') } });
+      expect(claimed).toMatchObject({ status: 'rejected', reason: { code: 'ERR_REDIS' } });
+    });
     // Nothing was applied: the lease still stands and the ack goes through now.
     expect(await a.ack('jobs', [delivered[0]!.receipt], now)).toEqual(['ok']);
     await close();
@@ -462,20 +474,11 @@ describe('RedisStorage', () => {
     const storage = new RedisStorage({ url: server.url, prefix, clock });
     const now = clock.now();
     await storage.enqueue('jobs', [message('x', now, { availableAt: now + 100 })], POLICY, now);
-    // A due set of the wrong type makes the tick script fail on its first command.
-    const admin = new Redis(server.url);
-    const due = `{${prefix}:jobs}:due`;
-    await admin.rename(due, `${due}-saved`);
-    await admin.set(due, 'not a sorted set');
-    try {
+    await withBrokenDueSet(prefix, 'jobs', async () => {
       const signal = nextSignal(storage, (s) => s.type === 'due');
       await expect(storage.tick(now + 100)).rejects.toMatchObject({ code: 'ERR_REDIS', message: expect.stringContaining('WRONGTYPE') });
       expect(await signal).toEqual({ type: 'due', at: now + 1_100 });
-    } finally {
-      await admin.del(due);
-      await admin.rename(`${due}-saved`, due);
-      admin.disconnect();
-    }
+    });
     await storage.tick(now + 1_100);
     expect(await storage.stats('jobs', now + 1_100)).toMatchObject({ ready: 1, delayed: 0 });
     await storage.close();
