@@ -322,6 +322,23 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.ack() - held for the end of the turn, still reaches Redis before any operation called after it', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    await a.enqueue('jobs', ['a', 'b', 'c'].map((id) => message(id, now)), POLICY, now);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    const [acked, stats, released, later] = await Promise.all([
+      a.ack('jobs', [delivered[0]!.receipt], now),
+      a.stats('jobs', now),
+      a.release('jobs', delivered[1]!.receipt, now, now),
+      a.ack('jobs', [delivered[2]!.receipt], now),
+    ]);
+    expect([acked, released, later]).toEqual([['ok'], 'ok', ['ok']]);
+    expect(stats).toMatchObject({ inflight: 2, acked: 1, retried: 0 });
+    expect(await a.stats('jobs', now)).toMatchObject({ ready: 1, inflight: 0, acked: 2, retried: 1 });
+    await close();
+  });
+
   it('.ack() - made in one turn with a claim that fails, rejects with the same error', async () => {
     const { a, clock, prefix, close } = await pair();
     const now = clock.now();

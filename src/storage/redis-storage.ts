@@ -474,7 +474,8 @@ export class RedisStorage implements Storage {
   /**
    * Acks wait for the end of the turn: a claim on the same queue in that turn (a
    * consumer's next claim, made right behind its acks) goes out with them as one
-   * script, acks first. Otherwise they go alone, in the order they were made.
+   * script, acks first. Otherwise they go alone at the end of the turn, or as soon as
+   * another operation is called, ahead of it: Redis applies operations in call order.
    */
   ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
     return this.#track(
@@ -504,6 +505,13 @@ export class RedisStorage implements Storage {
     const ack = this.#acks.get(queue);
     if (ack) this.#acks.delete(queue);
     return ack;
+  }
+
+  #sendHeldAcks(): void {
+    if (this.#acks.size === 0) return;
+    const held = [...this.#acks];
+    this.#acks.clear();
+    for (const [queue, ack] of held) this.#sendAck(queue, ack);
   }
 
   #sendAck(queue: string, ack: PendingAck): void {
@@ -647,6 +655,9 @@ export class RedisStorage implements Storage {
 
   /** Runs an operation of the script; `name` is what an error calls it. */
   async #run(operation: Operation, name: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+    // Acks held for the end of the turn go first, so that operations reach Redis in the
+    // order they were called (sends keep their place by their own end-of-turn flush).
+    if (operation !== 'ack' && operation !== 'enqueue') this.#sendHeldAcks();
     await this.#ready(name);
     const keys = queues.map((q) => this.#tag(q));
     const run = (this.#client as unknown as Record<typeof COMMAND, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[COMMAND];
