@@ -322,6 +322,21 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('.enqueue() - held for the end of the turn, still reaches Redis before any operation called after it', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const [stored, claimed, more] = await Promise.all([
+      a.enqueue('jobs', [message('x', now)], POLICY, now),
+      a.claim('jobs', CLAIM, now),
+      a.enqueue('jobs', [message('y', now)], POLICY, now),
+    ]);
+    expect(stored.results).toEqual([{ id: 'x', status: 'stored' }]);
+    expect(claimed.delivered.map((d) => d.message.id)).toEqual(['x']);
+    expect(more.results).toEqual([{ id: 'y', status: 'stored' }]);
+    expect(await a.stats('jobs', now)).toMatchObject({ ready: 1, inflight: 1 });
+    await close();
+  });
+
   it('.ack() - held for the end of the turn, still reaches Redis before any operation called after it', async () => {
     const { a, clock, close } = await pair();
     const now = clock.now();

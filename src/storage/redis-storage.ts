@@ -655,9 +655,12 @@ export class RedisStorage implements Storage {
 
   /** Runs an operation of the script; `name` is what an error calls it. */
   async #run(operation: Operation, name: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
-    // Acks held for the end of the turn go first, so that operations reach Redis in the
-    // order they were called (sends keep their place by their own end-of-turn flush).
-    if (operation !== 'ack' && operation !== 'enqueue') this.#sendHeldAcks();
+    // Sends and acks held for the end of the turn go first, so that operations reach
+    // Redis in the order they were called (between themselves, the held ones keep theirs).
+    if (operation !== 'ack' && operation !== 'enqueue') {
+      if (this.#flushQueued) this.#flushEnqueues();
+      this.#sendHeldAcks();
+    }
     await this.#ready(name);
     const keys = queues.map((q) => this.#tag(q));
     const run = (this.#client as unknown as Record<typeof COMMAND, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[COMMAND];
