@@ -9,6 +9,7 @@
 import { Redis } from 'ioredis';
 import { RedisStorage } from '../src/redis.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
+import { newMessage } from '../test/helpers/new-message.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 
 const messages = Number(process.argv[2] ?? 20_000);
@@ -20,19 +21,7 @@ const server = await startRedis();
 const admin = new Redis(server.url);
 
 function item(i: number, now: number): NewMessage {
-  return {
-    id: `m${i}`,
-    body: { id: i, pad: 'x'.repeat(80) },
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: now,
-    availableAt: now,
-    expiresAt: undefined,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-  };
+  return newMessage(`m${i}`, now, { body: { id: i, pad: 'x'.repeat(80) } });
 }
 
 /** µs spent inside scripts since the last call (INFO commandstats, then reset). */

@@ -5,24 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
+import { newMessage } from './helpers/new-message.js';
 
 const policy: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 1_000 };
 
 function message(id: string, fields: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id,
-    body: id,
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: 0,
-    availableAt: 0,
-    expiresAt: undefined,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-    ...fields,
-  };
+  return newMessage(id, 0, { body: id, ...fields });
 }
 
 const peekIds = (engine: Engine, queue: string, now: number) => engine.peek(queue, 100, now).map((m) => m.id);

@@ -7,6 +7,7 @@ import { encodeFrame } from '../src/storage/file-log.js';
 import { FileStorage } from '../src/storage/file-storage.js';
 import type { EnqueuePolicy, NewMessage, StorageSignal, StoredMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
+import { newMessage } from './helpers/new-message.js';
 
 const START = 1_700_000_000_000;
 const POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: 'jobs.dlq', dedupeWindow: 60_000 };
@@ -34,20 +35,7 @@ const BODIES: readonly unknown[] = [
 ];
 
 function message(id: string, body: unknown, fields: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id,
-    body,
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: START,
-    availableAt: START,
-    expiresAt: undefined,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-    ...fields,
-  };
+  return newMessage(id, START, { body, ...fields });
 }
 
 const dirs: string[] = [];

@@ -7,9 +7,10 @@ import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { nodeIo, type FileIo } from '../src/storage/file-log.js';
 import { FileStorage, withFileIo } from '../src/storage/file-storage.js';
-import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
+import type { EnqueuePolicy } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { describeStorage } from './storage-contract.js';
+import { newMessage } from './helpers/new-message.js';
 
 describeStorage('FileStorage', async (clock) => {
   const dir = mkdtempSync(join(tmpdir(), 'pocketmq-contract-'));
@@ -20,22 +21,7 @@ const START = 1_700_000_000_000;
 const POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: 'jobs.dlq', dedupeWindow: 60_000 };
 const CLAIM = { max: 10, leaseMs: 30_000, maxAttempts: 3, deadLetter: 'jobs.dlq' as const };
 
-function message(id: string, now: number, fields: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id,
-    body: { id },
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: now,
-    availableAt: now,
-    expiresAt: undefined,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-    ...fields,
-  };
-}
+const message = newMessage;
 
 const dirs: string[] = [];
 const open: FileStorage[] = [];

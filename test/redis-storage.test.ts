@@ -9,6 +9,7 @@ import type { NewMessage, Receipt, Storage, StorageSignal } from '../src/storage
 import { TestClock } from '../src/test-clock.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 import { describeStorage } from './storage-contract.js';
+import { newMessage } from './helpers/new-message.js';
 
 let server: RedisServer;
 let prefixes = 0;
@@ -31,22 +32,7 @@ describeStorage('RedisStorage (keyTag: storage)', async (clock) => ({
 const POLICY = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 } as const;
 const CLAIM = { max: 10, leaseMs: 1_000, maxAttempts: 3, deadLetter: false } as const;
 
-function message(id: string, now: number, fields: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id,
-    body: { id },
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: now,
-    availableAt: now,
-    expiresAt: undefined,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-    ...fields,
-  };
-}
+const message = newMessage;
 
 /** The first signal `storage` reports that matches; the test timeout fails it if none comes. */
 function nextSignal(storage: RedisStorage, match: (signal: StorageSignal) => boolean): Promise<StorageSignal> {

@@ -30,6 +30,7 @@ import type {
   StoredMessage,
 } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
+import { newMessage } from './helpers/new-message.js';
 
 /** Makes one empty storage on `clock`, and optionally how to remove what it left behind. */
 export type StorageFactory = (clock: TestClock) => Promise<{ storage: Storage; cleanup?: () => Promise<void> }>;
@@ -47,20 +48,7 @@ interface Context {
 /** A message as `Queue.send()` would build it at `now`; `fields` override. */
 function message(id: string, now: number, fields: Partial<NewMessage> & { delay?: number; ttl?: number } = {}): NewMessage {
   const { delay = 0, ttl, ...rest } = fields;
-  return {
-    id,
-    body: { id },
-    headers: undefined,
-    priority: 0,
-    enqueuedAt: now,
-    availableAt: now + delay,
-    expiresAt: ttl === undefined ? undefined : now + ttl,
-    dedupeId: undefined,
-    group: undefined,
-    correlationId: undefined,
-    subject: undefined,
-    ...rest,
-  };
+  return newMessage(id, now, { availableAt: now + delay, expiresAt: ttl === undefined ? undefined : now + ttl, ...rest });
 }
 
 const policy = (overrides: Partial<EnqueuePolicy> = {}): EnqueuePolicy => ({
