@@ -274,6 +274,39 @@ describe('RedisStorage', () => {
     await close();
   });
 
+  it('dead-letters a message whose headers Lua cannot decode (a lone surrogate) by hand and past maxAttempts, keeping them, and strands nothing', async () => {
+    const { a, clock, close } = await pair();
+    const now = clock.now();
+    const headers = { odd: 'x\ud800y', key: 'v' };
+    await a.enqueue('jobs', [message('a', now, { headers }), message('b', now, { headers })], POLICY, now);
+    const toDlq = { ...CLAIM, max: 1, maxAttempts: 1, deadLetter: 'jobs.dlq' };
+    const first = await a.claim('jobs', toDlq, now);
+    expect(await a.deadLetter('jobs', first.delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected' }, now)).toBe('ok');
+    // 'b' is leased on its last attempt; once the lease runs out, the next claim dead-letters it.
+    expect((await a.claim('jobs', toDlq, now)).delivered.map((d) => d.message.id)).toEqual(['b']);
+    const later = now + CLAIM.leaseMs;
+    const again = await a.claim('jobs', toDlq, later);
+    expect(again.deadLettered.map((d) => [d.message.id, d.reason, d.message.headers])).toEqual([['b', 'max-attempts', headers]]);
+    const dead = (queue: string, reason: string, at: number, error?: string) => ({
+      ...headers,
+      'x-dead-reason': reason,
+      ...(error === undefined ? {} : { 'x-dead-error': error }),
+      'x-original-queue': queue,
+      'x-attempts': '1',
+      'x-dead-at': String(at),
+    });
+    expect((await a.peek('jobs.dlq', 10, later)).map((m) => [m.id, m.headers])).toEqual([
+      ['a', dead('jobs', 'rejected', now)],
+      ['b', dead('jobs', 'max-attempts', later, 'lease expired')],
+    ]);
+    expect(await a.stats('jobs', later)).toMatchObject({ ready: 0, inflight: 0, deadLettered: 2 });
+    // Dead-lettered once more, a copy's own x-dead headers give way to the new ones.
+    const copy = await a.claim('jobs.dlq', { ...CLAIM, max: 1 }, later);
+    expect(await a.deadLetter('jobs.dlq', copy.delivered[0]!.receipt, 'jobs.parked', { reason: 'parked', error: 'by hand' }, later)).toBe('ok');
+    expect((await a.peek('jobs.parked', 10, later)).map((m) => m.headers)).toEqual([dead('jobs.dlq', 'parked', later, 'by hand')]);
+    await close();
+  });
+
   it('.ack() and .claim() made in one turn on one queue go to Redis as one script, the acks applied first', async () => {
     const { a, clock, close } = await pair();
     const now = clock.now();

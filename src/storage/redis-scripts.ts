@@ -401,14 +401,18 @@ local function deadLetterEntry(base, m, targetBase, reason, err, out)
     local eEnd = string.find(blob, '\\n', 1, true)
     local hEnd = string.find(blob, '\\n', eEnd + 1, true)
     local dEnd = string.find(blob, '\\n', hEnd + 1, true)
-    local headers = {}
-    if hEnd > eEnd + 1 then headers = cjson.decode(string.sub(blob, eEnd + 1, hEnd - 1)) end
-    headers['x-dead-reason'] = reason
-    if err then headers['x-dead-error'] = err end
-    headers['x-original-queue'] = NAME[base]
-    headers['x-attempts'] = tostring(m.n)
-    headers['x-dead-at'] = NOW_S
-    local copy = NOW_S .. '\\n' .. cjson.encode(headers) .. '\\n' .. string.sub(blob, dEnd)
+    local story = { ['x-dead-reason'] = reason, ['x-original-queue'] = NAME[base], ['x-attempts'] = tostring(m.n),
+      ['x-dead-at'] = NOW_S }
+    if err then story['x-dead-error'] = err end
+    -- The headers are appended to, never decoded: cjson refuses some JSON that JSON.parse
+    -- takes (an escaped lone surrogate), and a script that fails halfway keeps what it did.
+    -- A key given twice is read as its last value, so the new story replaces an old one.
+    local headers = cjson.encode(story)
+    if hEnd > eEnd + 1 then
+      local own = string.sub(blob, eEnd + 1, hEnd - 1)
+      if own ~= '{}' then headers = string.sub(own, 1, -2) .. ',' .. string.sub(headers, 2) end
+    end
+    local copy = NOW_S .. '\\n' .. headers .. '\\n' .. string.sub(blob, dEnd)
     insert(targetBase, { id = m.id, blob = copy, p = m.p, a = NOW_S, x = false, d = false, g = m.g }, 0)
   end
   if out then
