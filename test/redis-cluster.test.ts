@@ -157,6 +157,11 @@ describe('RedisStorage on Redis Cluster', () => {
     expect(await s.stats('jobs', now)).toMatchObject({ inflight: 1, deadLettered: 0 });
     await expect(s.enqueue('jobs', [newMessage('b', now)], { ...POLICY, maxLength: 1, overflow: 'drop-oldest', deadLetter: 'failed' }, now)).rejects.toMatchObject(crossSlot);
     expect(await s.stats('jobs', now)).toMatchObject({ ready: 0, inflight: 1, sent: 1 });
+    const orders = new Queue<string>('orders', { storage: s, deadLetter: 'failed' });
+    await orders.send('kept');
+    await expect(orders.receive()).rejects.toMatchObject({ code: 'ERR_REDIS_CROSS_SLOT', message: expect.stringContaining('"orders"') });
+    expect(await orders.stats()).toMatchObject({ ready: 1, inflight: 0 });
+    await orders.close();
     await s.close();
   });
 
