@@ -6,4 +6,6 @@
  * @module
  */
 export { RedisStorage } from './storage/redis-storage.js';
+export { queueFamily } from './storage/redis-key-tag.js';
 export type { RedisStorageOptions } from './storage/redis-storage.js';
+export type { RedisKeyTag } from './storage/redis-key-tag.js';

@@ -25,6 +25,9 @@ afterAll(async () => {
 });
 
 describeStorage('RedisStorage', async (clock) => ({ storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), clock }) }));
+describeStorage('RedisStorage (keyTag: queue)', async (clock) => ({
+  storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'queue', clock }),
+}));
 describeStorage('RedisStorage (keyTag: storage)', async (clock) => ({
   storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'storage', clock }),
 }));
@@ -51,7 +54,7 @@ function nextSignal(storage: RedisStorage, match: (signal: StorageSignal) => boo
  */
 async function withBrokenDueSet(prefix: string, queue: string, body: () => Promise<void>): Promise<void> {
   const admin = new Redis(server.url);
-  const due = `{${prefix}:${queue}}:due`;
+  const due = `{${prefix}:${queue}}:${queue}:due`;
   await admin.rename(due, `${due}-saved`);
   await admin.set(due, 'not a sorted set');
   try {
@@ -84,7 +87,9 @@ describe('RedisStorage', () => {
     expect(() => new RedisStorage({ client: {} as Redis })).toThrow('Expected `options.client` to be an ioredis client');
     expect(() => new RedisStorage({ url: server.url, prefix: 'a{b}' })).toThrow('Expected `options.prefix` to be a prefix of 1-100 letters');
     expect(() => new RedisStorage({ url: server.url, prefx: 'x' } as never)).toThrow('Unknown option `options.prefx`');
-    expect(() => new RedisStorage({ url: server.url, keyTag: 'slot' as never })).toThrow("Expected `options.keyTag` to be one of 'queue', 'storage'");
+    expect(() => new RedisStorage({ url: server.url, keyTag: 'slot' as never })).toThrow(
+      "Expected `options.keyTag` to be 'family', 'queue', 'storage' or a function (queue) => string, got \"slot\" (string)",
+    );
   });
 
   it('.open() - rejects with ERR_REDIS when nothing listens at the URL', async () => {
@@ -93,17 +98,58 @@ describe('RedisStorage', () => {
     await storage.close();
   });
 
-  it('keeps every key of a queue under one hash tag {prefix:queue}', async () => {
+  it('keeps every key of a queue family under one hash tag {prefix:family}, by default', async () => {
     const { a, clock, prefix, close } = await pair();
     const now = clock.now();
     await a.enqueue('jobs', [message('x', now, { group: 'g', dedupeId: 'd', priority: 2 }), message('y', now, { availableAt: now + 10 })], POLICY, now);
-    await a.claim('jobs', CLAIM, now);
+    const { delivered } = await a.claim('jobs', CLAIM, now);
+    await a.deadLetter('jobs', delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected' }, now);
+    await a.enqueueMany(['jobs::billing', 'jobs::audit'], [message('z', now)], 0, now);
+    await a.enqueue('jobs.reply.r1', [message('r', now)], POLICY, now);
+    await a.enqueue('other', [message('o', now)], POLICY, now);
+    const redis = new Redis(server.url);
+    const keys = await redis.keys(`*${prefix}*`);
+    redis.disconnect();
+    const family = keys.filter((key) => !key.startsWith(`{${prefix}:other}:other:`));
+    expect(family.length).toBeGreaterThan(10);
+    expect(family.filter((key) => !key.startsWith(`{${prefix}:jobs}:`))).toEqual([]);
+    for (const queue of ['jobs', 'jobs.dlq', 'jobs::billing', 'jobs::audit', 'jobs.reply.r1']) {
+      expect(keys).toContain(`{${prefix}:jobs}:${queue}:m`);
+    }
+    expect(keys).toContain(`{${prefix}:other}:other:m`);
+    await close();
+  });
+
+  it("with keyTag 'queue', keeps every key of a queue under one hash tag {prefix:queue}", async () => {
+    const clock = new TestClock(1_700_000_000_000);
+    const prefix = freshPrefix();
+    const storage = new RedisStorage({ url: server.url, prefix, keyTag: 'queue', clock });
+    const now = clock.now();
+    await storage.enqueue('jobs', [message('x', now, { group: 'g', dedupeId: 'd', priority: 2 }), message('y', now, { availableAt: now + 10 })], POLICY, now);
+    await storage.claim('jobs', CLAIM, now);
     const redis = new Redis(server.url);
     const keys = await redis.keys(`*${prefix}*`);
     redis.disconnect();
     expect(keys.length).toBeGreaterThan(5);
     expect(keys.filter((key) => !key.startsWith(`{${prefix}:jobs}:`))).toEqual([]);
-    await close();
+    await storage.close();
+  });
+
+  it('with a keyTag function, tags each queue with the group it names, and rejects a tag with braces', async () => {
+    const clock = new TestClock(1_700_000_000_000);
+    const prefix = freshPrefix();
+    const storage = new RedisStorage({ url: server.url, prefix, keyTag: (queue) => (queue.startsWith('t1-') ? 'tenant1' : 'rest'), clock });
+    const now = clock.now();
+    await storage.enqueue('t1-orders', [message('x', now)], POLICY, now);
+    await storage.enqueue('invoices', [message('y', now)], POLICY, now);
+    const redis = new Redis(server.url);
+    const keys = await redis.keys(`*${prefix}*`);
+    redis.disconnect();
+    expect(keys).toContain(`{${prefix}:tenant1}:t1-orders:m`);
+    expect(keys).toContain(`{${prefix}:rest}:invoices:m`);
+    const bad = new RedisStorage({ url: server.url, prefix, keyTag: () => '{bad}', clock });
+    await expect(bad.stats('jobs', now)).rejects.toThrow('Expected `options.keyTag("jobs")` to be a string of 1-200 characters without { or }, got "{bad}" (string)');
+    await Promise.all([storage.close(), bad.close()]);
   });
 
   it("with keyTag 'storage', keeps every key of the storage under one hash tag {prefix}", async () => {

@@ -188,7 +188,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
       });
 
       contract('.claim() - on a queue that never had messages delivers nothing', async (c) => {
-        expect(await claim(c, {}, 'nothing-here')).toEqual({ delivered: [], deadLettered: [] });
+        expect(await claim(c, {}, 'jobs.empty')).toEqual({ delivered: [], deadLettered: [] });
       });
 
       contract('.claim() - delivers messages that fall due at the same time in send order', async (c) => {
@@ -776,26 +776,27 @@ export function describeStorage(name: string, make: StorageFactory): void {
       });
     });
 
+    // Queues of a topic's subscriptions, as Topic names them: one family, so one slot on Redis Cluster.
     describe('enqueueMany', () => {
       contract('.enqueueMany() - gives every queue its own copy', async (c) => {
         const now = c.clock.now();
-        await c.storage.enqueueMany(['billing', 'audit'], [message('a', now), message('b', now, { delay: 100 })], 60_000, now);
-        const billing = await claimOne(c, 'billing');
+        await c.storage.enqueueMany(['jobs:billing', 'jobs:audit'], [message('a', now), message('b', now, { delay: 100 })], 60_000, now);
+        const billing = await claimOne(c, 'jobs:billing');
         expect(billing.message).toEqual({ ...message('a', now), attempt: 1 });
-        expect(await c.storage.ack('billing', [billing.receipt], now)).toEqual(['ok']);
-        expect(await peekIds(c, 'audit')).toEqual(['a']);
+        expect(await c.storage.ack('jobs:billing', [billing.receipt], now)).toEqual(['ok']);
+        expect(await peekIds(c, 'jobs:audit')).toEqual(['a']);
         await c.clock.advance(100);
-        expect(await claimIds(c, {}, 'audit')).toEqual(['a', 'b']);
-        expect(await claimIds(c, {}, 'billing')).toEqual(['b']);
+        expect(await claimIds(c, {}, 'jobs:audit')).toEqual(['a', 'b']);
+        expect(await claimIds(c, {}, 'jobs:billing')).toEqual(['b']);
       });
 
       contract('.enqueueMany() - deduplicates per queue', async (c) => {
         const now = c.clock.now();
-        await c.storage.enqueueMany(['billing'], [message('a', now, { dedupeId: 'd' })], 60_000, now);
-        await c.storage.enqueueMany(['billing', 'audit'], [message('b', now, { dedupeId: 'd' })], 60_000, now);
-        expect(await peekIds(c, 'billing')).toEqual(['a']);
-        expect(await peekIds(c, 'audit')).toEqual(['b']);
-        expect(await stats(c, 'billing')).toMatchObject({ sent: 1 });
+        await c.storage.enqueueMany(['jobs:billing'], [message('a', now, { dedupeId: 'd' })], 60_000, now);
+        await c.storage.enqueueMany(['jobs:billing', 'jobs:audit'], [message('b', now, { dedupeId: 'd' })], 60_000, now);
+        expect(await peekIds(c, 'jobs:billing')).toEqual(['a']);
+        expect(await peekIds(c, 'jobs:audit')).toEqual(['b']);
+        expect(await stats(c, 'jobs:billing')).toMatchObject({ sent: 1 });
       });
     });
 

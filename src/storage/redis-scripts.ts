@@ -8,8 +8,9 @@
  * marked by each of its garbage collections, which every script run pays for.
  *
  * Every call gets:
- *   KEYS[i]  the key tag of each queue it touches, `{prefix:queue}`; all keys of a
- *            queue start with its tag, so they hash to one Cluster slot.
+ *   KEYS[i]  the start of every key of each queue it touches (`{prefix:family}:queue`
+ *            by default, see redis-key-tag.ts); its `{...}` part picks the Cluster
+ *            slot, so all keys of a queue hash to one slot (on Cluster, those of one call must too).
  *   ARGV[1]  the pub/sub channel, ARGV[2] the caller's instance id (so it can skip
  *            its own announcements), ARGV[3] `now` from the caller's clock (never
  *            Redis TIME), ARGV[4 .. 3+#KEYS] the queue names, then the operation's

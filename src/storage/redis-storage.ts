@@ -3,7 +3,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, PocketMQError } from '../errors.js';
 import { randomId } from '../ids.js';
-import { checkKeys, checkObject, checkOneOf, expected } from '../validate.js';
+import { checkKeys, checkObject, expected } from '../validate.js';
+import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
 import { SCRIPT, type Operation } from './redis-scripts.js';
 import type {
   ClaimRequest,
@@ -43,18 +44,32 @@ export interface RedisStorageOptions {
    */
   prefix?: string;
   /**
-   * Which hash tag the keys carry, that is, what shares a Redis Cluster slot.
-   * `'queue'`: each queue's keys are tagged `{prefix:queue}`, so queues spread over the
-   * cluster, but an operation that touches two queues (dead-lettering to a DLQ, topic
-   * fan-out) fails with `CROSSSLOT` on Cluster. `'storage'`: every key is tagged
-   * `{prefix}`, so everything works on Cluster and the whole prefix lives on one node.
-   * On a single Redis server both behave the same. See docs/redis.md.
-   * @defaultValue `'storage'` when `client` is a `Cluster`, else `'queue'`
+   * Which queues share a Redis Cluster slot. A script can touch the keys of one slot
+   * only, so queues that one operation touches together (a queue and its dead-letter
+   * queue, a topic's subscriptions) must share one.
+   * - `'family'`: queues whose names are the same up to the first `.` or `:` share a
+   *   slot ({@link queueFamily}): `orders`, `orders.dlq`, `orders.reply.<id>` and a topic
+   *   `orders` with its subscription queues `orders:billing` are one family, tagged
+   *   `{prefix:orders}`, while other families spread over the cluster's nodes.
+   * - `'queue'`: each queue has a slot of its own (`{prefix:queue}`), so on Cluster only
+   *   queues with `deadLetter: false` work.
+   * - `'storage'`: every key is tagged `{prefix}`, so the whole prefix lives on one node.
+   * - a function of the queue name that returns its group: keys are tagged `{prefix:group}`.
+   *
+   * On Cluster an operation that would touch two slots rejects with a `PocketMQError` of
+   * code `'ERR_REDIS_CROSS_SLOT'` and changes nothing, except topic fan-out, which is one
+   * script per slot. On a single Redis server every choice works. Changing it changes
+   * where a queue's keys are, so existing queues look empty. See docs/redis.md.
+   * @defaultValue `'family'`
    */
-  keyTag?: 'queue' | 'storage';
+  keyTag?: RedisKeyTag;
   /** Time source of this process; every operation passes its `now` to Redis. @defaultValue the system clock */
   clock?: Clock;
 }
+
+/** See {@link RedisStorageOptions.keyTag}. */
+const DEFAULT_KEY_TAG: RedisKeyTag = 'family';
+const KEY_TAGS = ['family', 'queue', 'storage'] as const;
 
 /** The name the script is defined under on the client (ioredis `defineCommand`). */
 const COMMAND = 'pocketmq';
@@ -251,7 +266,11 @@ export class RedisStorage implements Storage {
   readonly prefix: string;
   readonly #client: Client;
   readonly #ownsClient: boolean;
-  readonly #perQueueTag: boolean;
+  readonly #keyTag: RedisKeyTag;
+  /** Only a Cluster refuses scripts whose keys span slots; a single server takes any. */
+  readonly #isCluster: boolean;
+  /** Per queue, its hash tag and the start of its keys, made once. */
+  readonly #keys = new Map<string, { tag: string; base: string }>();
   readonly #channel: string;
   /** Tells this storage's own announcements apart from other processes'. */
   readonly #self = randomId();
@@ -300,9 +319,11 @@ export class RedisStorage implements Storage {
     if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
       throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
     }
-    if (o.keyTag !== undefined) checkOneOf('options.keyTag', o.keyTag, ['queue', 'storage']);
-    const isCluster = (o.client as { isCluster?: boolean } | undefined)?.isCluster === true;
-    this.#perQueueTag = (o.keyTag ?? (isCluster ? 'storage' : 'queue')) === 'queue';
+    if (o.keyTag !== undefined && typeof o.keyTag !== 'function' && !KEY_TAGS.includes(o.keyTag as never)) {
+      throw expected('options.keyTag', "'family', 'queue', 'storage' or a function (queue) => string", o.keyTag);
+    }
+    this.#isCluster = (o.client as { isCluster?: boolean } | undefined)?.isCluster === true;
+    this.#keyTag = (o.keyTag as RedisKeyTag | undefined) ?? DEFAULT_KEY_TAG;
     this.clock = clock ?? systemClock;
     this.prefix = prefix;
     this.#channel = `${prefix}:signals`;
@@ -447,13 +468,28 @@ export class RedisStorage implements Storage {
       if (queues.length === 0 || items.length === 0) return;
       const args: (string | number)[] = [dedupeWindow];
       encodeItems(items, now, args);
-      await this.#run('enqueueMany', 'enqueueMany', [...new Set(queues)], now, args);
+      const targets = [...new Set(queues)];
+      if (!this.#isCluster) {
+        await this.#run('enqueueMany', 'enqueueMany', targets, now, args);
+        return;
+      }
+      // A script touches one slot: one script per slot, each all or nothing for its queues.
+      const bySlot = new Map<string, string[]>();
+      for (const queue of targets) {
+        const tag = this.#keysOf(queue).tag;
+        const group = bySlot.get(tag);
+        if (group) group.push(queue);
+        else bySlot.set(tag, [queue]);
+      }
+      await Promise.all([...bySlot.values()].map((group) => this.#run('enqueueMany', 'enqueueMany', group, now, args)));
     });
   }
 
   claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
     return this.#track(async () => {
       const dlq = request.deadLetter === false ? [] : [request.deadLetter];
+      // Before a held ack joins the claim, so that the refusal does not fail the ack too.
+      this.#checkOneSlot('claim', [queue, ...dlq]);
       const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
       const ack = this.#takeAck(queue);
       if (ack && ack.now !== now) this.#sendAck(queue, ack);
@@ -648,9 +684,22 @@ export class RedisStorage implements Storage {
     }
   }
 
-  /** What every key of a queue starts with; its `{...}` part is the hash tag that picks the Cluster slot. */
-  #tag(queue: string): string {
-    return this.#perQueueTag ? `{${this.prefix}:${queue}}` : `{${this.prefix}}:${queue}`;
+  /** A queue's hash tag (inside the braces) and the start of all its keys. */
+  #keysOf(queue: string): { tag: string; base: string } {
+    let keys = this.#keys.get(queue);
+    if (!keys) {
+      const tag = tagOf(this.#keyTag, this.prefix, queue);
+      keys = { tag, base: keyBase(this.#keyTag, tag, queue) };
+      this.#keys.set(queue, keys);
+    }
+    return keys;
+  }
+
+  /** On a Cluster, refuses an operation whose queues are in different slots, before anything is sent. */
+  #checkOneSlot(name: string, queues: readonly string[]): void {
+    if (!this.#isCluster || queues.length < 2) return;
+    const tags = queues.map((queue) => this.#keysOf(queue).tag);
+    if (tags.some((tag) => tag !== tags[0])) throw crossSlotError(name, queues, tags, this.#keyTag);
   }
 
   /** Runs an operation of the script; `name` is what an error calls it. */
@@ -661,8 +710,9 @@ export class RedisStorage implements Storage {
       if (this.#flushQueued) this.#flushEnqueues();
       this.#sendHeldAcks();
     }
+    this.#checkOneSlot(name, queues);
     await this.#ready(name);
-    const keys = queues.map((q) => this.#tag(q));
+    const keys = queues.map((q) => this.#keysOf(q).base);
     const run = (this.#client as unknown as Record<typeof COMMAND, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[COMMAND];
     this.#corkThisTick();
     let reply: [unknown, Reply, Reply];
