@@ -52,6 +52,9 @@ function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | un
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
 export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
 
+/** Matches no queue name, so the first record's name is always checked and quoted. */
+const NO_QUEUE = Symbol('no queue');
+
 /** Room before the first record for the frame header and the batch's `[lastToken,` (up to 20 digits). */
 const BATCH_HEAD = FRAME_HEADER_SIZE + 24;
 /** A batch buffer that grew past this is let go after its write, not kept for the next batch. */
@@ -79,8 +82,8 @@ export class RecordJournal implements EngineJournal {
   /** Where the next record goes in {@link RecordJournal.#buffer}. */
   #end = BATCH_HEAD;
   /** The last queue name and its JSON text: most records in a row name the same queue. */
-  #queue = '';
-  #queueText = '""';
+  #queue: unknown = NO_QUEUE;
+  #queueText = '';
 
   inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void {
     const bodies = this.bodies;
