@@ -7,7 +7,7 @@
  * successful open) is a failure, printed with the seed and input that reproduce it.
  *
  * Usage: npm run fuzz -- [--runs 100000] [--seed S] [--start I]
- * (`--seed S --start I --runs 1` replays input I of seed S alone and keeps its directory.)
+ * (`--seed S --start I --runs 1` replays input I of seed S alone; a failing input's log is kept.)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -267,7 +267,7 @@ async function check(dir: string, random: Random): Promise<'opened' | 'refused'>
 }
 
 /** Runs inputs `start` to `start + runs - 1` of `seed`. */
-export async function fuzzLogs(options: { runs: number; seed: number; start?: number; keep?: boolean; progress?: (report: FuzzReport) => void }): Promise<FuzzReport> {
+export async function fuzzLogs(options: { runs: number; seed: number; start?: number; progress?: (report: FuzzReport) => void }): Promise<FuzzReport> {
   const started = performance.now();
   const base = process.platform === 'linux' ? '/dev/shm' : tmpdir();
   const root = mkdtempSync(join(base, 'pocketmq-fuzz-'));
@@ -283,7 +283,7 @@ export async function fuzzLogs(options: { runs: number; seed: number; start?: nu
       writeDir(dir, image);
       try {
         report[await check(dir, random)]++;
-        if (!options.keep) rmSync(dir, { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
       } catch (error) {
         const kept = join(tmpdir(), `pocketmq-fuzz-failure-${options.seed}-${input}`);
         rmSync(kept, { recursive: true, force: true });
@@ -295,7 +295,7 @@ export async function fuzzLogs(options: { runs: number; seed: number; start?: nu
       if (options.progress && report.inputs % 10_000 === 0) options.progress({ ...report, ms: performance.now() - started });
     }
   } finally {
-    if (!options.keep) rmSync(root, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
   report.ms = performance.now() - started;
   return report;
@@ -321,7 +321,6 @@ async function main(): Promise<void> {
     runs,
     seed,
     start,
-    keep: runs === 1,
     progress: (r) => console.log(`  ${r.inputs} inputs: ${r.opened} opened, ${r.refused} refused (CorruptLogError), ${r.failures.length} failures, ${(r.ms / 1000).toFixed(0)} s`),
   });
   for (const f of report.failures) {
