@@ -7,7 +7,7 @@ import {
   checkKeys,
   checkMs,
   checkName,
-  checkNumber,
+  checkFiniteNumber,
   checkObject,
   checkOneOf,
   checkSignal,
@@ -24,7 +24,7 @@ export interface BackoffOptions {
   type?: 'exponential';
   /** Delay after the first failed attempt, in ms. @defaultValue `1000` */
   initial?: number;
-  /** Growth per attempt, >= 1. @defaultValue `2` */
+  /** Growth per attempt: a finite number >= 1 (a delay that overflows is capped at `max`). @defaultValue `2` */
   factor?: number;
   /** Upper bound of the delay before jitter, in ms. @defaultValue `300000` */
   max?: number;
@@ -43,7 +43,13 @@ export interface QueueOptions {
   visibilityTimeout?: number;
   /** Deliveries before a failing message is dead-lettered (>= 1). @defaultValue `3` */
   maxAttempts?: number;
-  /** Delay before each retry: options, or a function of the attempt and error. @defaultValue exponential 1 s × 2, max 5 min, full jitter */
+  /**
+   * Delay before each retry: options, or a function of the attempt and error. A function
+   * must return a finite number of ms >= 0; any other answer (NaN, Infinity, a negative
+   * number, a throw) retries at once and is reported through the `'error'` event, so no
+   * delay that could never fall due reaches the storage.
+   * @defaultValue exponential 1 s × 2, max 5 min, full jitter
+   */
   backoff?: BackoffOptions | BackoffFunction;
   /** Queue that receives dead letters, or `false` to drop them (the `'dead'` event still fires). @defaultValue `` `${name}.dlq` `` */
   deadLetter?: string | false;
@@ -154,7 +160,7 @@ export function resolveBackoff(name: string, value: unknown): Required<BackoffOp
   return {
     type: b.type === undefined ? d.type : checkOneOf(`${name}.type`, b.type, ['exponential']),
     initial: b.initial === undefined ? d.initial : checkMs(`${name}.initial`, b.initial),
-    factor: b.factor === undefined ? d.factor : checkNumber(`${name}.factor`, b.factor, 1),
+    factor: b.factor === undefined ? d.factor : checkFiniteNumber(`${name}.factor`, b.factor, 1),
     max: b.max === undefined ? d.max : checkMs(`${name}.max`, b.max),
     jitter: b.jitter === undefined ? d.jitter : checkOneOf(`${name}.jitter`, b.jitter, ['full', 'equal', 'none']),
   };

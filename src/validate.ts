@@ -36,6 +36,13 @@ export function checkNumber(name: string, value: unknown, min: number, max = Inf
   return value;
 }
 
+/** A finite number >= min: one that arithmetic on it can overflow to Infinity or NaN only by growth the caller bounds. */
+export function checkFiniteNumber(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw expected(name, 'a number', value);
+  if (value < min || !Number.isFinite(value)) throw expected(name, `a finite number >= ${min}`, value, RangeError);
+  return value;
+}
+
 export function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw expected(name, 'a non-empty string', value);
   return value;

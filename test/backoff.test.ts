@@ -29,6 +29,18 @@ describe('backoffDelay()', () => {
     expect(backoffDelay(p, 5_000, undefined, never)).toBe(60_000);
   });
 
+  it('exponential - initial 0 with a factor whose powers overflow stays 0 ms, never NaN', () => {
+    const p = policy({ initial: 0, factor: 1e308, jitter: 'none' });
+    expect([1, 2, 3, 10].map((n) => backoffDelay(p, n, undefined, never))).toEqual([0, 0, 0, 0]);
+    const jittered = policy({ initial: 0, factor: 1e308, jitter: 'equal' });
+    expect(backoffDelay(jittered, 3, undefined, () => 0.5)).toBe(0);
+  });
+
+  it('exponential - a factor whose powers overflow caps the delay at max', () => {
+    const p = policy({ initial: 1, factor: 1e308, max: 60_000, jitter: 'none' });
+    expect([1, 2, 3].map((n) => backoffDelay(p, n, undefined, never))).toEqual([1, 60_000, 60_000]);
+  });
+
   it("jitter 'full' - is uniform in [0, d]", () => {
     const p = policy({ initial: 1_000, factor: 2, jitter: 'full' });
     expect(backoffDelay(p, 2, undefined, () => 0)).toBe(0);

@@ -52,6 +52,7 @@ describe('argument errors', () => {
       ['options.backoff.initial', ['q', { backoff: { initial: -1 } }], RangeError, 'options.backoff.initial'],
       ['options.backoff.factor', ['q', { backoff: { factor: 0.5 } }], RangeError, 'options.backoff.factor'],
       ['options.backoff.factor', ['q', { backoff: { factor: 'x' } }], TypeError, 'options.backoff.factor'],
+      ['options.backoff.factor', ['q', { backoff: { factor: Infinity } }], RangeError, 'options.backoff.factor'],
       ['options.backoff.max', ['q', { backoff: { max: Number.NaN } }], TypeError, 'options.backoff.max'],
       ['options.backoff.jitter', ['q', { backoff: { jitter: 'half' } }], TypeError, 'options.backoff.jitter'],
       ['options.backoff.retries', ['q', { backoff: { retries: 3 } }], TypeError, 'options.backoff.retries'],

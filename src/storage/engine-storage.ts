@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { Engine } from '../engine/engine.js';
 import { ClosedError } from '../errors.js';
+import { expected } from '../validate.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -145,6 +146,8 @@ export abstract class EngineStorage implements Storage {
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
+    // A due time that is not a finite number never falls due (and a file log could not keep it).
+    if (!Number.isFinite(dueAt)) return Promise.reject(expected('dueAt', 'a finite number of ms since the epoch', dueAt, RangeError));
     return this.run(() => this.engine.release(queue, receipt, dueAt, now));
   }
 

@@ -8,6 +8,20 @@ import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
 import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
 import type { StoredMessage } from './storage.js';
+import {
+  headersField,
+  isCount,
+  isKey,
+  isPriority,
+  isText,
+  isTime,
+  numberField,
+  optionalNumberField,
+  optionalStringField,
+  recordProblem,
+  stringField,
+  UnencodableFieldError,
+} from './file-record-fields.js';
 import { encodeFrame, type FileIo, FRAME_HEADER_SIZE, fsyncDir, sealFrame, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 
 /** Record types: the first element of every record array. */
@@ -24,25 +38,22 @@ const END = 7;
 const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
 const REMOVAL_CODES: Record<RemovalKind, number> = { acked: 0, dead: 1, expired: 2, purged: 3 };
 
-const s = JSON.stringify;
-
-function str(value: string | undefined): string {
-  return value === undefined ? 'null' : s(value);
-}
-
-function num(value: number | undefined): string {
-  return value === undefined ? 'null' : String(value);
-}
-
-/** The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's encoding ('' for `undefined`, left out). */
+/**
+ * The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's
+ * encoding ('' for `undefined`, left out). Throws {@link UnencodableFieldError} for a
+ * field replay would refuse.
+ */
 function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
-  const headers = m.headers === undefined ? 'null' : s(m.headers);
   const body = bodyText === '' ? '' : `,${bodyText}`;
-  return `[0,${queueText},${s(m.id)},${m.priority},${m.enqueuedAt},${m.availableAt},${num(m.expiresAt)},${str(m.dedupeId)},${num(dedupeUntil)},${str(m.group)},${str(m.correlationId)},${str(m.subject)},${headers},${m.attempt}${body}]`;
+  if (dedupeUntil !== undefined && m.dedupeId === undefined) throw new UnencodableFieldError('dedupeId', 'a non-empty string when dedupeUntil is set', undefined);
+  return `[0,${queueText},${stringField('id', m.id, isKey)},${numberField('priority', m.priority, isPriority)},${numberField('enqueuedAt', m.enqueuedAt, isTime)},${numberField('availableAt', m.availableAt, isTime)},${optionalNumberField('expiresAt', m.expiresAt, isTime)},${m.dedupeId === undefined ? 'null' : stringField('dedupeId', m.dedupeId, isKey)},${optionalNumberField('dedupeUntil', dedupeUntil, isTime)},${optionalStringField('group', m.group)},${optionalStringField('correlationId', m.correlationId)},${optionalStringField('subject', m.subject)},${headersField('headers', m.headers)},${numberField('attempt', m.attempt, isCount)}${body}]`;
 }
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
 export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
+
+/** Matches no queue name, so the first record's name is always checked and quoted. */
+const NO_QUEUE = Symbol('no queue');
 
 /** Room before the first record for the frame header and the batch's `[lastToken,` (up to 20 digits). */
 const BATCH_HEAD = FRAME_HEADER_SIZE + 24;
@@ -71,8 +82,8 @@ export class RecordJournal implements EngineJournal {
   /** Where the next record goes in {@link RecordJournal.#buffer}. */
   #end = BATCH_HEAD;
   /** The last queue name and its JSON text: most records in a row name the same queue. */
-  #queue = '';
-  #queueText = '""';
+  #queue: unknown = NO_QUEUE;
+  #queueText = '';
 
   inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void {
     const bodies = this.bodies;
@@ -86,27 +97,50 @@ export class RecordJournal implements EngineJournal {
         text = '';
       }
     }
-    const bytes = this.#add(putRecord(this.#quoted(queue), message, dedupeUntil, text));
+    let record: string;
+    try {
+      record = putRecord(this.#quoted(queue), message, dedupeUntil, text);
+    } catch (error) {
+      this.#refuse(error);
+      return;
+    }
+    const bytes = this.#add(record);
     this.live++;
     this.puts++;
     this.putBytes += bytes;
   }
 
   claimed(queue: string, message: StoredMessage): void {
-    this.#add(`[1,${this.#quoted(queue)},${s(message.id)},${message.attempt}]`);
+    try {
+      this.#add(`[1,${this.#quoted(queue)},${stringField('id', message.id, isKey)},${numberField('attempt', message.attempt, isCount)}]`);
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   released(queue: string, message: StoredMessage): void {
-    this.#add(`[2,${this.#quoted(queue)},${s(message.id)},${message.availableAt}]`);
+    try {
+      this.#add(`[2,${this.#quoted(queue)},${stringField('id', message.id, isKey)},${numberField('availableAt', message.availableAt, isTime)}]`);
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   removed(queue: string, id: string, kind: RemovalKind): void {
-    this.#add(`[3,${this.#quoted(queue)},${s(id)},${REMOVAL_CODES[kind]}]`);
-    this.live--;
+    try {
+      this.#add(`[3,${this.#quoted(queue)},${stringField('id', id, isKey)},${REMOVAL_CODES[kind]}]`);
+      this.live--;
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   metaChanged(key: string, value: string | undefined): void {
-    this.#add(`[4,${s(key)},${str(value)}]`);
+    try {
+      this.#add(`[4,${stringField('key', key, isText)},${optionalStringField('value', value)}]`);
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   /**
@@ -114,10 +148,10 @@ export class RecordJournal implements EngineJournal {
    * the journal's buffer: write it before the next record is added.
    */
   take(lastToken: number): Buffer {
+    const head = `[${numberField('lastToken', lastToken, isCount)},`;
     const buffer = this.#buffer;
     const end = this.#end;
     buffer[end - 1] = 0x5d; // the comma after the last record becomes the closing ']'
-    const head = `[${lastToken},`;
     const payloadStart = BATCH_HEAD - head.length;
     buffer.write(head, payloadStart, 'latin1');
     const frame = sealFrame(buffer, payloadStart - FRAME_HEADER_SIZE, end);
@@ -146,10 +180,18 @@ export class RecordJournal implements EngineJournal {
 
   #quoted(queue: string): string {
     if (queue !== this.#queue) {
+      this.#queueText = stringField('queue', queue, isKey);
       this.#queue = queue;
-      this.#queueText = s(queue);
     }
     return this.#queueText;
+  }
+
+  /**
+   * A record replay would refuse is never written: the operation that made it already
+   * changed the engine, so the storage stops (its batch is dropped, its operations reject).
+   */
+  #refuse(error: unknown): void {
+    this.failure ??= error as Error;
   }
 
   /** Appends one record and its comma; returns its size in bytes. */
@@ -173,10 +215,11 @@ export class RecordJournal implements EngineJournal {
 
 /** The payload of one batch frame: the lease-token counter after it, then its records. */
 export function batchPayload(lastToken: number, records: readonly string[]): string {
-  return records.length === 0 ? `[${lastToken}]` : `[${lastToken},${records.join(',')}]`;
+  const head = numberField('lastToken', lastToken, isCount);
+  return records.length === 0 ? `[${head}]` : `[${head},${records.join(',')}]`;
 }
 
-/** A payload a checksum passed but that is not a batch: only a bug writes one, so it is damage too. */
+/** A payload a checksum passed but that is not a batch the writer makes; its message completes "the batch …". */
 export class BadPayloadError extends Error {}
 
 /**
@@ -216,14 +259,14 @@ export class Fold {
     try {
       batch = JSON.parse(payload.toString('utf8'));
     } catch {
-      throw new BadPayloadError('a batch that is not JSON');
+      throw new BadPayloadError('is not JSON');
     }
-    if (!Array.isArray(batch) || typeof batch[0] !== 'number') throw new BadPayloadError('a batch without its header');
-    // Checked before any is applied: a batch is replayed whole or not at all.
+    if (!Array.isArray(batch) || !isCount(batch[0])) throw new BadPayloadError('does not start with its lease-token count');
+    // Every field is checked before any record is applied: a batch is replayed whole or
+    // not at all, and a field of the wrong type never becomes state a later write logs.
     for (let i = 1; i < batch.length; i++) {
-      const r: unknown = batch[i];
-      if (!Array.isArray(r)) throw new BadPayloadError('a record that is not an array');
-      if (!(r[0] >= PUT && r[0] <= END && Number.isInteger(r[0]))) throw new BadPayloadError(`a record of unknown type ${String(r[0])}`);
+      const problem = recordProblem(batch[i]);
+      if (problem !== undefined) throw new BadPayloadError(`its record ${i} is ${problem}`);
     }
     this.#restorer.lastToken(batch[0]);
     for (let i = 1; i < batch.length; i++) this.#record(batch[i]);
@@ -231,7 +274,7 @@ export class Fold {
   }
 
   #record(r: unknown): void {
-    if (!Array.isArray(r)) throw new BadPayloadError('a record that is not an array');
+    if (!Array.isArray(r)) throw new BadPayloadError('holds a record that is not an array');
     const restorer = this.#restorer;
     switch (r[0]) {
       case PUT: {
@@ -282,10 +325,12 @@ export class Fold {
         this.ended = true;
         break;
       default:
-        throw new BadPayloadError(`a record of unknown type ${String(r[0])}`);
+        throw new BadPayloadError(`holds a record of unknown type ${String(r[0])}`);
     }
   }
 }
+
+const COUNTER_FIELDS = ['sent', 'delivered', 'acked', 'retried', 'deadLettered', 'expired'];
 
 /** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
 const SNAPSHOT_FRAME_RECORDS = 4096;
@@ -301,13 +346,14 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
       records = [];
     }
   };
-  for (const [key, value] of state.meta) add(`[4,${s(key)},${s(value)}]`);
+  for (const [key, value] of state.meta) add(`[4,${stringField('key', key, isText)},${stringField('value', value, isText)}]`);
   for (const q of state.queues) {
-    const queueText = s(q.name);
+    const queueText = stringField('queue', q.name, isKey);
     for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));
-    for (const [key, id, until] of q.dedupe) add(`[6,${s(q.name)},${s(key)},${s(id)},${until}]`);
+    for (const [key, id, until] of q.dedupe) add(`[6,${queueText},${stringField('dedupeId', key, isKey)},${stringField('id', id, isKey)},${numberField('until', until, isTime)}]`);
     const c = q.counters;
-    add(`[5,${s(q.name)},${c.sent},${c.delivered},${c.acked},${c.retried},${c.deadLettered},${c.expired}]`);
+    const counts = [c.sent, c.delivered, c.acked, c.retried, c.deadLettered, c.expired].map((n, i) => numberField(COUNTER_FIELDS[i]!, n, isCount));
+    add(`[5,${queueText},${counts.join(',')}]`);
   }
   records.push('[7]');
   frames.push(encodeFrame(batchPayload(state.lastToken, records)));

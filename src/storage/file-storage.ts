@@ -8,7 +8,7 @@ import { reportUnhandled } from '../events.js';
 import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import type { EngineRestorer } from '../engine/engine.js';
 import { EngineStorage } from './engine-storage.js';
-import { FILE_HEADER_SIZE, type FileIo, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
+import { FILE_HEADER_SIZE, type FileIo, frameEnd, framesAfter, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 import { acquireLock } from './file-lock.js';
 import { BadPayloadError, type EncodedBodies, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from './storage.js';
@@ -353,8 +353,8 @@ export class FileStorage extends EngineStorage {
         if (journal.count > 0) {
           const waiter = this.#waiter;
           this.#waiter = undefined;
-          const frame = journal.take(this.engine.lastToken);
           try {
+            const frame = journal.take(this.engine.lastToken);
             writeFully(this.#io, segment.fd, frame, segment.size);
             segment.size += frame.length;
             this.#logBytes += frame.length;
@@ -670,12 +670,15 @@ export class FileStorage extends EngineStorage {
       });
     } catch (error) {
       if (!(error instanceof BadPayloadError)) throw error;
-      result = { end: badPayload, state: 'damaged' as const, framesAfter: 0 };
+      // A checksum that passes rules out a torn write: the writer never makes such a
+      // batch, so it is damage wherever it is, the last batch included.
+      const after = framesAfter(buf, frameEnd(buf, badPayload));
+      result = { end: badPayload, state: 'damaged' as const, framesAfter: after.framesAfter, detail: `the batch there passes its checksum but ${error.message}${after.framesAfter > 0 ? `, and ${after.detail.replace('a bad batch is followed by ', '')} follow it` : ''}` };
     }
     if (result.state === 'clean') return { size: buf.length, cut: false };
     const damaged = result.state === 'damaged' || !isLast;
     if (damaged && !this.#repair) {
-      throw new CorruptLogError(path, result.end, result.state === 'damaged' ? 'a bad batch is followed by good ones' : 'a bad batch ends a segment that is not the last');
+      throw new CorruptLogError(path, result.end, result.state === 'damaged' ? result.detail : 'a bad batch ends a segment that is not the last');
     }
     this.#truncate(path, result.end);
     this.#report({

@@ -181,7 +181,7 @@ export interface Storage {
   /** Leases up to `max` deliverable messages, highest priority first, FIFO within a priority. */
   claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult>;
   ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]>;
-  /** Ends a lease and makes the message deliverable again at `dueAt`. */
+  /** Ends a lease and makes the message deliverable again at `dueAt`, a finite number (a RangeError naming `dueAt` otherwise, on the engine storages). */
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle>;
   /** Moves a leased message to `target` (or drops it when `false`), recording `info` in its headers. */
   deadLetter(queue: string, receipt: Receipt, target: string | false, info: DeadLetterInfo, now: number): Promise<Settle>;

@@ -1,0 +1,123 @@
+/**
+ * The one definition of what each field of a FileStorage log record may hold. The
+ * writer checks a field with it before the record is written, and replay checks
+ * every field with it before a batch is applied, so no record is ever written that
+ * replay would refuse, and no record replay accepts can hold what the writer never
+ * writes. See the record layouts in docs/file-format.md.
+ */
+
+/** A field the writer would not be able to read back: the operation that made it must fail. */
+export class UnencodableFieldError extends RangeError {
+  constructor(field: string, what: string, value: unknown) {
+    super(`Expected log record field \`${field}\` to be ${what}, got ${describe(value)}; nothing of its batch was written`);
+    this.name = 'UnencodableFieldError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  if (typeof value === 'number' && Object.is(value, -0)) return '-0 (number)';
+  return `${String(value)} (${typeof value})`;
+}
+
+export const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+export const isPriority = (value: unknown): value is number => Number.isSafeInteger(value);
+/** Attempts, counters and lease tokens. */
+export const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+/** Queue names, ids and dedupe ids: never empty. */
+export const isKey = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+export const isText = (value: unknown): value is string => typeof value === 'string';
+
+/** A plain object of string values (JSON.parse makes a `"__proto__"` key an own property, never a prototype). */
+export function isHeaders(value: unknown): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== 'string') return false;
+  return true;
+}
+
+const WHAT = new Map<(value: unknown) => boolean, string>([
+  [isTime, 'a finite number'],
+  [isPriority, 'a safe integer'],
+  [isCount, 'a safe integer >= 0'],
+  [isKey, 'a non-empty string'],
+  [isText, 'a string'],
+  [isHeaders, 'an object of string values'],
+]);
+
+/** `value` as record text, or an {@link UnencodableFieldError} naming `field`. */
+export function numberField(field: string, value: unknown, check: (value: unknown) => value is number): string {
+  if (check(value)) return String(value);
+  throw new UnencodableFieldError(field, WHAT.get(check)!, value);
+}
+
+export function optionalNumberField(field: string, value: unknown, check: (value: unknown) => value is number): string {
+  return value === undefined ? 'null' : numberField(field, value, check);
+}
+
+export function stringField(field: string, value: unknown, check: (value: unknown) => value is string): string {
+  if (check(value)) return JSON.stringify(value);
+  throw new UnencodableFieldError(field, WHAT.get(check)!, value);
+}
+
+export function optionalStringField(field: string, value: unknown): string {
+  return value === undefined ? 'null' : stringField(field, value, isText);
+}
+
+export function headersField(field: string, value: unknown): string {
+  if (value === undefined) return 'null';
+  if (isHeaders(value)) return JSON.stringify(value);
+  throw new UnencodableFieldError(field, WHAT.get(isHeaders)!, value);
+}
+
+type Check = (value: unknown) => boolean;
+const orNull = (check: Check): Check => (value) => value === null || check(value);
+const isRemovalCode = (value: unknown) => value === 0 || value === 1 || value === 2 || value === 3;
+
+/** Record type → the check of each field after the type, by position; PUT's optional body (any JSON) comes last. */
+const LAYOUTS: readonly (readonly [string, Check][])[] = [
+  // PUT
+  [
+    ['queue', isKey], ['id', isKey], ['priority', isPriority], ['enqueuedAt', isTime], ['availableAt', isTime],
+    ['expiresAt', orNull(isTime)], ['dedupeId', orNull(isKey)], ['dedupeUntil', orNull(isTime)], ['group', orNull(isText)],
+    ['correlationId', orNull(isText)], ['subject', orNull(isText)], ['headers', orNull(isHeaders)], ['attempt', isCount],
+  ],
+  // CLAIM
+  [['queue', isKey], ['id', isKey], ['attempt', isCount]],
+  // RELEASE
+  [['queue', isKey], ['id', isKey], ['availableAt', isTime]],
+  // REMOVE
+  [['queue', isKey], ['id', isKey], ['kind', isRemovalCode]],
+  // META
+  [['key', isText], ['value', orNull(isText)]],
+  // COUNTERS
+  [['queue', isKey], ['sent', isCount], ['delivered', isCount], ['acked', isCount], ['retried', isCount], ['deadLettered', isCount], ['expired', isCount]],
+  // DEDUPE
+  [['queue', isKey], ['dedupeId', isKey], ['id', isKey], ['until', isTime]],
+  // END
+  [],
+];
+
+/**
+ * What is wrong with a decoded record, or `undefined` when every field has the
+ * type and range the writer gives it. Replay applies no record this refuses.
+ */
+export function recordProblem(record: unknown): string | undefined {
+  if (!Array.isArray(record)) return 'a record that is not an array';
+  const type: unknown = record[0];
+  const layout = Number.isInteger(type) ? LAYOUTS[type as number] : undefined;
+  if (!layout) return `a record of unknown type ${describe(type)}`;
+  // PUT may carry one more element, the body; a body of `undefined` is left out.
+  const most = type === 0 ? layout.length + 2 : layout.length + 1;
+  if (record.length !== layout.length + 1 && record.length !== most) {
+    return `a record of type ${type as number} with ${record.length} elements`;
+  }
+  for (let i = 0; i < layout.length; i++) {
+    const [field, check] = layout[i]!;
+    if (!check(record[i + 1])) return `a record of type ${type as number} whose \`${field}\` is ${describe(record[i + 1])}`;
+  }
+  // A PUT's dedupe entry needs the dedupeId it is for.
+  if (type === 0 && record[8] !== null && record[7] === null) return 'a record of type 0 with a `dedupeUntil` but no `dedupeId`';
+  return undefined;
+}
