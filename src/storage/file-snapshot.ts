@@ -109,6 +109,11 @@ export class RecordJournal implements EngineJournal {
     this.#add(`[4,${s(key)},${str(value)}]`);
   }
 
+  forgotten(queue: string): void {
+    // Zeroed counters after its earlier records: replay then drops the queue as never used.
+    this.#add(`[5,${this.#quoted(queue)},0,0,0,0,0,0]`);
+  }
+
   /**
    * The pending batch as one frame, and the journal emptied. The frame is a view of
    * the journal's buffer: write it before the next record is added.
