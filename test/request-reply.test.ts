@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileStorage } from '../src/file.js';
 import { RedisStorage } from '../src/redis.js';
@@ -461,6 +462,37 @@ describe('RequestReply', () => {
         await Promise.all([client.close(), service.close()]);
       } finally {
         await Promise.all([serverSide.close(), clientSide.close()]);
+      }
+    });
+
+    it('.close() - deletes the reply queue\'s keys; a queue still holding a message is not forgotten', async () => {
+      const clock = new TestClock(1_000);
+      const prefix = `rpc-forget-${process.pid}`;
+      const storage = new RedisStorage({ url: server.url, prefix, clock });
+      const redis = new Redis(server.url);
+      try {
+        const service = new RequestReply<number, number>('pricing', { storage });
+        service.serve((n) => n + 1);
+        const client = new RequestReply<number, number>('pricing', { storage });
+        await expect(client.request(1)).resolves.toBe(2);
+        expect(await redis.keys(`*${client.replyQueue}*`)).not.toEqual([]);
+        await client.close();
+        expect(await redis.keys(`*${client.replyQueue}*`)).toEqual([]);
+        await service.close();
+
+        const jobs = new Queue<number>('jobs', { storage });
+        await jobs.send(1);
+        expect(await storage.forget('jobs', clock.now())).toBe(false);
+        expect(await jobs.stats()).toMatchObject({ ready: 1, sent: 1 });
+        const [message] = await jobs.receive();
+        await message!.ack();
+        expect(await storage.forget('jobs', clock.now())).toBe(true);
+        expect(await redis.keys(`{${prefix}:jobs}:*`)).toEqual([]);
+        expect(await jobs.stats()).toMatchObject({ ready: 0, sent: 0, acked: 0 });
+        await jobs.close();
+      } finally {
+        redis.disconnect();
+        await storage.close();
       }
     });
   });
