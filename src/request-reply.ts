@@ -292,7 +292,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
       const { storage } = this;
       try {
         this.#lateReplies += await storage.purge(this.#replyQueue, storage.clock.now());
-        // A reply in flight when the consumer stopped is gone from the queue once acked; whatever comes later expires.
+        // The reply queue is this instance's alone: forgetting it leaves nothing behind per closed instance.
         await storage.forget?.(this.#replyQueue, storage.clock.now());
       } catch (error) {
         if (!(error instanceof ClosedError)) this.#error(error);
