@@ -59,6 +59,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   readonly #context: QueueContext<T>;
   readonly #consumers = new Set<Consumer<T>>();
   readonly #closers = new Set<() => void>();
+  /** Tells the scheduler this handle closed. */
+  readonly #unlisten: () => void;
   #closed = false;
 
   constructor(name: string, options?: QueueOptions) {
@@ -70,7 +72,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     this.#policy = { maxLength, overflow, deadLetter, dedupeWindow };
     const scheduler = schedulerOf(this.storage);
     this.#context = new QueueContext(this.name, this.storage, this.#options, scheduler, this);
-    scheduler.listen(this.name, this.#listener);
+    this.#unlisten = scheduler.listen(this.name, this.#listener);
   }
 
   /** Receives expiries and background errors from the scheduler; held strongly by this handle only. */
@@ -321,7 +323,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     if (this.#closed) return;
     this.#closed = true;
     for (const close of [...this.#closers]) close();
-    await Promise.all([...this.#consumers].map((c) => c.stop()));
+    try {
+      await Promise.all([...this.#consumers].map((c) => c.stop()));
+    } finally {
+      this.#unlisten();
+    }
   }
 
   #checkOpen(): void {

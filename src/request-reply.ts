@@ -276,7 +276,9 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
 
   /**
    * Rejects pending requests with `ClosedError`, stops serving gracefully (running
-   * handlers finish), and drops replies still waiting (counted as late). Later
+   * handlers finish), and drops replies still waiting (counted as late). Then the
+   * reply queue is forgotten by the storage (no memory, snapshot record or Redis
+   * keys left for it) and this instance holds no registration on the storage. Later
    * calls reject with `ClosedError`. The storage stays open.
    */
   async close(): Promise<void> {
@@ -287,8 +289,11 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
     }
     await Promise.all([this.#requests.close(), this.#replies?.close()]);
     if (this.#replies) {
+      const { storage } = this;
       try {
-        this.#lateReplies += await this.storage.purge(this.#replyQueue, this.storage.clock.now());
+        this.#lateReplies += await storage.purge(this.#replyQueue, storage.clock.now());
+        // The reply queue is this instance's alone: forgetting it leaves nothing behind per closed instance.
+        await storage.forget?.(this.#replyQueue, storage.clock.now());
       } catch (error) {
         if (!(error instanceof ClosedError)) this.#error(error);
       }

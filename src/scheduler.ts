@@ -28,7 +28,11 @@ export class Scheduler {
   #dueAt: number | undefined = undefined;
   #holds = 0;
   #closed = false;
-  /** Per queue: its wake count and who waits for its wakes. */
+  /**
+   * Per queue: its wake count and who waits for its wakes. An entry lives while a
+   * handle of the queue is open or someone waits on it (see {@link Scheduler.#release}),
+   * so queues used once and closed leave nothing behind.
+   */
   #wakes = new Map<string, QueueWakes>();
   #listeners = new Map<string, Set<WeakRef<QueueListener>>>();
 
@@ -64,6 +68,7 @@ export class Scheduler {
     return () => {
       const index = wakes.once.indexOf(wake);
       if (index >= 0) wakes.once.splice(index, 1);
+      this.#release(queue);
     };
   }
 
@@ -77,6 +82,7 @@ export class Scheduler {
     wakes.every = [...wakes.every, wake];
     return () => {
       wakes.every = wakes.every.filter((w) => w !== wake);
+      this.#release(queue);
     };
   }
 
@@ -95,11 +101,14 @@ export class Scheduler {
     wakes.drained = [...wakes.drained, drained];
     return () => {
       wakes.drained = wakes.drained.filter((d) => d !== drained);
+      this.#release(queue);
     };
   }
 
   #drained(queue: string): void {
-    const wakes = this.#wakesOf(queue);
+    // No entry: no handle is open on the queue and nobody waits on it.
+    const wakes = this.#wakes.get(queue);
+    if (!wakes) return;
     wakes.drains++;
     const { drained } = wakes;
     for (let i = 0; i < drained.length; i++) drained[i]!();
@@ -107,18 +116,26 @@ export class Scheduler {
 
   /** Wakes everyone waiting on `queue`: something about it changed. */
   wake(queue: string): void {
-    const wakes = this.#wakesOf(queue);
+    const wakes = this.#wakes.get(queue);
+    if (!wakes) return;
     wakes.version++;
     const { once, every } = wakes;
     if (once.length > 0) {
       wakes.once = [];
       for (let i = 0; i < once.length; i++) once[i]!();
+      // A waiter of a queue whose handles all closed (a consumer stopping) leaves nothing behind.
+      if (!this.#listeners.has(queue)) this.#release(queue);
     }
     for (let i = 0; i < every.length; i++) every[i]!();
   }
 
-  /** Routes expiries and background errors of `queue` to `listener` while it lives. */
+  /**
+   * Registers an open handle of `queue`: routes the queue's expiries and background
+   * errors to `listener` while it lives, and keeps the queue's wake count. Returns the
+   * function the handle calls when it closes.
+   */
   listen(queue: string, listener: QueueListener): () => void {
+    this.#wakesOf(queue);
     let set = this.#listeners.get(queue);
     if (!set) {
       set = new Set();
@@ -128,7 +145,23 @@ export class Scheduler {
     set.add(ref);
     return () => {
       set.delete(ref);
+      this.#release(queue);
     };
+  }
+
+  /** @internal For tests: how many queues the scheduler keeps anything for. */
+  get trackedQueues(): number {
+    return new Set([...this.#wakes.keys(), ...this.#listeners.keys()]).size;
+  }
+
+  /** Drops what the scheduler keeps for `queue` once no handle of it is open and nobody waits on it. */
+  #release(queue: string): void {
+    const set = this.#listeners.get(queue);
+    if (set !== undefined && set.size > 0) return;
+    const wakes = this.#wakes.get(queue);
+    if (wakes !== undefined && (wakes.once.length > 0 || wakes.every.length > 0 || wakes.drained.length > 0)) return;
+    this.#listeners.delete(queue);
+    this.#wakes.delete(queue);
   }
 
   /** Keeps the process alive while the returned function has not been called. */

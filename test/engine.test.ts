@@ -63,6 +63,47 @@ describe('Engine', () => {
   });
 });
 
+describe('Engine.forget()', () => {
+  const claim = { max: 1, leaseMs: 1_000, maxAttempts: 3, deadLetter: false as const };
+
+  it('.forget() - drops a queue that holds nothing: its counters start again from 0', () => {
+    const engine = new Engine();
+    engine.enqueue('jobs', [message('a')], policy, 0);
+    const [delivery] = engine.claim('jobs', claim, 0).delivered;
+    engine.ack('jobs', [delivery!.receipt], 0);
+    expect(engine.queueCount).toBe(1);
+    expect(engine.forget('jobs', 0)).toBe(true);
+    expect(engine.queueCount).toBe(0);
+    expect(engine.stats('jobs', 0)).toMatchObject({ sent: 0, delivered: 0, acked: 0 });
+    expect(engine.forget('never-used', 0)).toBe(true);
+  });
+
+  it('.forget() - keeps a queue that holds a message (ready or in flight) or a dedupeId within its window', () => {
+    const engine = new Engine();
+    engine.enqueue('ready', [message('a')], policy, 0);
+    engine.enqueue('leased', [message('b')], policy, 0);
+    engine.claim('leased', claim, 0);
+    engine.enqueue('deduped', [message('c', { dedupeId: 'k' })], policy, 0);
+    engine.purge('deduped', 0);
+    for (const queue of ['ready', 'leased', 'deduped']) expect(engine.forget(queue, 10)).toBe(false);
+    expect(engine.stats('deduped', 10).sent).toBe(1);
+    // Past the dedupe window (1,000 ms) nothing is remembered any more.
+    expect(engine.forget('deduped', 1_000)).toBe(true);
+    expect(engine.queueCount).toBe(2);
+  });
+
+  it('.exportState() - leaves out queues indistinguishable from unused ones, keeps empty ones with counters', () => {
+    const engine = new Engine();
+    engine.enqueue('used', [message('a')], policy, 0);
+    engine.purge('used', 0);
+    engine.stats('looked-at', 0);
+    engine.enqueue('forgotten', [message('b')], policy, 0);
+    engine.purge('forgotten', 0);
+    engine.forget('forgotten', 0);
+    expect([...engine.exportState(0).queues].map((q) => q.name)).toEqual(['used']);
+  });
+});
+
 describe('Engine.enqueue() - dead-letter target', () => {
   it('refuses a policy whose deadLetter is the queue itself, storing nothing', () => {
     const engine = new Engine();

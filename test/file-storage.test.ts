@@ -495,3 +495,94 @@ describe('FileStorage: group commit and fsync modes', () => {
     expect(calls.writes).toBe(1);
   });
 });
+
+describe("FileStorage: nothing resolves on the strength of a record not yet durable (fsync 'always')", () => {
+  /**
+   * Real I/O whose thread-pool fsyncs are held until `release()`, and whose stopwatch
+   * makes every fsync look slow (10 ms), so that batches after the first one fsync in
+   * the thread pool: the window in which a slow disk keeps a written batch waiting.
+   */
+  function heldIo() {
+    const held: (() => void)[] = [];
+    let time = 0;
+    const io: FileIo = {
+      ...nodeIo,
+      fsync: async (fd) => {
+        time += 10;
+        // Held from the call on: a busy disk's own fsync time does not change what the test sees.
+        const released = new Promise<void>((resolve) => held.push(resolve));
+        await nodeIo.fsync(fd);
+        await released;
+      },
+      fsyncSync: (fd) => {
+        time += 10;
+        nodeIo.fsyncSync(fd);
+      },
+      now: () => time,
+    };
+    return { io, held: () => held.length, release: () => held.splice(0).forEach((resolve) => resolve()) };
+  }
+
+  const turns = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  async function untilHeld(disk: { held(): number }): Promise<void> {
+    for (let i = 0; i < 10_000 && disk.held() === 0; i++) await turns(1);
+    expect(disk.held()).toBe(1);
+  }
+
+  /** Runs `operation` and records when it settles. */
+  function watched<T>(operation: Promise<T>) {
+    const state = { settled: false, value: undefined as T | undefined };
+    const done = operation.then((value) => {
+      state.settled = true;
+      state.value = value;
+      return value;
+    });
+    return { state, done };
+  }
+
+  it('.enqueue() - a duplicate of a message whose batch waits for its fsync resolves only after that fsync, and so do reads', async () => {
+    const disk = heldIo();
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, disk.io));
+    open.push(storage);
+    // The first fsync runs on the event loop; its 10 ms send the next ones to the thread pool.
+    await storage.enqueue('jobs', [message('warm-up', START)], POLICY, START);
+
+    const original = watched(storage.enqueue('jobs', [message('a', START, { dedupeId: 'order-1' })], POLICY, START));
+    await untilHeld(disk);
+    const duplicate = watched(storage.enqueue('jobs', [message('b', START, { dedupeId: 'order-1' })], POLICY, START));
+    const peeked = watched(storage.peek('jobs', 10, START));
+    await turns(20);
+    const settledWhileHeld = [original.state.settled, duplicate.state.settled, peeked.state.settled];
+    disk.release();
+    expect(settledWhileHeld).toEqual([false, false, false]);
+    await Promise.all([original.done, duplicate.done, peeked.done]);
+    expect(duplicate.state.value!.results).toEqual([{ id: 'a', status: 'duplicate' }]);
+    expect(peeked.state.value!.map((m) => m.id)).toEqual(['warm-up', 'a']);
+  });
+
+  it('.enqueue() - a duplicate of a message a compaction is writing into the snapshot resolves only once the snapshot is durable', async () => {
+    const disk = heldIo();
+    const dir = tempDir();
+    const clock = new TestClock(START);
+    const storage = new FileStorage(withFileIo({ dir, clock }, disk.io));
+    open.push(storage);
+    await storage.open();
+    const compacted = watched(storage.compact());
+    // Issued in the same tick: its record is still in the journal when the compaction
+    // starts, so it becomes durable through the snapshot's fsync and nowhere else.
+    const original = watched(storage.enqueue('jobs', [message('a', START, { dedupeId: 'order-1' })], POLICY, START));
+    await untilHeld(disk);
+    const duplicate = watched(storage.enqueue('jobs', [message('b', START, { dedupeId: 'order-1' })], POLICY, START));
+    await turns(20);
+    const settledWhileHeld = [compacted.state.settled, original.state.settled, duplicate.state.settled];
+    disk.release();
+    expect(settledWhileHeld).toEqual([false, false, false]);
+    await Promise.all([compacted.done, original.done, duplicate.done]);
+    expect(duplicate.state.value!.results).toEqual([{ id: 'a', status: 'duplicate' }]);
+    const again = await reopen(storage, clock);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a']);
+  });
+});

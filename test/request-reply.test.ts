@@ -1,11 +1,13 @@
 import { getEventListeners } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileStorage } from '../src/file.js';
 import { RedisStorage } from '../src/redis.js';
 import { ClosedError, MemoryStorage, Queue, RemoteError, RequestReply, type RequestReplyOptions, TimeoutError } from '../src/index.js';
+import { schedulerOf } from '../src/scheduler.js';
 import { TestClock } from '../src/testing.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
@@ -285,6 +287,100 @@ describe('RequestReply', () => {
     });
   });
 
+  describe('close releases everything', () => {
+    /** A MemoryStorage that tells how many queues its engine keeps state for. */
+    class CountingStorage extends MemoryStorage {
+      get queueCount(): number {
+        return this.engine.queueCount;
+      }
+    }
+
+    async function cycles(storage: MemoryStorage | FileStorage, n: number): Promise<string[]> {
+      const replyQueues: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const client = new RequestReply<number, number>('pricing', { storage });
+        await expect(client.request(i)).resolves.toBe(i * 2);
+        await client.close();
+        replyQueues.push(client.replyQueue);
+      }
+      return replyQueues;
+    }
+
+    it('.close() - create, request, close cycles leave the storage with the queues and registrations it had', async () => {
+      const storage = new CountingStorage({ clock: new TestClock(1_000) });
+      const server = new RequestReply<number, number>('pricing', { storage });
+      server.serve((n) => n * 2);
+      await cycles(storage, 1);
+      const scheduler = schedulerOf(storage);
+      const before = { queues: storage.queueCount, scheduled: scheduler.trackedQueues };
+      const replyQueues = await cycles(storage, 200);
+      expect({ queues: storage.queueCount, scheduled: scheduler.trackedQueues }).toEqual(before);
+      // A forgotten reply queue reads as never used: its counters start from 0.
+      const look = new Queue(replyQueues[0]!, { storage });
+      expect(await look.stats()).toMatchObject({ ready: 0, inflight: 0, sent: 0, acked: 0 });
+      await look.close();
+      expect(scheduler.trackedQueues).toBe(before.scheduled);
+      expect(await server.queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 201 });
+      await server.close();
+    });
+
+    it('.close() - a handle that closes lets the scheduler forget its queue; an open one keeps it', async () => {
+      const storage = new MemoryStorage({ clock: new TestClock(1_000) });
+      const scheduler = schedulerOf(storage);
+      const start = scheduler.trackedQueues;
+      const kept = new Queue('kept', { storage });
+      const closed = new Queue('closed', { storage });
+      closed.consume(() => {});
+      await closed.send('x');
+      await closed.idle();
+      expect(scheduler.trackedQueues).toBe(start + 2);
+      await closed.close();
+      expect(scheduler.trackedQueues).toBe(start + 1);
+      // Signals for a queue no handle has open leave nothing behind.
+      await new Queue('other', { storage }).close();
+      await storage.enqueue('other', [{ id: 'm', body: 1, headers: undefined, priority: 0, enqueuedAt: 1_000, availableAt: 1_000, expiresAt: undefined, dedupeId: undefined, group: undefined, correlationId: undefined, subject: undefined }], { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 }, 1_000);
+      expect(scheduler.trackedQueues).toBe(start + 1);
+      await kept.close();
+    });
+
+    it('.close() - on FileStorage, reply queues are neither replayed nor snapshotted, and the directory reopens', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pocketmq-rpc-'));
+      const clock = new TestClock(1_000);
+      let storage = new FileStorage({ dir, clock });
+      try {
+        const server = new RequestReply<number, number>('pricing', { storage });
+        server.serve((n) => n * 2);
+        await cycles(storage, 50);
+        await server.close();
+        await storage.close();
+
+        // Replayed from the log: each forgotten reply queue's records end in its zeroed counters.
+        storage = new FileStorage({ dir, clock });
+        const replayed = new RequestReply<number, number>('pricing', { storage });
+        replayed.serve((n) => n * 2);
+        await cycles(storage, 1);
+        expect(await replayed.queue.stats()).toMatchObject({ ready: 0, inflight: 0, sent: 51, acked: 51 });
+        await storage.compact();
+        const snapshot = readdirSync(dir).find((name) => name.startsWith('snapshot-'))!;
+        const text = readFileSync(join(dir, snapshot), 'latin1');
+        expect(text).toContain('"pricing"');
+        expect(text).not.toContain('.reply.');
+        await replayed.close();
+        await storage.close();
+
+        storage = new FileStorage({ dir, clock });
+        const reopened = new RequestReply<number, number>('pricing', { storage });
+        reopened.serve((n) => n * 2);
+        await expect(reopened.request(21)).resolves.toBe(42);
+        expect(await reopened.queue.stats()).toMatchObject({ sent: 52, acked: 52 });
+        await reopened.close();
+      } finally {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('bad input', () => {
     it('new RequestReply() - rejects a bad name, a bad timeout and unknown options', () => {
       expect(() => new RequestReply('')).toThrow(/Expected `name`/);
@@ -366,6 +462,37 @@ describe('RequestReply', () => {
         await Promise.all([client.close(), service.close()]);
       } finally {
         await Promise.all([serverSide.close(), clientSide.close()]);
+      }
+    });
+
+    it('.close() - deletes the reply queue\'s keys; a queue still holding a message is not forgotten', async () => {
+      const clock = new TestClock(1_000);
+      const prefix = `rpc-forget-${process.pid}`;
+      const storage = new RedisStorage({ url: server.url, prefix, clock });
+      const redis = new Redis(server.url);
+      try {
+        const service = new RequestReply<number, number>('pricing', { storage });
+        service.serve((n) => n + 1);
+        const client = new RequestReply<number, number>('pricing', { storage });
+        await expect(client.request(1)).resolves.toBe(2);
+        expect(await redis.keys(`*${client.replyQueue}*`)).not.toEqual([]);
+        await client.close();
+        expect(await redis.keys(`*${client.replyQueue}*`)).toEqual([]);
+        await service.close();
+
+        const jobs = new Queue<number>('jobs', { storage });
+        await jobs.send(1);
+        expect(await storage.forget('jobs', clock.now())).toBe(false);
+        expect(await jobs.stats()).toMatchObject({ ready: 1, sent: 1 });
+        const [message] = await jobs.receive();
+        await message!.ack();
+        expect(await storage.forget('jobs', clock.now())).toBe(true);
+        expect(await redis.keys(`{${prefix}:jobs}:*`)).toEqual([]);
+        expect(await jobs.stats()).toMatchObject({ ready: 0, sent: 0, acked: 0 });
+        await jobs.close();
+      } finally {
+        redis.disconnect();
+        await storage.close();
       }
     });
   });

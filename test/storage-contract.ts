@@ -649,6 +649,27 @@ export function describeStorage(name: string, make: StorageFactory): void {
       });
     });
 
+    describe('forget', () => {
+      contract('.forget() - keeps a queue holding a message or a dedupeId in its window; forgets it, counters too, once it holds nothing', async (c) => {
+        expect(c.storage.forget).toBeTypeOf('function');
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now, { dedupeId: 'k' })], QUEUE, { dedupeWindow: 1_000 });
+        expect(await c.storage.forget!(QUEUE, now)).toBe(false);
+        const { receipt } = await claimOne(c);
+        expect(await c.storage.forget!(QUEUE, now)).toBe(false);
+        expect(await ack(c, receipt)).toBe('ok');
+        // Empty now, but the dedupeId is remembered for 1,000 ms: a resend must still be a duplicate.
+        expect(await c.storage.forget!(QUEUE, now)).toBe(false);
+        expect(await stats(c)).toMatchObject({ sent: 1, acked: 1 });
+        await c.clock.advance(1_000);
+        expect(await c.storage.forget!(QUEUE, c.clock.now())).toBe(true);
+        expect(await stats(c)).toMatchObject({ ready: 0, delayed: 0, inflight: 0, sent: 0, delivered: 0, acked: 0 });
+        expect(await c.storage.forget!('never-used', c.clock.now())).toBe(true);
+        await enqueue(c, [message('b', c.clock.now(), { dedupeId: 'k' })]);
+        expect(await claimIds(c)).toEqual(['b']);
+      });
+    });
+
     describe('peek', () => {
       contract('.peek() - lists ready messages in delivery order without leasing them', async (c) => {
         const now = c.clock.now();

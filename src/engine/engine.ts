@@ -228,6 +228,23 @@ export class Engine {
     return 'ok';
   }
 
+  /**
+   * Forgets a queue that holds nothing: it takes no memory (and no snapshot record)
+   * until it is used again, and its counters start again from 0. Returns false,
+   * changing nothing, while it holds a message (ready, delayed or in flight) or
+   * remembers a dedupeId still within its window.
+   */
+  forget(queue: string, now: number): boolean {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    if (q === undefined) return true;
+    this.#pruneDedupe(q, now);
+    if (q.stored.size > 0 || q.dedupe.size > 0) return false;
+    this.#queues.delete(queue);
+    this.#journal?.forgotten(queue);
+    return true;
+  }
+
   stats(queue: string, now: number): QueueStats {
     this.advance(now);
     const q = this.#queues.get(queue) ?? new QueueState(queue);
@@ -293,6 +310,11 @@ export class Engine {
           this.#expire(q, entry);
       }
     }
+  }
+
+  /** How many queues the engine keeps state for (see {@link Engine.forget}). */
+  get queueCount(): number {
+    return this.#queues.size;
   }
 
   /** The earliest time anything falls due, or `undefined`. */
@@ -645,7 +667,8 @@ export class Engine {
    * them before the next operation. Dedupe records that ran out by `now` are left out.
    */
   exportState(now: number): EngineState {
-    const queues = [...this.#queues.values()].map((q): QueueSnapshot => ({
+    const kept = [...this.#queues.values()].filter((q) => !holdsNothing(q, now));
+    const queues = kept.map((q): QueueSnapshot => ({
       name: q.name,
       messages: q.stored,
       dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
@@ -743,6 +766,11 @@ export class Engine {
         if (finished) return;
         finished = true;
         for (const q of this.#queues.values()) {
+          // A forgotten queue comes back from its old records and then its zeroed counters.
+          if (holdsNothing(q, now)) {
+            this.#queues.delete(q.name);
+            continue;
+          }
           for (const entry of q.stored) this.#placeRestored(q, entry, now);
           // Nothing asks by id any more (see QueueState.byId); a queue that receives
           // dead-letter copies builds its index again at the next copy.
@@ -810,6 +838,19 @@ export interface EngineJournal {
   /** A message left its queue. */
   removed(queue: string, id: string, kind: RemovalKind): void;
   metaChanged(key: string, value: string | undefined): void;
+  /** A queue that held nothing was forgotten ({@link Engine.forget}): its counters are 0 again. */
+  forgotten(queue: string): void;
+}
+
+/**
+ * True when a queue is indistinguishable from one never used: no message, no
+ * dedupeId within its window, every counter 0. Such a queue is neither snapshotted
+ * nor kept after a replay.
+ */
+function holdsNothing(q: QueueState, now: number): boolean {
+  if (q.stored.size > 0 || q.sent + q.delivered + q.acked + q.retried + q.deadLettered + q.expired > 0) return false;
+  for (const seen of q.dedupe.values()) if (seen.until > now) return false;
+  return true;
 }
 
 /** The counters of {@link QueueStats} that are history rather than current contents. */

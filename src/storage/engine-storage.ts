@@ -17,7 +17,7 @@ import type {
   StoredMessage,
 } from './storage.js';
 import { APPLIED_AT_CALL } from './applied-at-call.js';
-import { drainedSignal, readySignal } from './queue-signals.js';
+import { drainedSignal, dropQueueSignals, readySignal } from './queue-signals.js';
 
 
 
@@ -157,6 +157,14 @@ export abstract class EngineStorage implements Storage {
 
   extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
     return this.run(() => this.engine.extend(queue, receipt, leaseUntil, now));
+  }
+
+  forget(queue: string, now: number): Promise<boolean> {
+    return this.run(() => {
+      const forgotten = this.engine.forget(queue, now);
+      if (forgotten) dropQueueSignals(queue);
+      return forgotten;
+    });
   }
 
   stats(queue: string, now: number): Promise<QueueStats> {

@@ -143,6 +143,11 @@ export class RecordJournal implements EngineJournal {
     }
   }
 
+  forgotten(queue: string): void {
+    // Zeroed counters after its earlier records: replay then drops the queue as never used.
+    this.#add(`[5,${this.#quoted(queue)},0,0,0,0,0,0]`);
+  }
+
   /**
    * The pending batch as one frame, and the journal emptied. The frame is a view of
    * the journal's buffer: write it before the next record is added.

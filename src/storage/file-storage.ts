@@ -175,6 +175,12 @@ export class FileStorage extends EngineStorage {
 
   /** Resolved when the records now in the journal are durable. */
   #waiter: Deferred | undefined = undefined;
+  /**
+   * Resolved when the batch (or snapshot) being written now is durable; undefined when
+   * none is. An operation that writes nothing waits for it: its result (a dedupe hit, a
+   * read) may rest on records of that batch, which a power loss could still take away.
+   */
+  #writing: Promise<void> | undefined = undefined;
   #flushing: Promise<void> | undefined = undefined;
   /** The flush to come: an Immediate (`'always'`), or `true` for a queued microtask. */
   #immediate: ReturnType<typeof setImmediate> | true | undefined = undefined;
@@ -305,7 +311,7 @@ export class FileStorage extends EngineStorage {
     // Any pending record makes the operation wait for its batch, not only its own:
     // an operation can run inside another's signals (a consumer claims on a wake-up),
     // and the outer one must still wait for the records it wrote.
-    if (journal.count === 0) return undefined;
+    if (journal.count === 0) return this.#writing;
     if (!this.#waiter) {
       this.#waiter = deferred();
       this.clock.track?.(this.#waiter.promise);
@@ -351,7 +357,7 @@ export class FileStorage extends EngineStorage {
       const segment = this.#segment!;
       try {
         if (journal.count > 0) {
-          const waiter = this.#waiter;
+          const waiter = this.#waiter ?? deferred();
           this.#waiter = undefined;
           try {
             const frame = journal.take(this.engine.lastToken);
@@ -360,15 +366,22 @@ export class FileStorage extends EngineStorage {
             this.#logBytes += frame.length;
             if (this.#fsync === 'always') {
               const syncing = this.#syncBatch(segment.fd);
-              if (syncing) await syncing;
+              if (syncing) {
+                this.#writing = waiter.promise;
+                try {
+                  await syncing;
+                } finally {
+                  this.#writing = undefined;
+                }
+              }
             }
             else if (this.#fsync === 'interval') this.#markUnsynced();
           } catch (error) {
             this.#fail(error);
-            waiter?.reject(this.#failure!);
+            waiter.reject(this.#failure!);
             return;
           }
-          waiter?.resolve();
+          waiter.resolve();
         } else {
           this.#syncDue = false;
           this.#unsynced = false;
@@ -460,9 +473,10 @@ export class FileStorage extends EngineStorage {
    */
   async #compact(): Promise<void> {
     const journal = this.#journal;
-    const waiter = this.#waiter;
+    const waiter = this.#waiter ?? deferred();
     journal.clear();
     this.#waiter = undefined;
+    this.#writing = waiter.promise;
     try {
       const index = this.#segment!.index + 1;
       const frames = encodeSnapshot(this.engine.exportState(this.clock.now()));
@@ -474,10 +488,12 @@ export class FileStorage extends EngineStorage {
       journal.calibrate(journal.live, size);
     } catch (error) {
       this.#fail(error);
-      waiter?.reject(this.#failure!);
+      waiter.reject(this.#failure!);
       throw error;
+    } finally {
+      this.#writing = undefined;
     }
-    waiter?.resolve();
+    waiter.resolve();
   }
 
   /** Creates segment `index` and makes it the one written to. */

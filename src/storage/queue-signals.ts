@@ -26,3 +26,9 @@ export function readySignal(queue: string): StorageSignal {
 export function drainedSignal(queue: string): StorageSignal {
   return queueSignal('drained', queue);
 }
+
+/** Lets go of a forgotten queue's signals: the cache is shared, and a name used once should not fill it. */
+export function dropQueueSignals(queue: string): void {
+  cache.ready.delete(queue);
+  cache.drained.delete(queue);
+}

@@ -597,6 +597,14 @@ export class RedisStorage implements Storage {
     return this.#track(async () => (await this.#run('purge', 'purge', [queue], now, [])) as number);
   }
 
+  forget(queue: string, now: number): Promise<boolean> {
+    return this.#track(async () => {
+      const forgotten = (await this.#run('forget', 'forget', [queue], now, [])) === 1;
+      if (forgotten) this.#queues.delete(queue);
+      return forgotten;
+    });
+  }
+
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.#track(async () => {
       const r = (await this.#run('peek', 'peek', [queue], now, [max])) as Reply;

@@ -190,6 +190,14 @@ export interface Storage {
   stats(queue: string, now: number): Promise<QueueStats>;
   /** Removes every waiting (ready or delayed) message; messages in flight are left to their consumers. Returns how many went. */
   purge(queue: string, now: number): Promise<number>;
+  /**
+   * Forgets a queue that holds nothing, so that a queue used once (a RequestReply's
+   * reply queue) costs no memory, disk or keys once done with: its counters go, and
+   * start again from 0 if it is used again. Resolves false, changing nothing, while
+   * the queue holds a message (ready, delayed or in flight) or remembers a dedupeId
+   * within its window. Optional; absent means queues are never forgotten.
+   */
+  forget?(queue: string, now: number): Promise<boolean>;
   /** Up to `max` ready messages in delivery order, without leasing them. */
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]>;
   /** Applies everything due by `now` (delays, retries, lease expiries, TTLs) and signals what changed. */
