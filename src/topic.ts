@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Handler } from './consumer.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, PocketMQError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
@@ -8,7 +8,7 @@ import { checkStorage, Queue, type BatchItem } from './queue.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
-import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected } from './validate.js';
+import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, RESERVED_SEPARATOR } from './validate.js';
 
 /** Options of a {@link Topic}. */
 export interface TopicOptions {
@@ -70,7 +70,7 @@ const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'sign
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
 const MAX_NAME_LENGTH = 200;
 /** Appended to a topic's name to name the queue that records its subscriptions. */
-const RECORD_SUFFIX = '::subscriptions';
+const RECORD_SUFFIX = `${RESERVED_SEPARATOR}subscriptions`;
 /** Most subscription changes a topic's record holds (only changes are appended, not re-attachments). */
 const MAX_RECORDS = 100_000;
 const RECORD_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 };
@@ -106,7 +106,7 @@ function foldRecords(topic: string, records: readonly StoredMessage[]): Subscrip
       else subs.set(name, record.filter === null || record.filter === undefined ? undefined : checkFilter('record.filter', record.filter));
     }
   } catch (error) {
-    throw new Error(`Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
+    throw new PocketMQError('ERR_SUBSCRIPTIONS_UNREADABLE', `Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
   }
   return subs;
 }
@@ -171,7 +171,7 @@ class TopicRegistry {
     const { sent } = await storage.stats(this.#recordQueue, storage.clock.now());
     if (sent === this.#version) return this.#subscriptions;
     const records = await storage.peek(this.#recordQueue, MAX_RECORDS, storage.clock.now());
-    if (records.length >= MAX_RECORDS) throw new Error(`Topic "${this.#topic}": more than ${MAX_RECORDS} subscription changes are recorded`);
+    if (records.length >= MAX_RECORDS) throw new PocketMQError('ERR_TOO_MANY_SUBSCRIPTION_CHANGES', `Topic "${this.#topic}": more than ${MAX_RECORDS} subscription changes are recorded`);
     const subs = foldRecords(this.#topic, records);
     const index = new SubjectIndex<string>();
     for (const [name, filter] of subs) index.add(filter, queueNameOf(this.#topic, name));
