@@ -314,6 +314,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
    * Stores a copy of the message for every durable subscription whose filter
    * matches `options.subject` (in one storage operation: all or none), then calls
    * the matching live listeners. Resolves with the message id, the same in every copy.
+   * `body` follows the JSON rule of {@link Queue.send} (else `InvalidBodyError`), with or without subscribers.
    */
   publish(body: T, options?: PublishOptions): Promise<string> {
     // Not an async function: its frame and the closures of each `await` cost more than
@@ -322,7 +323,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     let read: Promise<unknown>;
     try {
       this.#checkOpen();
-      item = this.#newMessage(body, options, 'options');
+      item = this.#newMessage(body, options, 'options', 'body');
       read = this.#registry.refresh();
     } catch (error) {
       return Promise.reject(error);
@@ -353,7 +354,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
     const messages = items.map((item, i) => {
       if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`);
+      return this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`);
     });
     if (messages.length === 0) return [];
     await this.#registry.refresh();
@@ -423,10 +424,10 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     await this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
   }
 
-  #newMessage(body: T, options: PublishOptions | undefined, prefix: string): NewMessage {
+  #newMessage(body: T, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
-    return newMessage(body, o, this.storage.clock.now());
+    return newMessage(body, o, this.storage.clock.now(), this.storage.checksBodies === false ? undefined : bodyArgument);
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */
