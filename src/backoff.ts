@@ -1,3 +1,4 @@
+import { OutOfRangeError } from './errors.js';
 import type { BackoffFunction, BackoffOptions } from './options.js';
 
 /**
@@ -16,7 +17,7 @@ export function backoffDelay(
     const ms = policy(attempt, error);
     // Infinity is refused too: a retry that never falls due would hold its FIFO group forever.
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`Expected the backoff function to return a finite number of milliseconds >= 0, got ${String(ms)}`);
+      throw new OutOfRangeError('backoff', `Expected the backoff function to return a finite number of milliseconds >= 0, got ${String(ms)}`);
     }
     return ms;
   }

@@ -3,16 +3,21 @@
  * `undefined` kept as such, and decoding that never lets a payload set a prototype.
  */
 
-/** Encodes a message body. Throws a TypeError naming `body` when it cannot be stored as JSON. */
+import { InvalidBodyError } from './errors.js';
+
+/**
+ * Encodes a message body. Throws an `InvalidBodyError` naming `body` when it cannot be
+ * stored as JSON (sends check the stricter rule of `checkBody` before they get here).
+ */
 export function encodeBody(body: unknown): string {
   if (body === undefined) return '';
   let text: string | undefined;
   try {
     text = JSON.stringify(body);
   } catch (error) {
-    throw new TypeError(`Expected \`body\` to be JSON-serializable, got a value JSON.stringify rejects: ${(error as Error).message}`);
+    throw new InvalidBodyError('body', 'body', `Expected \`body\` to be JSON-serializable, got a value JSON.stringify rejects: ${(error as Error).message}`);
   }
-  if (text === undefined) throw new TypeError(`Expected \`body\` to be JSON-serializable, got ${typeof body}`);
+  if (text === undefined) throw new InvalidBodyError('body', 'body', `Expected \`body\` to be JSON-serializable, got ${typeof body}`);
   return text;
 }
 

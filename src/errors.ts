@@ -1,8 +1,47 @@
 /**
- * Base class of every error pocketmq defines. `code` is stable across
+ * Marks every pocketmq error, including the argument errors that extend
+ * `TypeError`/`RangeError`. `Symbol.for` gives the same symbol to every copy of
+ * this module (ESM and CommonJS builds, bundled copies), so `instanceof
+ * PocketMQError` holds for an error made by any of them.
+ */
+const BRAND: unique symbol = Symbol.for('pocketmq.error') as never;
+
+function brand(prototype: object): void {
+  Object.defineProperty(prototype, BRAND, { value: true });
+}
+
+/**
+ * Base class of every error pocketmq raises. `code` is stable across
  * releases: branch on it (or on `instanceof`), never on `message`.
+ *
+ * `x instanceof PocketMQError` is true for every error below, including
+ * {@link InvalidArgumentError} and {@link OutOfRangeError} (which extend
+ * `TypeError` and `RangeError` instead), and across the ESM and CommonJS builds.
+ *
+ * The codes:
+ * - `ERR_INVALID_ARGUMENT` ({@link InvalidArgumentError}, a `TypeError`): an argument or option of the wrong type or shape.
+ * - `ERR_OUT_OF_RANGE` ({@link OutOfRangeError}, a `RangeError`): a number or name outside what the argument accepts.
+ * - `ERR_INVALID_BODY` ({@link InvalidBodyError}, a `TypeError`): a body that JSON cannot give back unchanged.
+ * - `ERR_ALREADY_SETTLED` ({@link AlreadySettledError}): a second `ack()`/`nack()`/`deadLetter()`, or `extend()` after one.
+ * - `ERR_QUEUE_FULL` ({@link QueueFullError}), `ERR_TIMEOUT` ({@link TimeoutError}), `ERR_REMOTE` ({@link RemoteError}),
+ *   `ERR_CLOSED` ({@link ClosedError}), `ERR_STORAGE_LOCKED` ({@link StorageLockedError}), `ERR_CORRUPT_LOG` ({@link CorruptLogError}).
+ * - `ERR_STORAGE_FAILED`: a FileStorage write or fsync failed; the storage stopped (the I/O error is the `cause`).
+ * - `ERR_REDIS`: a RedisStorage operation failed or could not be sent (the Redis error is the `cause`).
+ * - `ERR_NACKED`: the error a `nack()` hands to `'retry'` listeners and backoff functions.
+ * - `ERR_NON_ERROR_THROWN`: a handler threw something that is not an `Error`; the message describes it.
+ * - `ERR_UNHANDLED_ERROR`: the process warning for an `'error'` nobody listened to (the error is the `cause`).
+ * - `ERR_SUBSCRIPTIONS_UNREADABLE`, `ERR_TOO_MANY_SUBSCRIPTION_CHANGES`: a topic's recorded subscriptions cannot be used.
+ * - `ERR_STORAGE_DIR_WORLD_WRITABLE`: a FileStorage `'warning'`: its existing directory is writable by every user.
+ * - `ERR_WRITE_NO_PROGRESS`: the OS accepted no byte of a log write (the `cause` of an `ERR_STORAGE_FAILED`).
+ * - `ERR_INTERNAL`: a broken invariant inside pocketmq (a bug: please report it).
  */
 export class PocketMQError extends Error {
+  /** True for every pocketmq error (see {@link PocketMQError}); a subclass checks its own prototype chain as usual. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PocketMQError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   /** Stable machine-readable code, e.g. `'ERR_QUEUE_FULL'`. */
   readonly code: string;
 
@@ -10,6 +49,71 @@ export class PocketMQError extends Error {
     super(message, options);
     this.name = 'PocketMQError';
     this.code = code;
+  }
+}
+brand(PocketMQError.prototype);
+
+/**
+ * An argument or option has the wrong type or shape; the message names it and what
+ * was expected. A `TypeError` (as DESIGN.md promises) and a {@link PocketMQError}.
+ */
+export class InvalidArgumentError extends TypeError {
+  /** Stable machine-readable code: `'ERR_INVALID_ARGUMENT'` (`'ERR_INVALID_BODY'` for {@link InvalidBodyError}). */
+  readonly code: string;
+  /** The argument, as the message names it: `'options.priority'`, `'items[2].body'`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string, code = 'ERR_INVALID_ARGUMENT') {
+    super(message);
+    // The built-in name, as Node's own argument errors keep it: code and instanceof tell them apart.
+    this.name = 'TypeError';
+    this.code = code;
+    this.argument = argument;
+  }
+}
+brand(InvalidArgumentError.prototype);
+
+/**
+ * A number (or name) is outside what the argument accepts; the message names the
+ * argument and the accepted range. A `RangeError` and a {@link PocketMQError}.
+ */
+export class OutOfRangeError extends RangeError {
+  /** Stable machine-readable code: `'ERR_OUT_OF_RANGE'`. */
+  readonly code: string = 'ERR_OUT_OF_RANGE';
+  /** The argument, as the message names it. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super(message);
+    this.name = 'RangeError';
+    this.argument = argument;
+  }
+}
+brand(OutOfRangeError.prototype);
+
+/**
+ * A body that JSON cannot give back unchanged (see `Queue.send`): nothing was
+ * stored. `path` says where in the body the offending value is.
+ */
+export class InvalidBodyError extends InvalidArgumentError {
+  /** Where the offending value is, from the argument: `'body'`, `'body.items[2].at'`. */
+  readonly path: string;
+
+  constructor(argument: string, path: string, message: string) {
+    super(argument, message, 'ERR_INVALID_BODY');
+    this.path = path;
+  }
+}
+
+/** A delivery was settled twice (`ack()` after `ack()`, `nack()` after `deadLetter()`), or `extend()`ed after it was settled. */
+export class AlreadySettledError extends PocketMQError {
+  /** The id of the message whose delivery was already settled. */
+  readonly messageId: string;
+
+  constructor(messageId: string, operation: string) {
+    super('ERR_ALREADY_SETTLED', `Cannot ${operation}() message ${messageId}: it is already settled`);
+    this.name = 'AlreadySettledError';
+    this.messageId = messageId;
   }
 }
 

@@ -1,3 +1,4 @@
+import { PocketMQError } from './errors.js';
 import type { Message, MessageInfo } from './message.js';
 
 /** Events of a {@link Queue}; listener signatures are checked at compile time. */
@@ -23,10 +24,10 @@ export interface QueueEvents<T> {
  * in Node, `console.error` elsewhere. (eventemitter3 ignores an unheard `'error'`.)
  */
 export function reportUnhandled(error: unknown, where: string): void {
-  const err = error instanceof Error ? error : new Error(String(error));
+  const err = toError(error);
   const proc = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
   if (proc?.emitWarning) {
-    const warning = new Error(`pocketmq: unhandled error in ${where}: ${err.message}`, { cause: err });
+    const warning = new PocketMQError('ERR_UNHANDLED_ERROR', `pocketmq: unhandled error in ${where}: ${err.message}`, { cause: err });
     warning.name = err.name;
     proc.emitWarning(warning);
   } else {
@@ -37,7 +38,9 @@ export function reportUnhandled(error: unknown, where: string): void {
 /** Turns anything thrown into an Error, keeping Errors as they are. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
-  const error = new Error(typeof value === 'string' ? value : `Non-error value thrown: ${safeString(value)}`);
+  const error = new PocketMQError('ERR_NON_ERROR_THROWN', typeof value === 'string' ? value : `Non-error value thrown: ${safeString(value)}`);
+  // Named as the plain Error it stands for: a RemoteError's remoteName says 'Error' for a thrown non-Error.
+  error.name = 'Error';
   return error;
 }
 

@@ -16,6 +16,10 @@ export {
   ClosedError,
   StorageLockedError,
   CorruptLogError,
+  InvalidArgumentError,
+  OutOfRangeError,
+  InvalidBodyError,
+  AlreadySettledError,
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';

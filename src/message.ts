@@ -1,3 +1,4 @@
+import { AlreadySettledError, PocketMQError } from './errors.js';
 import type { QueueContext } from './queue-context.js';
 import type { Receipt, StoredMessage } from './storage/storage.js';
 import { checkKeys, checkMs, checkObject, checkString } from './validate.js';
@@ -102,7 +103,7 @@ export class Message<T = unknown> implements MessageInfo<T> {
       if (o.delay !== undefined) delay = checkMs('options.delay', o.delay);
     }
     this.#settle('nack');
-    return this.#context.fail(this, new Error('nacked'), delay);
+    return this.#context.fail(this, new PocketMQError('ERR_NACKED', 'nacked'), delay);
   }
 
   /** Moves the message to the dead-letter queue now, with `reason` in its headers. */
@@ -115,7 +116,7 @@ export class Message<T = unknown> implements MessageInfo<T> {
   /** Extends the lease to `ms` from now (the visibility timeout for this delivery). */
   async extend(ms: number): Promise<boolean> {
     checkMs('ms', ms, 1);
-    if (this.#settled) throw new Error(`Message ${this.id} is already settled`);
+    if (this.#settled) throw new AlreadySettledError(this.id, 'extend');
     return this.#context.extend(this, ms);
   }
 
@@ -127,6 +128,6 @@ export class Message<T = unknown> implements MessageInfo<T> {
   }
 
   #settle(how: string): void {
-    if (!this.markSettled()) throw new Error(`Cannot ${how}() message ${this.id}: it is already settled`);
+    if (!this.markSettled()) throw new AlreadySettledError(this.id, how);
   }
 }

@@ -1,3 +1,4 @@
+import { checkBody } from './body.js';
 import { newId } from './ids.js';
 import type { NewMessage, Storage } from './storage/storage.js';
 import {
@@ -211,8 +212,12 @@ const NO_SEND_OPTIONS: ResolvedSendOptions = Object.freeze({
   headers: undefined,
 });
 
-/** The message a send or publish stores: a fresh id, and times made absolute from `now`. */
-export function newMessage(body: unknown, options: ResolvedSendOptions = NO_SEND_OPTIONS, now: number): NewMessage {
+/**
+ * The message a send or publish stores: a fresh id, and times made absolute from `now`.
+ * With `checkBodyAs`, refuses (with `InvalidBodyError` naming it) a body that breaks the JSON rule of {@link checkBody}.
+ */
+export function newMessage(body: unknown, options: ResolvedSendOptions = NO_SEND_OPTIONS, now: number, checkBodyAs?: string): NewMessage {
+  if (checkBodyAs !== undefined) checkBody(body, checkBodyAs);
   return {
     id: newId(),
     body,

@@ -94,6 +94,15 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
    * durable storage). With a `dedupeId` seen within the dedupe window, nothing is
    * stored and the first message's id is returned. Rejects with `QueueFullError`
    * when `maxLength` is reached and `overflow` is `'reject'`.
+   *
+   * `body` must be JSON that reads back unchanged (FileStorage and RedisStorage keep
+   * JSON text; MemoryStorage checks too under a `TestClock` or with `validateBodies`,
+   * so a test refuses what production would refuse or change):
+   * `null`, booleans, strings, finite numbers, and arrays and plain objects of them;
+   * object properties that are `undefined` are left out and `-0` reads back as `0`,
+   * as in JSON. Anything else (`NaN`, `Infinity`, a `Date`, a `Map`, a class
+   * instance, a function, a bigint, a cycle...) rejects with `InvalidBodyError`
+   * (code `ERR_INVALID_BODY`, with the `path` to the value), storing nothing.
    */
   send(body: T, options?: SendOptions): Promise<string> {
     // Not an async function: its frame and the two closures of its `await` were the
@@ -103,7 +112,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     try {
       this.#checkOpen();
       const now = this.storage.clock.now();
-      items = [this.#newMessage(body, options, 'options', now)];
+      items = [this.#newMessage(body, options, 'options', now, 'body')];
       stored = this.storage.enqueue(this.name, items, this.#policy, now);
     } catch (error) {
       return Promise.reject(error);
@@ -125,7 +134,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const now = this.storage.clock.now();
     const messages = items.map((item, i) => {
       if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`, now);
+      return this.#newMessage(item.body, item.options, `items[${i}].options`, now, `items[${i}].body`);
     });
     if (messages.length === 0) return [];
     const result = await this.storage.enqueue(this.name, messages, this.#policy, now);
@@ -133,8 +142,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     return result.results.map((r) => r.id);
   }
 
-  #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number): NewMessage {
-    return newMessage(body, resolveSendOptions(options, prefix), now);
+  #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
+    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.checksBodies === false ? undefined : bodyArgument);
   }
 
   #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {

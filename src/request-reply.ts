@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { TimerHandle } from './clock.js';
 import type { Consumer } from './consumer.js';
+import { checkBody } from './body.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import { newId, randomId } from './ids.js';
@@ -154,6 +155,8 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
       let value: Res;
       try {
         value = await handler(message.body, message);
+        // A result JSON would change fails like a throw, so the requester hears of it instead of waiting.
+        if (this.storage.checksBodies !== false) checkBody(value, 'result');
       } catch (error) {
         if (message.attempt >= maxAttempts && replyTo !== undefined) {
           const err = toError(error);

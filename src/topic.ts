@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Handler } from './consumer.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, PocketMQError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
@@ -8,7 +8,7 @@ import { checkStorage, Queue, type BatchItem } from './queue.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
-import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected } from './validate.js';
+import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, RESERVED_SEPARATOR } from './validate.js';
 
 /** Options of a {@link Topic}. */
 export interface TopicOptions {
@@ -70,7 +70,7 @@ const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'sign
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
 const MAX_NAME_LENGTH = 200;
 /** Appended to a topic's name to name the queue that records its subscriptions. */
-const RECORD_SUFFIX = '::subscriptions';
+const RECORD_SUFFIX = `${RESERVED_SEPARATOR}subscriptions`;
 /** Most subscription changes a topic's record holds (only changes are appended, not re-attachments). */
 const MAX_RECORDS = 100_000;
 const RECORD_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 };
@@ -106,7 +106,7 @@ function foldRecords(topic: string, records: readonly StoredMessage[]): Subscrip
       else subs.set(name, record.filter === null || record.filter === undefined ? undefined : checkFilter('record.filter', record.filter));
     }
   } catch (error) {
-    throw new Error(`Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
+    throw new PocketMQError('ERR_SUBSCRIPTIONS_UNREADABLE', `Topic "${topic}": the recorded subscriptions cannot be read`, { cause: error });
   }
   return subs;
 }
@@ -171,7 +171,7 @@ class TopicRegistry {
     const { sent } = await storage.stats(this.#recordQueue, storage.clock.now());
     if (sent === this.#version) return this.#subscriptions;
     const records = await storage.peek(this.#recordQueue, MAX_RECORDS, storage.clock.now());
-    if (records.length >= MAX_RECORDS) throw new Error(`Topic "${this.#topic}": more than ${MAX_RECORDS} subscription changes are recorded`);
+    if (records.length >= MAX_RECORDS) throw new PocketMQError('ERR_TOO_MANY_SUBSCRIPTION_CHANGES', `Topic "${this.#topic}": more than ${MAX_RECORDS} subscription changes are recorded`);
     const subs = foldRecords(this.#topic, records);
     const index = new SubjectIndex<string>();
     for (const [name, filter] of subs) index.add(filter, queueNameOf(this.#topic, name));
@@ -314,6 +314,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
    * Stores a copy of the message for every durable subscription whose filter
    * matches `options.subject` (in one storage operation: all or none), then calls
    * the matching live listeners. Resolves with the message id, the same in every copy.
+   * `body` follows the JSON rule of {@link Queue.send} (else `InvalidBodyError`), with or without subscribers.
    */
   publish(body: T, options?: PublishOptions): Promise<string> {
     // Not an async function: its frame and the closures of each `await` cost more than
@@ -322,7 +323,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     let read: Promise<unknown>;
     try {
       this.#checkOpen();
-      item = this.#newMessage(body, options, 'options');
+      item = this.#newMessage(body, options, 'options', 'body');
       read = this.#registry.refresh();
     } catch (error) {
       return Promise.reject(error);
@@ -353,7 +354,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
     const messages = items.map((item, i) => {
       if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`);
+      return this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`);
     });
     if (messages.length === 0) return [];
     await this.#registry.refresh();
@@ -423,10 +424,10 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     await this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
   }
 
-  #newMessage(body: T, options: PublishOptions | undefined, prefix: string): NewMessage {
+  #newMessage(body: T, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
-    return newMessage(body, o, this.storage.clock.now());
+    return newMessage(body, o, this.storage.clock.now(), this.storage.checksBodies === false ? undefined : bodyArgument);
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */

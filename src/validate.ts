@@ -1,3 +1,5 @@
+import { InvalidArgumentError, OutOfRangeError } from './errors.js';
+
 /** Describes a received value for an error message: `0 (number)`, `"x" (string)`. */
 function describe(value: unknown): string {
   if (typeof value === 'string') return `"${value}" (string)`;
@@ -8,16 +10,26 @@ function describe(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
-/** The one shape of every argument error: "Expected `name` to be what, got value". */
-export function expected(name: string, what: string, value: unknown, ErrorClass: new (message: string) => Error = TypeError): Error {
-  return new ErrorClass(`Expected \`${name}\` to be ${what}, got ${describe(value)}`);
+/**
+ * The one shape of every argument error: "Expected `name` to be what, got value".
+ * `RangeError` asks for an {@link OutOfRangeError}; otherwise an {@link InvalidArgumentError}.
+ */
+export function expected(name: string, what: string, value: unknown, kind: typeof TypeError | typeof RangeError = TypeError): InvalidArgumentError | OutOfRangeError {
+  const message = `Expected \`${name}\` to be ${what}, got ${describe(value)}`;
+  return kind === RangeError ? new OutOfRangeError(name, message) : new InvalidArgumentError(name, message);
+}
+
+/** "an integer from min to max", shortened to "an integer >= min" when max is only the safe-integer limit. */
+function integerRange(min: number, max: number, value: unknown): string {
+  if (min === -Number.MAX_SAFE_INTEGER && max === Number.MAX_SAFE_INTEGER) return `a safe integer (from ${min} to ${max})`;
+  // Past the upper bound, name it: "an integer >= 1" would not say what was wrong with 2 ** 60.
+  if (max === Number.MAX_SAFE_INTEGER && !(typeof value === 'number' && value > max)) return `an integer >= ${min}`;
+  return `an integer from ${min} to ${max}`;
 }
 
 export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw expected(name, `an integer >= ${min}`, value);
-  if (value < min || value > max) {
-    throw expected(name, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, value, RangeError);
-  }
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw expected(name, integerRange(min, max, value), value);
+  if (value < min || value > max) throw expected(name, integerRange(min, max, value), value, RangeError);
   return value;
 }
 
@@ -93,10 +105,18 @@ export function checkHeaders(name: string, value: unknown): Record<string, strin
  * file names, but a tight alphabet keeps logs, keys and paths unambiguous.
  */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
+/**
+ * Marks the queues pocketmq keeps for itself (a topic's `<topic>::subscriptions`):
+ * no name a user gives contains it, so no handle can write to, consume or purge one.
+ */
+export const RESERVED_SEPARATOR = '::';
 
 export function checkName(name: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME.test(value) || value.includes('..')) {
     throw expected(name, 'a name of 1-200 letters, digits or . _ - : / that starts with a letter or digit and has no ".."', value);
+  }
+  if (value.includes(RESERVED_SEPARATOR)) {
+    throw expected(name, `a name without "${RESERVED_SEPARATOR}" (reserved for the queues pocketmq keeps for itself, such as a topic's "<topic>${RESERVED_SEPARATOR}subscriptions")`, value);
   }
   return value;
 }
@@ -104,6 +124,8 @@ export function checkName(name: string, value: unknown): string {
 /** Rejects options objects with keys we do not know, so a typo is not silently ignored. */
 export function checkKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new TypeError(`Unknown option \`${name}.${key}\`; expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(`${name}.${key}`, `Unknown option \`${name}.${key}\`; expected one of ${known.map((k) => `\`${k}\``).join(', ')}`);
+    }
   }
 }

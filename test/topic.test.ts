@@ -5,7 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { FileStorage } from '../src/file.js';
 import { RedisStorage } from '../src/redis.js';
 import { ClosedError, DEAD_LETTER_HEADERS, MemoryStorage, type MessageInfo, Queue, Topic, type TopicOptions } from '../src/index.js';
+import type { Storage } from '../src/storage/storage.js';
 import { TestClock } from '../src/testing.js';
+import { newId } from '../src/ids.js';
+import { newMessage } from './helpers/new-message.js';
 import { type RedisServer, startRedis } from './helpers/redis-server.js';
 
 function setup<T = unknown>(options: Omit<TopicOptions, 'storage'> = {}, name = 'orders') {
@@ -13,6 +16,12 @@ function setup<T = unknown>(options: Omit<TopicOptions, 'storage'> = {}, name = 
   const storage = new MemoryStorage({ clock });
   const topic = new Topic<T>(name, { storage, ...options });
   return { clock, storage, topic };
+}
+
+/** What another process's subscribe() appends to topic "orders"'s record queue, which no handle can open. */
+async function appendRecord(storage: Storage, record: unknown): Promise<void> {
+  const now = storage.clock.now();
+  await storage.enqueue('orders::subscriptions', [newMessage(newId(), now, { body: record })], { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 }, now);
 }
 
 /** Collects the bodies a handler sees. */
@@ -88,7 +97,7 @@ describe('Topic', () => {
       await sub.ready;
       await sub.stop();
       // What another process's subscribe() appends to a shared storage (e.g. RedisStorage).
-      await new Queue('orders::subscriptions', { storage }).send({ name: 'remote', filter: null });
+      await appendRecord(storage, { name: 'remote', filter: null });
       await topic.publish('x', { subject: 'user.created' });
       const remote = new Queue<string>(topic.subscriptionQueueName('remote'), { storage });
       const [msg] = await remote.receive();
@@ -130,7 +139,7 @@ describe('Topic', () => {
       const before = [topic.publish('before-1'), topic.publish('before-2')];
       await started;
       // What another process's subscribe() appends to a shared storage (e.g. RedisStorage).
-      await new Queue('orders::subscriptions', { storage }).send({ name: 'remote', filter: null });
+      await appendRecord(storage, { name: 'remote', filter: null });
       const after = topic.publish('after');
       release();
       await Promise.all([...before, after]);
@@ -483,7 +492,7 @@ describe('Topic', () => {
 
     it('.publish() - rejects when the recorded subscriptions are unreadable', async () => {
       const { topic, storage } = setup<number>();
-      await new Queue('orders::subscriptions', { storage }).send({ not: 'a record' });
+      await appendRecord(storage, { not: 'a record' });
       await expect(topic.publish(1)).rejects.toThrow(/recorded subscriptions cannot be read/);
     });
   });
@@ -518,7 +527,7 @@ describe('Topic', () => {
     ])('.subscribe(%j) - throws %s and records nothing', async (name, message, handler?: unknown, options?: unknown) => {
       const { topic, storage } = setup();
       expect(() => topic.subscribe(name, (handler ?? (async () => {})) as () => void, options as object)).toThrow(message);
-      expect((await new Queue('orders::subscriptions', { storage }).stats()).sent).toBe(0);
+      expect((await storage.stats('orders::subscriptions', storage.clock.now())).sent).toBe(0);
     });
 
     it('.subscribe() - throws for a first argument that is neither a name nor a function', () => {

@@ -12,6 +12,7 @@ import type {
   Settle,
   StoredMessage,
 } from '../storage/storage.js';
+import { OutOfRangeError, PocketMQError } from '../errors.js';
 import { DueHeap } from './due-heap.js';
 import { type Entry, EntryList, EntryState, newEntry } from './entry.js';
 import { QueueState } from './queue-state.js';
@@ -89,7 +90,7 @@ export class Engine {
 
   enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult {
     // Dropping into the queue itself would refill it while making room: an endless loop.
-    if (policy.deadLetter === queue) throw new RangeError(`Expected \`policy.deadLetter\` to name a queue other than "${queue}"`);
+    if (policy.deadLetter === queue) throw new OutOfRangeError('policy.deadLetter', `Expected \`policy.deadLetter\` to name a queue other than "${queue}"`);
     this.advance(now);
     const q = this.#queue(queue);
     this.#pruneDedupe(q, now);
@@ -702,7 +703,7 @@ export class Engine {
    * which places everything as {@link Engine.restore} does.
    */
   beginRestore(): EngineRestorer {
-    if (this.#queues.size > 0 || this.#meta.size > 0) throw new Error('Engine.beginRestore() needs an empty engine');
+    if (this.#queues.size > 0 || this.#meta.size > 0) throw new PocketMQError('ERR_INTERNAL', 'Engine.beginRestore() needs an empty engine');
     let finished = false;
     // Claim, release and remove records name messages by id. A queue's id index is
     // built from its stored list at the first such record and kept up to date from

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { PocketMQError } from '../errors.js';
 
 /** First bytes of a log segment and of a snapshot: names the file kind and the format version. */
 export const SEGMENT_HEADER = Buffer.from('PMQLOG1\n', 'latin1');
@@ -175,7 +176,7 @@ export function writeFully(io: FileIo, fd: number, buffer: Buffer, position: num
   while (done < buffer.length) {
     const written = io.write(fd, buffer, done, buffer.length - done, position + done);
     // A write that makes no progress would loop forever; a full disk shows up this way on some systems.
-    if (!(written > 0)) throw Object.assign(new Error(`write made no progress after ${done} of ${buffer.length} bytes`), { code: 'EIO' });
+    if (!(written > 0)) throw new PocketMQError('ERR_WRITE_NO_PROGRESS', `write made no progress after ${done} of ${buffer.length} bytes`);
     done += written;
   }
 }

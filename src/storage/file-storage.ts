@@ -15,7 +15,12 @@ import type { EnqueuePolicy, EnqueueResult, NewMessage } from './storage.js';
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
-  /** Directory of the log. Created (mode 0700) when missing; one process at a time owns it. */
+  /**
+   * Directory of the log. Created (mode 0700) when missing; one process at a time owns it.
+   * An existing directory that every user may write to (mode `o+w`, e.g. 0777) is left as it
+   * is, with a `'warning'` (code `ERR_STORAGE_DIR_WORLD_WRITABLE`) when it is opened: any
+   * local user could change or delete its messages.
+   */
   dir: string;
   /**
    * When written data is forced to disk. `'always'`: every batch is fsynced before
@@ -72,6 +77,11 @@ export interface FileStorageEvents {
   recovered: (info: RecoveryInfo) => void;
   /** A background write or fsync failed; every later operation rejects until the directory is opened again. */
   error: (error: Error) => void;
+  /**
+   * Something is unsafe but the storage works: the directory is writable by every user
+   * (code `ERR_STORAGE_DIR_WORLD_WRITABLE`). Without a listener it becomes a process warning.
+   */
+  warning: (warning: PocketMQError) => void;
 }
 
 interface Deferred {
@@ -549,6 +559,11 @@ export class FileStorage extends EngineStorage {
     else reportUnhandled(this.#failure, `FileStorage "${this.dir}"`);
   }
 
+  #warn(warning: PocketMQError): void {
+    if (this.#events.listenerCount('warning') > 0) this.#events.emit('warning', warning);
+    else process.emitWarning(warning);
+  }
+
   // ---------------------------------------------------------------- open/close
 
   async #open(): Promise<void> {
@@ -556,8 +571,18 @@ export class FileStorage extends EngineStorage {
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fsyncDir(dirname(dir));
-    } else if (!fs.statSync(dir).isDirectory()) {
-      throw expected('options.dir', 'a directory', dir);
+    } else {
+      const stat = fs.statSync(dir);
+      if (!stat.isDirectory()) throw expected('options.dir', 'a directory', dir);
+      // Left as it is rather than tightened: the mode is the user's choice (a group may share it); Windows has no such bit.
+      if (process.platform !== 'win32' && (stat.mode & 0o002) !== 0) {
+        this.#warn(
+          new PocketMQError(
+            'ERR_STORAGE_DIR_WORLD_WRITABLE',
+            `FileStorage directory "${dir}" is writable by every user (mode ${(stat.mode & 0o777).toString(8)}), so any local user can change or delete its messages; it was left as it is (chmod 700 it, or 770 for a group)`,
+          ),
+        );
+      }
     }
     const release = acquireLock(dir);
     try {

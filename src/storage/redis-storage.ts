@@ -1,7 +1,7 @@
 import { Redis, type Cluster } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
 import { decodeBody, encodeBody } from '../codec.js';
-import { ClosedError, PocketMQError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { randomId } from '../ids.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
@@ -233,7 +233,7 @@ function whenReady(client: Client): Promise<void> {
     };
     const onReady = () => done();
     const onError = (error: Error) => done(error);
-    const onEnd = () => done(new Error('the connection was closed'));
+    const onEnd = () => done(new PocketMQError('ERR_REDIS', 'the connection was closed'));
     client.on('ready', onReady);
     client.on('error', onError);
     client.on('end', onEnd);
@@ -303,7 +303,7 @@ export class RedisStorage implements Storage {
     const o = checkObject('options', options);
     checkKeys('options', o, ['client', 'url', 'prefix', 'keyTag', 'clock']);
     if ((o.client === undefined) === (o.url === undefined)) {
-      throw new TypeError('Expected exactly one of `options.client` (an ioredis client) and `options.url` (a redis:// URL)');
+      throw new InvalidArgumentError('options.client', 'Expected exactly one of `options.client` (an ioredis client) and `options.url` (a redis:// URL)');
     }
     if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null || typeof (o.client as Client).defineCommand !== 'function')) {
       throw expected('options.client', 'an ioredis client (Redis or Cluster)', o.client);

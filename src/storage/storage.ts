@@ -167,6 +167,11 @@ export interface Storage {
    * on every wake-up of the queue. Optional; absent means false.
    */
   readonly signalsDrained?: boolean;
+  /**
+   * Whether sends to this storage hold bodies to the JSON rule (see `Queue.send`) and
+   * reject the others with `InvalidBodyError`. Optional; absent means true.
+   */
+  readonly checksBodies?: boolean;
   /** Opens (idempotent). Other methods open lazily, so calling it is only needed to see errors early. */
   open(): Promise<void>;
   /** Flushes and releases resources; later calls reject with `ClosedError`. Idempotent. */
