@@ -353,8 +353,9 @@ export class FileStorage extends EngineStorage {
         if (journal.count > 0) {
           const waiter = this.#waiter;
           this.#waiter = undefined;
-          const frame = journal.take(this.engine.lastToken);
           try {
+            // Framing (encoder, CRC) can throw too: inside the try, so its operations reject.
+            const frame = journal.take(this.engine.lastToken);
             writeFully(this.#io, segment.fd, frame, segment.size);
             segment.size += frame.length;
             this.#logBytes += frame.length;
