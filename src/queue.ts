@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { Consumer, type Handler } from './consumer.js';
+import { asyncDispose } from './dispose.js';
 import { ClosedError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, type Message, type MessageInfo } from './message.js';
@@ -322,6 +323,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     this.#closed = true;
     for (const close of [...this.#closers]) close();
     await Promise.all([...this.#consumers].map((c) => c.stop()));
+  }
+
+  /** Closes the handle, as {@link Queue.close}: `await using queue = new Queue(...)` closes it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #checkOpen(): void {
