@@ -30,9 +30,15 @@ const RUN_TAG = `pmqtest-${process.pid}-${Date.now().toString(36)}`;
 let prefixes = 0;
 const prefixOf = (label: string) => `${label}-${RUN_TAG}-${++prefixes}`;
 
+let probed: boolean | undefined;
+
+/** Asked once per process: every Redis test file calls redisSkipReason() while it is collected. */
 function installed(): boolean {
-  const probe = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
-  return !probe.error && probe.status === 0;
+  if (probed === undefined) {
+    const probe = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+    probed = !probe.error && probe.status === 0;
+  }
+  return probed;
 }
 
 /**
