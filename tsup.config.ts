@@ -46,7 +46,9 @@ export default defineConfig({
   // relative imports *inside* an inlined package's .d.ts files (e.g.
   // `from './queue.js'`) stay in our output as dangling imports. Our own relative
   // imports are unaffected (./x.js has no x.js.d.ts or x.js.ts to resolve to).
-  dts: { resolve: [...bundled, /^\.\.?\//] },
+  // The banner: the handles' and storages' [Symbol.asyncDispose] need TypeScript's
+  // esnext.disposable lib, which the dts bundler drops from src/dispose.ts (TS >= 5.2).
+  dts: { resolve: [...bundled, /^\.\.?\//], banner: '/// <reference lib="esnext.disposable" />' },
   // Keep `node:fs` as written (tsup strips the prefix by default); it marks Node-only code.
   removeNodeProtocol: false,
   sourcemap: true,

@@ -1,5 +1,6 @@
 import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
+import { asyncDispose } from './dispose.js';
 import type { Message } from './message.js';
 import type { ResolvedConsumeOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
@@ -121,6 +122,11 @@ export class Consumer<T = unknown> {
     if (this.#stopping || !this.#paused) return;
     this.#paused = false;
     this.#pump();
+  }
+
+  /** Stops the consumer gracefully, as {@link Consumer.stop}: `await using consumer = queue.consume(...)` stops it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /** Stops taking messages and resolves once every running handler has finished and been settled. */

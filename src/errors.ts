@@ -193,3 +193,41 @@ export class CorruptLogError extends PocketMQError {
     this.offset = offset;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// One class across copies. The ESM and CommonJS builds each define these classes; an error
+// thrown by one must still be `instanceof` the other's. Each class carries a registered
+// brand, and `instanceof` also accepts a value whose prototype chain has a class of the same
+// brand. A class missing from BRANDED (a user's subclass) keeps the ordinary `instanceof`.
+// ---------------------------------------------------------------------------------------------
+
+const BRAND = Symbol.for('pocketmq.errorClass');
+type Branded = abstract new (...args: never[]) => unknown;
+
+const BRANDED: readonly [Branded, string][] = [
+  [PocketMQError, 'PocketMQError'],
+  [QueueFullError, 'QueueFullError'],
+  [TimeoutError, 'TimeoutError'],
+  [RemoteError, 'RemoteError'],
+  [ClosedError, 'ClosedError'],
+  [StorageLockedError, 'StorageLockedError'],
+  [CorruptLogError, 'CorruptLogError'],
+];
+
+for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, BRAND, { value: `pocketmq.${name}` });
+
+/** The brand `errorClass` defines itself (not one inherited from the class it extends). */
+const brandOf = (errorClass: unknown): string | undefined =>
+  typeof errorClass === 'function' && Object.hasOwn(errorClass, BRAND) ? (errorClass as unknown as Record<symbol, string>)[BRAND] : undefined;
+
+Object.defineProperty(PocketMQError, Symbol.hasInstance, {
+  value(this: Branded, value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const brand = brandOf(this);
+    if (brand === undefined || typeof value !== 'object' || value === null) return false;
+    for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      if (brandOf(Object.getOwnPropertyDescriptor(proto, 'constructor')?.value) === brand) return true;
+    }
+    return false;
+  },
+});

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { Consumer, type Handler } from './consumer.js';
+import { asyncDispose } from './dispose.js';
 import { ClosedError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, type Message, type MessageInfo } from './message.js';
@@ -337,6 +338,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     } finally {
       this.#unlisten();
     }
+  }
+
+  /** Closes the handle, as {@link Queue.close}: `await using queue = new Queue(...)` closes it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #checkOpen(): void {

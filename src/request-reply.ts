@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { TimerHandle } from './clock.js';
 import type { Consumer } from './consumer.js';
 import { checkBody } from './body.js';
+import { asyncDispose } from './dispose.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import { newId, randomId } from './ids.js';
@@ -301,6 +302,11 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
         if (!(error instanceof ClosedError)) this.#error(error);
       }
     }
+  }
+
+  /** Closes the handle, as {@link RequestReply.close}: `await using rpc = new RequestReply(...)` closes it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #checkOpen(): void {

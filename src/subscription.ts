@@ -1,4 +1,5 @@
 import type { Consumer } from './consumer.js';
+import { asyncDispose } from './dispose.js';
 import type { MessageInfo } from './message.js';
 import type { Queue } from './queue.js';
 
@@ -84,6 +85,11 @@ export class Subscription<T = unknown> {
     if (this.#stopped) return;
     if (this.#inner.kind === 'durable') this.#inner.consumer.resume();
     else this.#inner.record.paused = false;
+  }
+
+  /** Detaches gracefully, as {@link Subscription.stop}: `await using sub = topic.subscribe(...)` stops it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /**

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Handler } from './consumer.js';
+import { asyncDispose } from './dispose.js';
 import { ClosedError, PocketMQError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import type { MessageInfo } from './message.js';
@@ -561,6 +562,11 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#attached].map((s) => s.stop()));
+  }
+
+  /** Closes the handle, as {@link Topic.close}: `await using topic = new Topic(...)` closes it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #checkOpen(): void {

@@ -129,6 +129,72 @@ interface Probe {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One process that loads both builds: `require` and `import` of the same package.
+// ---------------------------------------------------------------------------------------------
+const MIXED = String.raw`
+import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/');
+const cjs = require('pocketmq');
+const esm = await import('pocketmq');
+const cjsFile = require('pocketmq/file');
+const report = { distinct: cjs.Queue !== esm.Queue && cjs.ClosedError !== esm.ClosedError, errors: [], thrown: {}, defaultStorage: {} };
+for (const name of Object.keys(esm).filter((k) => typeof esm[k] === 'function' && (k === 'PocketMQError' || esm[k].prototype instanceof esm.PocketMQError))) {
+  const fromCjs = Object.create(cjs[name].prototype);
+  const fromEsm = Object.create(esm[name].prototype);
+  report.errors.push({ name, cjsIsEsm: fromCjs instanceof esm[name], esmIsCjs: fromEsm instanceof cjs[name], cjsIsEsmBase: fromCjs instanceof esm.PocketMQError });
+}
+// Errors the library itself raises: a closed CJS queue, a closed CJS FileStorage.
+const closed = new cjs.Queue('closed-handle', { storage: new cjs.MemoryStorage() });
+await closed.close();
+const queueError = await closed.send(1).catch((e) => e);
+report.thrown.queue = { esmClosedError: queueError instanceof esm.ClosedError, esmPocketMQError: queueError instanceof esm.PocketMQError, code: queueError.code };
+const { mkdtempSync, rmSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
+const dir = mkdtempSync(join(tmpdir(), 'pocketmq-mixed-'));
+const file = new cjsFile.FileStorage({ dir: join(dir, 'q') });
+await file.close();
+const fileError = await file.open().catch((e) => e);
+report.thrown.file = { esmClosedError: fileError instanceof esm.ClosedError, code: fileError.code };
+rmSync(dir, { recursive: true, force: true });
+// The process-wide default storage: sent through a CJS handle, received through an ESM one.
+const sender = new cjs.Queue('mixed-default');
+const receiver = new esm.Queue('mixed-default');
+await sender.send({ hello: 'from cjs' });
+const [message] = await receiver.receive({ max: 1, wait: 1000 });
+report.defaultStorage = { body: message && message.body, acked: message ? await message.ack() : null, after: await sender.stats() };
+console.log(JSON.stringify(report));
+`;
+
+interface Mixed {
+  distinct: boolean;
+  errors: { name: string; cjsIsEsm: boolean; esmIsCjs: boolean; cjsIsEsmBase: boolean }[];
+  thrown: { queue: { esmClosedError: boolean; esmPocketMQError: boolean; code: string }; file: { esmClosedError: boolean; code: string } };
+  defaultStorage: { body: unknown; acked: unknown; after: { ready: number; inflight: number } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node 20.0-20.14 have no zlib.crc32: pocketmq/file, in both formats, on a Node made to lack it.
+// The parent reopens what it wrote with the real zlib.crc32.
+// ---------------------------------------------------------------------------------------------
+const WITHOUT_CRC32 = String.raw`
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+const require = createRequire(process.cwd() + '/');
+delete require('node:zlib').crc32;
+syncBuiltinESMExports();
+if (typeof (await import('node:zlib')).crc32 !== 'undefined') throw new Error('zlib.crc32 is still there');
+const { join } = await import('node:path');
+for (const [format, file, core] of [['esm', await import('pocketmq/file'), await import('pocketmq')], ['cjs', require('pocketmq/file'), require('pocketmq')]]) {
+  const storage = new file.FileStorage({ dir: join(process.env.LOG_DIR, format), fsync: 'always' });
+  const queue = new core.Queue('jobs', { storage });
+  await queue.sendBatch([{ body: format + '-1' }, { body: format + '-2' }]);
+  await queue.send(format + '-3');
+  await storage.close();
+}
+console.log(JSON.stringify({}));
+`;
+
+// ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -202,6 +268,8 @@ let pkgDir: string; // <work>/node_modules/pocketmq, as npm would install it
 let packed: string[]; // paths in the tarball
 let esm: Probe;
 let cjs: Probe;
+let mixed: Mixed;
+let withoutCrc32: { error?: string };
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -226,6 +294,15 @@ beforeAll(async () => {
   ]);
   esm = JSON.parse(a.stdout) as Probe;
   cjs = JSON.parse(b.stdout) as Probe;
+
+  const [m, n] = await Promise.all([
+    run(process.execPath, ['--input-type=module', '-e', MIXED], { cwd: work, maxBuffer: 64 << 20 }),
+    run(process.execPath, ['--input-type=module', '-e', WITHOUT_CRC32], { cwd: work, env: { ...process.env, LOG_DIR: join(work, 'no-crc32') }, maxBuffer: 64 << 20 }).catch(
+      (e: { stderr?: string }) => ({ stdout: JSON.stringify({ error: e.stderr ?? String(e) }) }),
+    ),
+  ]);
+  mixed = JSON.parse(m.stdout) as Mixed;
+  withoutCrc32 = JSON.parse(n.stdout) as { error?: string };
 }, 180_000);
 
 afterAll(() => {
@@ -244,6 +321,22 @@ describe('package.json', () => {
   it('declares ioredis as an optional peer only', () => {
     expect((pkg.peerDependencies as Record<string, string>).ioredis).toBeDefined();
     expect(pkg.peerDependenciesMeta).toMatchObject({ ioredis: { optional: true } });
+  });
+
+  it('maps every subpath entry for moduleResolution node10 (typesVersions) to the types of its exports entry', () => {
+    const mapped = (pkg.typesVersions as Record<string, Record<string, string[]>>)['*']!;
+    const subpaths = Object.keys(ENTRIES).filter((sub) => sub !== '.');
+    expect(Object.keys(mapped).sort()).toEqual(subpaths.map((sub) => sub.slice(2)).sort());
+    for (const sub of subpaths) expect(mapped[sub.slice(2)], sub).toEqual([`./dist/${ENTRIES[sub]!.src.slice(4, -3)}.d.ts`]);
+  });
+
+  it('declares engines node >=20, which pocketmq/file meets without zlib.crc32 (Node 20.0-20.14)', () => {
+    expect(pkg.engines).toEqual({ node: '>=20' });
+    // A named import of crc32 from node:zlib would fail the ESM build at load on those versions.
+    for (const file of filesUnder(join(pkgDir, 'dist')).filter((f) => /\.c?js$/.test(f))) {
+      expect(readFileSync(file, 'utf8'), relative(pkgDir, file)).not.toMatch(/import\s*\{[^}]*\bcrc32\b[^}]*\}\s*from\s*["'](node:)?zlib["']/);
+    }
+    expect(withoutCrc32.error ?? '').toBe('');
   });
 
   it('maps every entry, in both formats, to files that the tarball contains', () => {
@@ -304,6 +397,41 @@ describe.each([
   }
 });
 
+describe('require and import in one process', () => {
+  it('loads two copies of the classes (so the checks below mean something)', () => {
+    expect(mixed.distinct).toBe(true);
+  });
+
+  it('an error class of either build is instanceof the same class of the other, and of PocketMQError', () => {
+    expect(mixed.errors.map((e) => e.name)).toEqual(expect.arrayContaining(ENTRIES['.']!.exports.filter((n) => n.endsWith('Error'))));
+    for (const e of mixed.errors) expect(e, e.name).toEqual({ name: e.name, cjsIsEsm: true, esmIsCjs: true, cjsIsEsmBase: true });
+  });
+
+  it('errors thrown by the CJS build (core and pocketmq/file) are instanceof the ESM classes', () => {
+    expect(mixed.thrown).toEqual({
+      queue: { esmClosedError: true, esmPocketMQError: true, code: 'ERR_CLOSED' },
+      file: { esmClosedError: true, code: 'ERR_CLOSED' },
+    });
+  });
+
+  it('the default storage is one storage: a message sent through a CJS Queue is received by an ESM Queue of the same name', () => {
+    expect(mixed.defaultStorage).toMatchObject({ body: { hello: 'from cjs' }, acked: true, after: { ready: 0, inflight: 0 } });
+  });
+});
+
+describe('pocketmq/file without zlib.crc32', () => {
+  it.each(['esm', 'cjs'])('%s: what it wrote with the fallback CRC reopens with zlib.crc32', async (format) => {
+    expect(withoutCrc32.error ?? '').toBe('');
+    const { FileStorage } = await import('../src/file.js');
+    const storage = new FileStorage({ dir: join(work, 'no-crc32', format) });
+    try {
+      expect((await storage.peek('jobs', 10, Date.now())).map((m) => m.body)).toEqual([`${format}-1`, `${format}-2`, `${format}-3`]);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
 describe('built files', () => {
   const exportsOf = (sub: string) => {
     const name = ENTRIES[sub]!.src.slice(4, -3);
@@ -354,14 +482,14 @@ describe('built files', () => {
 describe('a TypeScript consumer', () => {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
-  async function typecheck(name: string, subpaths: string[], compilerOptions: Record<string, unknown>): Promise<string> {
+  async function typecheck(name: string, subpaths: string[], compilerOptions: Record<string, unknown>, exts = ['mts', 'cts']): Promise<string> {
     const dir = join(work, name);
     mkdirSync(dir);
     const files: string[] = [];
     for (const [i, sub] of subpaths.entries()) {
       const names = ENTRIES[sub]!.exports.join(', ');
       // .mts resolves through the "import" condition, .cts through "require".
-      for (const ext of ['mts', 'cts']) {
+      for (const ext of exts) {
         writeFileSync(join(dir, `entry${i}.${ext}`), `import { ${names} } from '${specifier(sub)}';\nexport const all = [${names}];\n`);
         files.push(`entry${i}.${ext}`);
       }
@@ -382,6 +510,25 @@ describe('a TypeScript consumer', () => {
   it('in a browser (DOM lib, no @types/node) compiles against the node-free entries', async () => {
     const subs = present.filter((sub) => ENTRIES[sub]!.nodeFree);
     expect(await typecheck('browser', subs, { lib: ['es2022', 'dom'], types: [] })).toBe('');
+  }, 60_000);
+
+  it('with moduleResolution node10 (no exports map: typesVersions) compiles against every entry', async () => {
+    const typeRoots = [join(root, 'node_modules', '@types')];
+    const options = { module: 'commonjs', moduleResolution: 'node10', lib: ['es2022'], types: ['node'], typeRoots };
+    expect(await typecheck('node10', present, options, ['ts'])).toBe('');
+  }, 60_000);
+
+  it('uses await using on a handle and a storage', async () => {
+    const dir = join(work, 'dispose');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'main.mts'),
+      "import { MemoryStorage, Queue } from 'pocketmq';\nexport async function main(): Promise<void> {\n  await using storage = new MemoryStorage();\n  await using queue = new Queue<string>('jobs', { storage });\n  await queue.send('x');\n}\n",
+    );
+    const config = { compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'dom'], types: [] }, files: ['main.mts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    const { stdout } = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }));
+    expect(stdout).toBe('');
   }, 60_000);
 
   it('in Node (no DOM lib) compiles against every entry', async () => {

@@ -12,15 +12,19 @@ import { RedisStorage } from '../src/redis.js';
 import { RequestReply } from '../src/request-reply.js';
 import { Topic } from '../src/topic.js';
 import type { QueueStats } from '../src/storage/storage.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { redisSkipReason, startRedis, useRedis, type RedisServer } from './helpers/redis-server.js';
 
 const WORKER = new URL('./fixtures/redis-worker.ts', import.meta.url).pathname;
 const PEER = new URL('./fixtures/redis-peer.ts', import.meta.url).pathname;
 
+/** Skipped, with the reason printed once by test/helpers/redis-global-setup.ts, where Redis cannot run. */
+const describeRedis = describe.skipIf(redisSkipReason() !== undefined);
+const describeOwnRedis = describe.skipIf(redisSkipReason('own-server') !== undefined);
+
 let server: RedisServer;
 
 beforeAll(async () => {
-  server = await startRedis();
+  if (redisSkipReason() === undefined) server = await useRedis();
 });
 
 afterAll(async () => {
@@ -87,12 +91,12 @@ async function drained<T>(queue: Queue<T>): Promise<QueueStats> {
   }
 }
 
-describe('RedisStorage: many processes', () => {
+describeRedis('RedisStorage: many processes', () => {
   it(
     'four workers, one killed with SIGKILL mid-way: every message ends acked or dead-lettered exactly once',
     async () => {
       const total = 20_000;
-      const prefix = 'mp';
+      const prefix = server.prefix('mp');
       const storage = new RedisStorage({ url: server.url, prefix });
       const queue = new Queue<{ n: number }>('work', { storage, visibilityTimeout: 1_000, maxAttempts: 3 });
       const redis = new Redis(server.url);
@@ -145,7 +149,7 @@ describe('RedisStorage: many processes', () => {
   );
 });
 
-describe('RedisStorage: many processes across a Redis crash', () => {
+describeOwnRedis('RedisStorage: many processes across a Redis crash', () => {
   it(
     'two workers; redis-server (AOF, fsync always) is SIGKILLed and restarted mid-run: every message ends acked or dead-lettered once',
     async () => {
@@ -229,10 +233,11 @@ function startPeer(role: string, prefix: string) {
   };
 }
 
-describe('RedisStorage: Topic and RequestReply between processes', () => {
+describeRedis('RedisStorage: Topic and RequestReply between processes', () => {
   it('Topic - a durable subscription made in another process receives the matching publishes', async () => {
-    const storage = new RedisStorage({ url: server.url, prefix: 'topic' });
-    const peer = startPeer('subscriber', 'topic');
+    const prefix = server.prefix('topic');
+    const storage = new RedisStorage({ url: server.url, prefix });
+    const peer = startPeer('subscriber', prefix);
     try {
       await peer.ready;
       const events = new Topic<string>('events', { storage });
@@ -248,8 +253,9 @@ describe('RedisStorage: Topic and RequestReply between processes', () => {
   });
 
   it('RequestReply - a request is served by another process, and its error comes back as a RemoteError', async () => {
-    const storage = new RedisStorage({ url: server.url, prefix: 'rpc' });
-    const peer = startPeer('server', 'rpc');
+    const prefix = server.prefix('rpc');
+    const storage = new RedisStorage({ url: server.url, prefix });
+    const peer = startPeer('server', prefix);
     const pricing = new RequestReply<{ sku: string }, { price: number }>('pricing', { storage, timeout: 20_000 });
     try {
       await peer.ready;

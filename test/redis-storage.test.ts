@@ -7,30 +7,35 @@ import { RedisStorage } from '../src/redis.js';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 import type { NewMessage, Receipt, Storage, StorageSignal } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { redisSkipReason, startRedis, useRedis, type RedisServer } from './helpers/redis-server.js';
 import { describeStorage } from './storage-contract.js';
 import { newMessage } from './helpers/new-message.js';
 
+/** Skipped, with the reason printed once by test/helpers/redis-global-setup.ts, where Redis cannot run. */
+const describeRedis = describe.skipIf(redisSkipReason() !== undefined);
+const describeOwnRedis = describe.skipIf(redisSkipReason('own-server') !== undefined);
+
 let server: RedisServer;
-let prefixes = 0;
 /** A prefix no other test uses: each test sees an empty storage on the shared server. */
-const freshPrefix = () => `t${process.pid}-${++prefixes}`;
+const freshPrefix = () => server.prefix('t');
 
 beforeAll(async () => {
-  server = await startRedis();
+  if (redisSkipReason() === undefined) server = await useRedis();
 });
 
 afterAll(async () => {
   await server?.close();
 });
 
-describeStorage('RedisStorage', async (clock) => ({ storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), clock }) }));
-describeStorage('RedisStorage (keyTag: queue)', async (clock) => ({
-  storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'queue', clock }),
-}));
-describeStorage('RedisStorage (keyTag: storage)', async (clock) => ({
-  storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'storage', clock }),
-}));
+describeRedis('on a Redis server', () => {
+  describeStorage('RedisStorage', async (clock) => ({ storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), clock }) }));
+  describeStorage('RedisStorage (keyTag: queue)', async (clock) => ({
+    storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'queue', clock }),
+  }));
+  describeStorage('RedisStorage (keyTag: storage)', async (clock) => ({
+    storage: new RedisStorage({ url: server.url, prefix: freshPrefix(), keyTag: 'storage', clock }),
+  }));
+});
 
 const POLICY = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 } as const;
 const CLAIM = { max: 10, leaseMs: 1_000, maxAttempts: 3, deadLetter: false } as const;
@@ -69,7 +74,7 @@ async function withBrokenDueSet(prefix: string, queue: string, body: () => Promi
 /** A resent id (outside the contract: ids are unique per send) is `<id>:<n>` on Redis, `<id>` in memory. */
 const withoutResendSuffix = (id: string): string => id.replace(/:\d+$/, '');
 
-describe('RedisStorage', () => {
+describeRedis('RedisStorage', () => {
   /** Two storages on one prefix: two processes sharing queues. */
   async function pair() {
     const clock = new TestClock(1_700_000_000_000);
@@ -592,7 +597,7 @@ describe('RedisStorage', () => {
   });
 });
 
-describe('RedisStorage: connection loss and restart', () => {
+describeOwnRedis('RedisStorage: connection loss and restart', () => {
   it('operations reject with ERR_REDIS while Redis is down; a waiting consumer resumes when it is back, and nothing is lost (AOF)', async () => {
     const aof = await startRedis({ appendOnly: true });
     const storage = new RedisStorage({ url: aof.url, prefix: 'restart' });
@@ -652,7 +657,7 @@ describe('RedisStorage: connection loss and restart', () => {
  * MemoryStorage (the engine, itself checked against a model in
  * test/engine.property.test.ts) with the same `now`s must give the same results.
  */
-describe('RedisStorage: same results as MemoryStorage', () => {
+describeRedis('RedisStorage: same results as MemoryStorage', () => {
   const RUNS = Number(process.env.POCKETMQ_PROPERTY_RUNS ?? 150);
 
   type Op =
@@ -786,7 +791,7 @@ describe('RedisStorage: same results as MemoryStorage', () => {
   }, 120_000);
 });
 
-describe('RedisStorage: closing while Redis is down', () => {
+describeOwnRedis('RedisStorage: closing while Redis is down', () => {
   it('.close() - resolves while the server is gone, without waiting for a reconnect', async () => {
     const lonely = await startRedis();
     const storage = new RedisStorage({ url: lonely.url, prefix: 'gone' });

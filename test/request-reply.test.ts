@@ -9,7 +9,7 @@ import { RedisStorage } from '../src/redis.js';
 import { ClosedError, MemoryStorage, Queue, RemoteError, RequestReply, type RequestReplyOptions, TimeoutError } from '../src/index.js';
 import { schedulerOf } from '../src/scheduler.js';
 import { TestClock } from '../src/testing.js';
-import { type RedisServer, startRedis } from './helpers/redis-server.js';
+import { type RedisServer, redisSkipReason, useRedis } from './helpers/redis-server.js';
 
 /** One turn of the event loop: pending promise chains run (MemoryStorage does no I/O). For handlers the test itself blocks. */
 function turn(): Promise<void> {
@@ -434,10 +434,10 @@ describe('RequestReply', () => {
     });
   });
 
-  describe('on RedisStorage shared by two processes', () => {
+  describe.skipIf(redisSkipReason() !== undefined)('on RedisStorage shared by two processes', () => {
     let server: RedisServer;
     beforeAll(async () => {
-      server = await startRedis();
+      server = await useRedis();
     });
     afterAll(async () => {
       await server?.close();
@@ -445,7 +445,7 @@ describe('RequestReply', () => {
 
     it('.request() - a server in one process answers requests from another, each reply to its requester', async () => {
       const clock = new TestClock(1_000);
-      const prefix = `rpc-${process.pid}`;
+      const prefix = server.prefix('rpc');
       const serverSide = new RedisStorage({ url: server.url, prefix, clock });
       const clientSide = new RedisStorage({ url: server.url, prefix, clock });
       try {

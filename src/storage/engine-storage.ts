@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { Engine } from '../engine/engine.js';
 import { ClosedError } from '../errors.js';
 import { expected } from '../validate.js';
+import { asyncDispose } from '../dispose.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -59,6 +60,11 @@ export abstract class EngineStorage implements Storage {
   }
 
   abstract open(): Promise<void>;
+
+  /** Closes the storage, as `close()`: `await using storage = new MemoryStorage()` closes it at the end of the block. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
   abstract close(): Promise<void>;
 
   /** Resolves once the operation just applied is as durable as the storage promises. */

@@ -3,8 +3,8 @@
  * batch, so a batch is replayed whole or not at all. See docs/file-format.md.
  */
 import * as fs from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { PocketMQError } from '../errors.js';
+import { crc32 } from './crc32.js';
 
 /** First bytes of a log segment and of a snapshot: names the file kind and the format version. */
 export const SEGMENT_HEADER = Buffer.from('PMQLOG1\n', 'latin1');

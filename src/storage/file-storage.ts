@@ -370,6 +370,7 @@ export class FileStorage extends EngineStorage {
           const waiter = this.#waiter ?? deferred();
           this.#waiter = undefined;
           try {
+            // Framing (encoder, CRC) can throw too: inside the try, so its operations reject.
             const frame = journal.take(this.engine.lastToken);
             writeFully(this.#io, segment.fd, frame, segment.size);
             segment.size += frame.length;

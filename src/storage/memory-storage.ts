@@ -57,10 +57,18 @@ export class MemoryStorage extends EngineStorage {
   }
 }
 
-let defaultStorage: MemoryStorage | undefined;
+/**
+ * Where the default storage is kept: on `globalThis` under a registered symbol, so the
+ * ESM and CommonJS builds (and every entry) of pocketmq loaded in one process share one.
+ */
+const DEFAULT_STORAGE = Symbol.for('pocketmq.defaultStorage');
 
 /** The process-wide MemoryStorage that handles use when given no `storage`. */
 export function getDefaultStorage(): MemoryStorage {
-  if (!defaultStorage || (defaultStorage as unknown as { closed: boolean }).closed) defaultStorage = new MemoryStorage();
-  return defaultStorage;
+  const holder = globalThis as { [DEFAULT_STORAGE]?: MemoryStorage };
+  const current = holder[DEFAULT_STORAGE];
+  if (current && !(current as unknown as { closed: boolean }).closed) return current;
+  const created = new MemoryStorage();
+  Object.defineProperty(holder, DEFAULT_STORAGE, { value: created, configurable: true, writable: true, enumerable: false });
+  return created;
 }
