@@ -36,12 +36,6 @@ function brand(prototype: object): void {
  * - `ERR_INTERNAL`: a broken invariant inside pocketmq (a bug: please report it).
  */
 export class PocketMQError extends Error {
-  /** True for every pocketmq error (see {@link PocketMQError}); a subclass checks its own prototype chain as usual. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== PocketMQError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
-  }
-
   /** Stable machine-readable code, e.g. `'ERR_QUEUE_FULL'`. */
   readonly code: string;
 
@@ -201,7 +195,7 @@ export class CorruptLogError extends PocketMQError {
 // brand. A class missing from BRANDED (a user's subclass) keeps the ordinary `instanceof`.
 // ---------------------------------------------------------------------------------------------
 
-const BRAND = Symbol.for('pocketmq.errorClass');
+const CLASS_BRAND = Symbol.for('pocketmq.errorClass');
 type Branded = abstract new (...args: never[]) => unknown;
 
 const BRANDED: readonly [Branded, string][] = [
@@ -212,17 +206,20 @@ const BRANDED: readonly [Branded, string][] = [
   [ClosedError, 'ClosedError'],
   [StorageLockedError, 'StorageLockedError'],
   [CorruptLogError, 'CorruptLogError'],
+  [AlreadySettledError, 'AlreadySettledError'],
 ];
 
-for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, BRAND, { value: `pocketmq.${name}` });
+for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });
 
 /** The brand `errorClass` defines itself (not one inherited from the class it extends). */
 const brandOf = (errorClass: unknown): string | undefined =>
-  typeof errorClass === 'function' && Object.hasOwn(errorClass, BRAND) ? (errorClass as unknown as Record<symbol, string>)[BRAND] : undefined;
+  typeof errorClass === 'function' && Object.hasOwn(errorClass, CLASS_BRAND) ? (errorClass as unknown as Record<symbol, string>)[CLASS_BRAND] : undefined;
 
 Object.defineProperty(PocketMQError, Symbol.hasInstance, {
   value(this: Branded, value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // Every pocketmq error, argument errors included, carries the error brand on its prototype.
+    if (this === PocketMQError) return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
     const brand = brandOf(this);
     if (brand === undefined || typeof value !== 'object' || value === null) return false;
     for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
