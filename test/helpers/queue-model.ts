@@ -200,6 +200,35 @@ export class Model {
     return { id: m.id, reason: info.reason, target };
   }
 
+  /**
+   * The storage was closed and opened again at `now` (FileStorage; docs/file-format.md,
+   * "Recovery"): messages, attempts, counters and dedupe records survive; leases do not,
+   * so what was in flight waits again, its receipts stale. Everything is placed anew in
+   * the order it was stored, which becomes the ready order within a priority. Nothing
+   * falls due during the reopen itself: what is due by `now` happens at the next operation.
+   */
+  reopen(now: number): void {
+    for (const [name, q] of this.queues) {
+      const heads = new Set<string>();
+      for (const m of [...q.messages].sort((a, b) => a.seq - b.seq)) {
+        m.token = 0;
+        const group = m.message.group;
+        if (group !== undefined && heads.has(group)) {
+          m.state = 'blocked';
+          continue;
+        }
+        if (group !== undefined) heads.add(group);
+        if (m.availableAt > now) {
+          m.state = 'delayed';
+        } else {
+          m.state = 'ready';
+          m.readyOrder = ++this.#readyOrder;
+          this.readied.set(m, name);
+        }
+      }
+    }
+  }
+
   // -- reading
 
   readyInOrder(name: string): ModelMessage[] {
