@@ -3,9 +3,9 @@
  * test/engine.property.test.ts, driven through the `Storage` interface against
  * MemoryStorage, FileStorage and RedisStorage (on a redis-server of its own), and
  * checked after every command against the same reference model
- * (test/helpers/queue-model.ts). FileStorage also meets `reopen`: close the
- * directory and open it again; the model says what survives (see
- * {@link Model.reopen}).
+ * (test/helpers/queue-model.ts). The storages that keep data across a close also
+ * meet `reopen`: close and open the same data again; the model says what survives
+ * (see {@link Model.reopen}).
  *
  * Runs: `POCKETMQ_PROPERTY_RUNS` per storage (1,000 by default) of up to
  * `POCKETMQ_PROPERTY_STORAGE_COMMANDS` commands (40). Replay a failure as the
@@ -60,10 +60,14 @@ const SCRATCH = ((): string => {
 interface Subject {
   storage: Storage;
   readonly clock: TestClock;
-  /** Closes the storage and opens its data again as a new storage; absent where nothing survives a close. */
-  readonly reopen?: () => Promise<Storage>;
-  /** What survives a reopen: everything, leases included (the state lives in a server), or what a log keeps. */
-  readonly survives?: 'everything' | 'log';
+  /** A new storage on the same data. */
+  readonly make: () => Storage;
+  /**
+   * What survives closing the storage and opening its data again: nothing (memory),
+   * what the log keeps (file), or everything, leases included (Redis: the state lives
+   * in the server).
+   */
+  readonly survives: 'nothing' | 'log' | 'everything';
   /** Ids of the messages reported by 'expired' signals since the last look, per queue. */
   expired: Map<string, string[]>;
 }
@@ -339,9 +343,11 @@ class PeekCommand implements Cmd {
 class ReopenCommand implements Cmd {
   check = () => true;
   async run(world: World, subject: Subject): Promise<void> {
-    if (!subject.reopen) return;
+    if (subject.survives === 'nothing') return;
+    await subject.storage.close();
     await subject.clock.set(world.now);
-    subject.storage = await subject.reopen();
+    subject.storage = subject.make();
+    await subject.storage.open();
     watchExpired(subject);
     if (subject.survives === 'log') world.model.reopen(world.now);
     await compareAll(world, subject);
@@ -369,32 +375,23 @@ const commands = [
   fc.constant(null).map(() => new ReopenCommand()),
 ];
 
-/** A fresh storage for one run, and what removes its traces afterwards. */
-type Open = (clock: TestClock) => {
-  storage: Storage;
-  reopen?: (current: Storage) => Promise<Storage>;
-  survives?: Subject['survives'];
-  cleanup?: () => void;
-};
+/** A storage for one run: how to make it on its data, what survives a reopen, and what removes its traces afterwards. */
+type Open = (clock: TestClock) => Pick<Subject, 'make' | 'survives'> & { cleanup?: () => void };
 
 /** Runs the property on storages that `open` makes, one per run. */
 async function checkAgainstModel(open: Open): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max', replayPath: REPLAY }), async (cmds) => {
       const clock = new TestClock(START);
-      const opened = open(clock);
-      const subject: Subject = { storage: opened.storage, clock, survives: opened.survives, expired: new Map() };
-      if (opened.reopen) {
-        const reopen = opened.reopen;
-        Object.assign(subject, { reopen: () => reopen(subject.storage) });
-      }
+      const { make, survives, cleanup } = open(clock);
+      const subject: Subject = { storage: make(), make, survives, clock, expired: new Map() };
       watchExpired(subject);
       try {
         const world: World = { model: new Model(), now: START, nextId: 0, deliveries: [] };
         await fc.asyncModelRun(() => ({ model: world, real: subject }), cmds);
       } finally {
         await subject.storage.close();
-        opened.cleanup?.();
+        cleanup?.();
       }
     }),
     { numRuns: RUNS, seed: SEED, path: PATH, endOnFailure: PATH === undefined ? undefined : true },
@@ -408,7 +405,7 @@ describe('Storage against the reference model', () => {
   it(
     'MemoryStorage agrees with the model on every result of any sequence of operations',
     async () => {
-      await checkAgainstModel((clock) => ({ storage: new MemoryStorage({ clock }) }));
+      await checkAgainstModel((clock) => ({ make: () => new MemoryStorage({ clock }), survives: 'nothing' }));
     },
     TIMEOUT,
   );
@@ -418,16 +415,9 @@ describe('Storage against the reference model', () => {
     async () => {
       await checkAgainstModel((clock) => {
         const dir = mkdtempSync(join(SCRATCH, 'pocketmq-model-'));
-        const make = () => new FileStorage({ dir, clock, fsync: 'never' });
         return {
-          storage: make(),
+          make: () => new FileStorage({ dir, clock, fsync: 'never' }),
           survives: 'log',
-          reopen: async (current) => {
-            await current.close();
-            const next = make();
-            await next.open();
-            return next;
-          },
           cleanup: () => rmSync(dir, { recursive: true, force: true }),
         };
       });
@@ -452,17 +442,7 @@ describe('Storage against the reference model', () => {
       async () => {
         await checkAgainstModel((clock) => {
           const prefix = `model${++prefixes}`;
-          const make = () => new RedisStorage({ url: server.url, prefix, clock });
-          return {
-            storage: make(),
-            survives: 'everything',
-            reopen: async (current) => {
-              await current.close();
-              const next = make();
-              await next.open();
-              return next;
-            },
-          };
+          return { make: () => new RedisStorage({ url: server.url, prefix, clock }), survives: 'everything' };
         });
       },
       TIMEOUT,
