@@ -394,9 +394,19 @@ end
 -- when it is false; appends what left to 'out' as reason, target name (or false), record.
 -- The copy's T:b string is the original's with enqueuedAt, headers and dedupeId replaced
 -- (its first three lines, see encodeRecord in redis-storage.ts).
+-- Defined below; deadLetterEntry brings a target queue up to NOW with it.
+local advance
+-- Target queues this script has brought up to NOW.
+local ADVANCED = {}
 local function deadLetterEntry(base, m, targetBase, reason, err, out)
   count(base, 'dead', 1)
   if targetBase then
+    -- What fell due in the target while no script touched it becomes ready before the
+    -- copy arrives, as it would have had a tick come first: FIFO within a priority.
+    if not ADVANCED[targetBase] then
+      ADVANCED[targetBase] = true
+      advance(targetBase)
+    end
     local blob = m.blob
     local eEnd = string.find(blob, '\\n', 1, true)
     local hEnd = string.find(blob, '\\n', eEnd + 1, true)
@@ -424,7 +434,7 @@ end
 
 -- Applies everything due by NOW in one queue (delays, retries, lease ends, TTLs) in
 -- time order, each at the time it fell due; simultaneous ones in insertion order.
-local function advance(base)
+function advance(base)
   local dueKey = DUE[base]
   local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
   if not first[2] or tonumber(first[2]) > NOW then
