@@ -554,6 +554,17 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(copy!.headers).toMatchObject({ 'x-dead-reason': 'max-attempts', 'x-original-queue': QUEUE, 'x-attempts': '2' });
       });
 
+      contract('.claim() - a group member that a dead-letter frees is delivered in priority order within the same claim', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now, { priority: -1, group: 'g' })]);
+        await claimOne(c, QUEUE, { leaseMs: 5, maxAttempts: 1 });
+        await c.clock.advance(10);
+        await enqueue(c, [message('b', c.clock.now(), { priority: -1 }), message('c', c.clock.now(), { group: 'g' })]);
+        const result = await claim(c, { max: 2, maxAttempts: 1, deadLetter: false });
+        expect(result.deadLettered.map((d) => d.message.id)).toEqual(['a']);
+        expect(result.delivered.map((d) => d.message.id)).toEqual(['c', 'b']);
+      });
+
       contract('.claim() - with deadLetter false drops a message past maxAttempts and reports it', async (c) => {
         const now = c.clock.now();
         await enqueue(c, [message('a', now)]);

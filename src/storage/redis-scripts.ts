@@ -614,6 +614,20 @@ local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
         m.st = 'x'
         unlink(base, m)
         deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+        -- Its group's next member may now be ready at a higher priority than the rest of
+        -- this batch: the rest goes back, and the buckets are looked at again.
+        if m.g and k < #ids then
+          local bucket = bucketKey(base, top)
+          local back = {}
+          for j = k + 1, #ids do
+            back[#back + 1] = scored[2 * j]
+            back[#back + 1] = ids[j]
+          end
+          bulk('ZADD', bucket, back)
+          listBucket(base, top, bucket)
+          popped = popped - (#ids - k)
+          break
+        end
       else
         -- A TTL in the due set is replaced by the lease end (ZADD below).
         st.tok = st.tok + 1
