@@ -554,6 +554,17 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(copy!.headers).toMatchObject({ 'x-dead-reason': 'max-attempts', 'x-original-queue': QUEUE, 'x-attempts': '2' });
       });
 
+      contract('.claim() - a group member that a dead-letter frees is delivered in priority order within the same claim', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now, { priority: -1, group: 'g' })]);
+        await claimOne(c, QUEUE, { leaseMs: 5, maxAttempts: 1 });
+        await c.clock.advance(10);
+        await enqueue(c, [message('b', c.clock.now(), { priority: -1 }), message('c', c.clock.now(), { group: 'g' })]);
+        const result = await claim(c, { max: 2, maxAttempts: 1, deadLetter: false });
+        expect(result.deadLettered.map((d) => d.message.id)).toEqual(['a']);
+        expect(result.delivered.map((d) => d.message.id)).toEqual(['c', 'b']);
+      });
+
       contract('.claim() - with deadLetter false drops a message past maxAttempts and reports it', async (c) => {
         const now = c.clock.now();
         await enqueue(c, [message('a', now)]);
@@ -575,6 +586,38 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(copy.message).toMatchObject({ id: 'a', attempt: 1 });
         expect(await c.storage.ack(DLQ, [copy.receipt], now)).toEqual(['ok']);
         expect(await stats(c, DLQ)).toMatchObject({ ready: 0, inflight: 0, acked: 1 });
+      });
+
+      // The target's own messages that fell due while nothing touched it became ready
+      // before the copy arrived: FIFO within a priority puts them first.
+      contract('.deadLetter() - the copy queues behind target messages that fell due before it', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('early', now, { delay: 10 })], DLQ, { deadLetter: false });
+        await enqueue(c, [message('a', now)]);
+        const { receipt } = await claimOne(c);
+        await c.clock.advance(20);
+        expect(await c.storage.deadLetter(QUEUE, receipt, DLQ, { reason: 'rejected' }, c.clock.now())).toBe('ok');
+        expect(await peekIds(c, DLQ)).toEqual(['early', 'a']);
+      });
+
+      contract('.claim() - a copy past maxAttempts queues behind target messages that fell due before it', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('early', now, { delay: 10 })], DLQ, { deadLetter: false });
+        await enqueue(c, [message('a', now)]);
+        await claimOne(c, QUEUE, { leaseMs: 5, maxAttempts: 1 });
+        await c.clock.advance(20);
+        expect((await claim(c, { maxAttempts: 1 })).deadLettered.map((d) => d.message.id)).toEqual(['a']);
+        expect(await peekIds(c, DLQ)).toEqual(['early', 'a']);
+      });
+
+      contract(".enqueue() - a message 'drop-oldest' drops queues behind target messages that fell due before it", async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('early', now, { delay: 10 })], DLQ, { deadLetter: false });
+        await enqueue(c, [message('a', now)]);
+        await c.clock.advance(20);
+        const result = await enqueue(c, [message('b', c.clock.now())], QUEUE, { maxLength: 1, overflow: 'drop-oldest' });
+        expect(result.dropped.map((d) => d.message.id)).toEqual(['a']);
+        expect(await peekIds(c, DLQ)).toEqual(['early', 'a']);
       });
     });
 

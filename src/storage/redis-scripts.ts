@@ -395,9 +395,19 @@ end
 -- when it is false; appends what left to 'out' as reason, target name (or false), record.
 -- The copy's T:b string is the original's with enqueuedAt, headers and dedupeId replaced
 -- (its first three lines, see encodeRecord in redis-storage.ts).
+-- Defined below; deadLetterEntry brings a target queue up to NOW with it.
+local advance
+-- Target queues this script has brought up to NOW.
+local ADVANCED = {}
 local function deadLetterEntry(base, m, targetBase, reason, err, out)
   count(base, 'dead', 1)
   if targetBase then
+    -- What fell due in the target while no script touched it becomes ready before the
+    -- copy arrives, as it would have had a tick come first: FIFO within a priority.
+    if not ADVANCED[targetBase] then
+      ADVANCED[targetBase] = true
+      advance(targetBase)
+    end
     local blob = m.blob
     local eEnd = string.find(blob, '\\n', 1, true)
     local hEnd = string.find(blob, '\\n', eEnd + 1, true)
@@ -425,7 +435,7 @@ end
 
 -- Applies everything due by NOW in one queue (delays, retries, lease ends, TTLs) in
 -- time order, each at the time it fell due; simultaneous ones in insertion order.
-local function advance(base)
+function advance(base)
   local dueKey = DUE[base]
   local first = redis.call('ZRANGE', dueKey, 0, 0, 'WITHSCORES')
   if not first[2] or tonumber(first[2]) > NOW then
@@ -605,6 +615,20 @@ local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
         m.st = 'x'
         unlink(base, m)
         deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+        -- Its group's next member may now be ready at a higher priority than the rest of
+        -- this batch: the rest goes back, and the buckets are looked at again.
+        if m.g and k < #ids then
+          local bucket = bucketKey(base, top)
+          local back = {}
+          for j = k + 1, #ids do
+            back[#back + 1] = scored[2 * j]
+            back[#back + 1] = ids[j]
+          end
+          bulk('ZADD', bucket, back)
+          listBucket(base, top, bucket)
+          popped = popped - (#ids - k)
+          break
+        end
       else
         -- A TTL in the due set is replaced by the lease end (ZADD below).
         st.tok = st.tok + 1
