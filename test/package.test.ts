@@ -31,6 +31,7 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
       'ClosedError',
       'StorageLockedError',
       'CorruptLogError',
+      'LeaseLostError',
       'Topic',
       'Subscription',
       'RequestReply',
