@@ -159,3 +159,40 @@ describe('lease renewal', () => {
     await rpc.close();
   });
 });
+
+describe('queue.ack(messages)', () => {
+  it('rejects what is not an array of unsettled messages of this handle, acking none', async () => {
+    const { clock, memory, queue } = setup<number>();
+    const other = new Queue<number>('work', { storage: memory });
+    await queue.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
+    const [a, b] = await queue.receive({ max: 2 });
+    const [c] = await other.receive({ max: 1 });
+    await expect(queue.ack('nope' as never)).rejects.toThrow(/Expected `messages` to be an array of messages/);
+    await expect(queue.ack([a!, { id: 'x' } as never])).rejects.toThrow(/Expected `messages\[1\]` to be a message received through this handle of queue "work"/);
+    await expect(queue.ack([a!, c!])).rejects.toThrow(/Expected `messages\[1\]`/);
+    await expect(queue.ack([a!, b!, a!])).rejects.toThrow(/`messages\[2\]`.*appears twice/);
+    expect(await b!.ack()).toBe(true);
+    await expect(queue.ack([a!, b!])).rejects.toThrow(/`messages\[1\]`.*already acked/);
+    expect([a!.settled, c!.settled]).toEqual([false, false]);
+    expect(await queue.stats()).toMatchObject({ inflight: 2, acked: 1 });
+    expect(await queue.ack([a!])).toEqual([true]);
+    expect(await other.ack([c!])).toEqual([true]);
+    await clock.advance(0);
+    expect(await queue.stats()).toMatchObject({ inflight: 0, acked: 3 });
+  });
+
+  it('rejects with the storage\'s error when the ack fails', async () => {
+    const { counted, queue } = setup<number>();
+    const failure = new Error('storage down');
+    await queue.send(1);
+    const messages = await queue.receive();
+    counted.replace('ack', () => Promise.reject(failure));
+    await expect(queue.ack(messages)).rejects.toBe(failure);
+  });
+
+  it('rejects with ClosedError on a closed handle', async () => {
+    const { queue } = setup<number>();
+    await queue.close();
+    await expect(queue.ack([])).rejects.toBeInstanceOf(ClosedError);
+  });
+});

@@ -1122,10 +1122,37 @@ export function describeStorage(name: string, make: StorageFactory): void {
           [2, 2],
           [3, 2],
         ]);
-        expect(await Promise.all(again.map((m) => m.ack()))).toEqual([true, true, true]);
+        expect(await queue.ack(again)).toEqual([true, true, true]);
         // The abandoned handlers finish later: their acks take no effect.
         await c.clock.advance(10_000);
         expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 3 });
+        await queue.close();
+      });
+
+      contract('queue.ack(messages) - one storage call; true or false per message as msg.ack() would', async (c) => {
+        const counted = countingStorage(c.storage);
+        const queue = new Queue<number>(QUEUE, { storage: counted.storage, visibilityTimeout: 100 });
+        const acked: number[] = [];
+        queue.on('acked', (msg) => acked.push(msg.body));
+        await queue.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
+        const first = await queue.receive({ max: 1 });
+        await c.clock.advance(100);
+        // The first lease ran out and the message went to someone else: its receipt is stale.
+        const rest = (await queue.receive({ max: 10 })).sort((x, y) => x.body - y.body);
+        expect(rest.map((m) => [m.body, m.attempt])).toEqual([
+          [1, 2],
+          [2, 1],
+          [3, 1],
+        ]);
+        const before = counted.calls.get('ack') ?? 0;
+        expect(await queue.ack([first[0]!, rest[1]!, rest[2]!])).toEqual([false, true, true]);
+        expect(counted.calls.get('ack')).toBe(before + 1);
+        expect([first[0]!, rest[1]!, rest[2]!].map((m) => m.settled)).toEqual([true, true, true]);
+        expect(rest[0]!.settled).toBe(false);
+        expect(acked).toEqual([2, 3]);
+        expect(await queue.stats()).toMatchObject({ inflight: 1, acked: 2 });
+        expect(await queue.ack([])).toEqual([]);
+        expect(counted.calls.get('ack')).toBe(before + 1);
         await queue.close();
       });
     });

@@ -61,9 +61,11 @@ describe('Queue<T> types', () => {
     orders.consume(async (msg) => void msg.body.sku);
   });
 
-  it('consumer.stop() takes StopOptions', () => {
+  it('consumer.stop() takes StopOptions; queue.ack() takes messages and resolves with booleans', () => {
     expectTypeOf<Consumer<Order>['stop']>().parameter(0).toEqualTypeOf<StopOptions | undefined>();
     expectTypeOf<StopOptions['abandon']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf(orders.ack).parameter(0).toEqualTypeOf<readonly Message<Order>[]>();
+    expectTypeOf(orders.ack([])).toEqualTypeOf<Promise<boolean[]>>();
   });
 
   it('for await yields Message<T>', () => {
