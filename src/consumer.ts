@@ -1,15 +1,21 @@
 import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { asyncDispose } from './dispose.js';
+import { type HandlerContext, RunContext } from './handler-context.js';
+import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
-import type { ResolvedConsumeOptions } from './options.js';
+import { type ResolvedConsumeOptions, resolveStopOptions, type StopOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
 import { APPLIED_AT_CALL } from './storage/applied-at-call.js';
-import type { ClaimResult } from './storage/storage.js';
+import type { ClaimResult, Receipt } from './storage/storage.js';
 import { RateLimiter } from './rate-limiter.js';
 
-/** Handles one message; resolving acks it, throwing (or rejecting) retries it. */
-export type Handler<T> = (message: Message<T>) => unknown;
+/**
+ * Handles one message; resolving acks it, throwing (or rejecting) retries it. While it
+ * runs, its message's lease is renewed; `context.signal` aborts if the lease is lost or
+ * the consumer is stopped with `{ abandon: true }`.
+ */
+export type Handler<T> = (message: Message<T>, context: HandlerContext) => unknown;
 
 /**
  * The push loop of `queue.consume()`: leases up to `prefetch` messages per storage
@@ -40,6 +46,8 @@ export class Consumer<T = unknown> {
    * array keeps its room instead of being shifted or reallocated.
    */
   #waiting: Message<T>[] = [];
+  /** When each waiting message was leased (the time its claim was made), slot for slot with `#waiting`. */
+  #waitingLeasedAt: number[] = [];
   #waitingHead = 0;
   #waitingTail = 0;
   /**
@@ -63,9 +71,19 @@ export class Consumer<T = unknown> {
   #acking = 0;
   /** Runs not in use, each with its callbacks made once (see {@link Run}). */
   #freeRuns: Run<T>[] = [];
+  /** Every run made, in use or not: the renewer walks them. */
+  readonly #runs: Run<T>[] = [];
+  readonly #renewer: LeaseRenewer<T>;
   #rateTimer: TimerHandle | undefined = undefined;
   /** A claim is in flight. */
   #claiming = false;
+  /** The time the claim in flight was made at: its messages' leases start then. */
+  #claimedAt = 0;
+  /** The claim in flight, for `stop({ abandon: true })` to wait for. */
+  #claimWork: Promise<void> | undefined = undefined;
+  /** Set by `stop({ abandon: true })`: the releases of what it gave back, and of what claims bring after it. */
+  #abandonReleases: Promise<void>[] | undefined = undefined;
+  #abandoned: Promise<void> | undefined = undefined;
   /** The queue's wake count when the claim in flight started. */
   #claimVersion = 0;
   /** Set when #pump() was called during a claim; its end pumps again. */
@@ -88,6 +106,7 @@ export class Consumer<T = unknown> {
     this.#detach = detach;
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
     this.#appliedAtCall = (context.storage as { [APPLIED_AT_CALL]?: boolean })[APPLIED_AT_CALL] === true;
+    this.#renewer = new LeaseRenewer(context, this.#runs);
     const { signal } = options;
     if (signal?.aborted) {
       // Stopped before it starts: take nothing.
@@ -129,19 +148,85 @@ export class Consumer<T = unknown> {
     return this.stop();
   }
 
-  /** Stops taking messages and resolves once every running handler has finished and been settled. */
-  stop(): Promise<void> {
-    if (this.#stopped) return this.#stopped;
-    this.#stopping = true;
-    this.#stopWaiting();
-    this.#removeAbort?.();
-    this.#stopped = new Promise<void>((resolve) => {
-      if (this.#held === 0 && !this.#claiming && this.#acking === 0) resolve();
-      else this.#drained = resolve;
-    }).then(() => {
-      this.#detach();
-    });
-    return this.#stopped;
+  /**
+   * Stops taking messages. By default it resolves once every running handler has
+   * finished and its message is settled (leases are renewed meanwhile).
+   *
+   * With `{ abandon: true }` it does not wait for handlers: it aborts their `signal`s,
+   * gives their messages and those leased but not started back to the queue, ready
+   * for another consumer at once (the delivery counts as an attempt), and resolves
+   * once the storage has them. A handler that finishes later acks nothing
+   * (`msg.ack()` resolves `false`). Rejects with a `TypeError` for invalid options.
+   */
+  stop(options?: StopOptions): Promise<void> {
+    let abandon: boolean;
+    try {
+      abandon = resolveStopOptions(options).abandon;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#stopped) {
+      this.#stopping = true;
+      this.#stopWaiting();
+      this.#removeAbort?.();
+      this.#stopped = new Promise<void>((resolve) => {
+        if (this.#held === 0 && !this.#claiming && this.#acking === 0) resolve();
+        else this.#drained = resolve;
+      }).then(() => {
+        this.#renewer.close();
+        this.#detach();
+      });
+    }
+    if (!abandon) return this.#stopped;
+    return (this.#abandoned ??= this.#abandon());
+  }
+
+  async #abandon(): Promise<void> {
+    const releases: Promise<void>[] = (this.#abandonReleases = []);
+    this.#renewer.close();
+    const reason = new ClosedError(`The consumer of queue "${this.#context.name}" was stopped with { abandon: true }`);
+    for (const run of this.#runs) {
+      const message = run.message;
+      if (message === undefined || message.settled) continue;
+      run.leaseUntil = Infinity;
+      this.#giveBack(message.receipt);
+      run.context?.abort(reason);
+    }
+    // Never handed to a handler: settled here, so nothing else touches them.
+    const waiting = this.#waitingTail - this.#waitingHead;
+    for (let i = this.#waitingHead; i < this.#waitingTail; i++) {
+      const message = this.#waiting[i]!;
+      this.#waiting[i] = undefined as unknown as Message<T>;
+      message.markSettled();
+      this.#giveBack(message.receipt);
+    }
+    this.#waitingHead = this.#waitingTail = 0;
+    this.#held -= waiting;
+    this.#checkDrained();
+    // A claim in flight gives back what it brings (see #onClaimed).
+    if (this.#claimWork) await this.#claimWork;
+    await Promise.all(releases);
+    this.#detach();
+  }
+
+  /** Releases an abandoned lease, ready at once. Never rejects: a failure is an `'error'` event (the lease then runs out). */
+  #giveBack(receipt: Receipt): void {
+    const context = this.#context;
+    const now = context.now();
+    let released: Promise<unknown>;
+    try {
+      released = context.storage.release(context.name, receipt, now, now);
+    } catch (error) {
+      released = Promise.reject(error);
+    }
+    const done = released.then(
+      () => context.scheduler.wake(context.name),
+      (error: unknown) => {
+        if (!(error instanceof ClosedError)) context.error(error);
+      },
+    );
+    context.storage.clock.track?.(done);
+    this.#abandonReleases!.push(done);
   }
 
   #stopWaiting(): void {
@@ -164,11 +249,13 @@ export class Consumer<T = unknown> {
     let work: Promise<void>;
     try {
       const request = context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held));
-      work = context.storage.claim(context.name, request, now ?? context.now()).then(this.#onClaimed, this.#onClaimFailed);
+      const claimedAt = (this.#claimedAt = now ?? context.now());
+      work = context.storage.claim(context.name, request, claimedAt).then(this.#onClaimed, this.#onClaimFailed);
     } catch (error) {
       // A storage that throws instead of rejecting.
       work = Promise.resolve().then(() => this.#onClaimFailed(error));
     }
+    this.#claimWork = work;
     context.storage.clock.track?.(work);
   }
 
@@ -184,9 +271,18 @@ export class Consumer<T = unknown> {
       this.#checkDrained();
       return;
     }
+    if (this.#abandonReleases) {
+      for (let i = 0; i < delivered.length; i++) this.#giveBack(delivered[i]!.receipt);
+      this.#checkDrained();
+      return;
+    }
     // Leased messages are in flight even if stop() came during the claim: run them.
     this.#held += delivered.length;
-    for (let i = 0; i < delivered.length; i++) this.#waiting[this.#waitingTail++] = context.message(delivered[i]!);
+    const claimedAt = this.#claimedAt;
+    for (let i = 0; i < delivered.length; i++) {
+      this.#waitingLeasedAt[this.#waitingTail] = claimedAt;
+      this.#waiting[this.#waitingTail++] = context.message(delivered[i]!);
+    }
     this.#dispatch();
     this.#pump();
     this.#checkDrained();
@@ -224,9 +320,10 @@ export class Consumer<T = unknown> {
       }
       this.#running++;
       const message = this.#waiting[this.#waitingHead]!;
+      const leasedAt = this.#waitingLeasedAt[this.#waitingHead]!;
       this.#waiting[this.#waitingHead++] = undefined as unknown as Message<T>;
       if (this.#waitingHead === this.#waitingTail) this.#waitingHead = this.#waitingTail = 0;
-      this.#start(message);
+      this.#start(message, leasedAt);
     }
   }
 
@@ -242,11 +339,12 @@ export class Consumer<T = unknown> {
   };
 
   /** Runs the handler; its outcome settles the message (see #succeeded and #failed). */
-  #start(message: Message<T>): void {
+  #start(message: Message<T>, leasedAt: number): void {
     let result: unknown;
+    const handlerContext = new RunContext();
     this.#handling++;
     try {
-      result = this.#handler(message);
+      result = this.#handler(message, handlerContext);
     } catch (error) {
       this.#handling--;
       this.#failed(message, error);
@@ -257,16 +355,25 @@ export class Consumer<T = unknown> {
       this.#succeeded(message);
       return;
     }
-    const run = this.#freeRuns.pop() ?? new Run(this);
+    const run = this.#freeRuns.pop() ?? this.#newRun();
     run.message = message;
+    run.context = handlerContext;
+    this.#renewer.started(run, leasedAt);
     const work = Promise.resolve(result).then(run.resolved, run.rejected);
     this.#context.storage.clock.track?.(work);
+  }
+
+  #newRun(): Run<T> {
+    const run = new Run(this);
+    this.#runs.push(run);
+    return run;
   }
 
   /** @internal A run's handler settled: the run goes back to the pool, then the message is settled. */
   ended(run: Run<T>, error: unknown, failed: boolean): void {
     const message = run.message!;
     run.message = undefined;
+    run.context = undefined;
     this.#freeRuns.push(run);
     this.#handling--;
     if (failed) this.#failed(message, error);
@@ -366,8 +473,11 @@ const RESOLVED = Promise.resolve();
  * Waits for one handler's promise. Its two callbacks are made once and the run is
  * reused for later messages: two closures per message were a good part of the garbage.
  */
-class Run<T> {
+class Run<T> implements RenewedRun<T> {
   message: Message<T> | undefined = undefined;
+  context: RunContext | undefined = undefined;
+  leaseUntil = 0;
+  renewing = false;
   readonly resolved: () => void;
   readonly rejected: (error: unknown) => void;
 

@@ -158,6 +158,25 @@ export class ClosedError extends PocketMQError {
   }
 }
 
+/**
+ * A running handler's lease could not be renewed: the message was redelivered, purged
+ * or removed meanwhile, or the storage failed (then `cause` is its error). The
+ * handler's `signal` aborts with it; another consumer may already be handling the message.
+ */
+export class LeaseLostError extends PocketMQError {
+  /** The queue the message was leased from. */
+  readonly queue: string;
+  /** The id of the message whose lease was lost. */
+  readonly messageId: string;
+
+  constructor(queue: string, messageId: string, options?: { cause?: unknown }) {
+    super('ERR_LEASE_LOST', `The lease of message ${messageId} in queue "${queue}" was lost; it may be delivered again`, options);
+    this.name = 'LeaseLostError';
+    this.queue = queue;
+    this.messageId = messageId;
+  }
+}
+
 /** Another live process owns the storage directory. */
 export class StorageLockedError extends PocketMQError {
   /** The directory that is locked. */
@@ -207,6 +226,7 @@ const BRANDED: readonly [Branded, string][] = [
   [StorageLockedError, 'StorageLockedError'],
   [CorruptLogError, 'CorruptLogError'],
   [AlreadySettledError, 'AlreadySettledError'],
+  [LeaseLostError, 'LeaseLostError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });

@@ -14,6 +14,7 @@ export {
   TimeoutError,
   RemoteError,
   ClosedError,
+  LeaseLostError,
   StorageLockedError,
   CorruptLogError,
   InvalidArgumentError,
@@ -27,6 +28,7 @@ export type { LiveListenerOptions, PublishOptions, SubscriptionInfo, Subscriptio
 export type { LiveListener } from './subscription.js';
 export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
 export type { Handler } from './consumer.js';
+export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './storage/memory-storage.js';
@@ -40,6 +42,7 @@ export type {
   ReceiveOptions,
   ResolvedQueueOptions,
   SendOptions,
+  StopOptions,
 } from './options.js';
 export type {
   Storage,

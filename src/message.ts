@@ -120,6 +120,11 @@ export class Message<T = unknown> implements MessageInfo<T> {
     return this.#context.extend(this, ms);
   }
 
+  /** @internal Whether this delivery came through the queue handle whose context is `context`. */
+  isFrom(context: QueueContext<unknown>): boolean {
+    return this.#context === context;
+  }
+
   /** @internal Marks the delivery settled; returns false if it already was. */
   markSettled(): boolean {
     if (this.#settled) return false;

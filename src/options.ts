@@ -111,6 +111,16 @@ export interface ConsumeOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `consumer.stop()` (and `subscription.stop()`). */
+export interface StopOptions {
+  /**
+   * Don't wait for running handlers: abort their `signal`s and give their messages,
+   * and those leased but not started, back to the queue at once for another consumer.
+   * @defaultValue `false` (wait for running handlers to finish and settle)
+   */
+  abandon?: boolean;
+}
+
 /** Options of `queue.receive()`. */
 export interface ReceiveOptions {
   /** Most messages to return (1–1000). @defaultValue `1` */
@@ -131,6 +141,8 @@ export const DEFAULTS = {
   concurrency: 1,
   receiveMax: 1,
   receiveWait: 0,
+  /** `consumer.stop()`: wait for running handlers rather than abandon them. */
+  abandon: false,
   deadLetterSuffix: '.dlq',
   /** RequestReply: how long `request()` waits for a reply, in ms. */
   requestTimeout: 30_000,
@@ -272,6 +284,14 @@ export function resolveConsumeOptions(options: unknown, prefix = 'options', extr
     rateLimit,
     signal: checkSignal(`${prefix}.signal`, o.signal),
   };
+}
+
+export function resolveStopOptions(options: unknown): Required<StopOptions> {
+  if (options === undefined) return { abandon: DEFAULTS.abandon };
+  const o = checkObject('options', options);
+  checkKeys('options', o, ['abandon']);
+  if (o.abandon !== undefined && typeof o.abandon !== 'boolean') throw expected('options.abandon', 'a boolean', o.abandon);
+  return { abandon: o.abandon ?? DEFAULTS.abandon };
 }
 
 export function resolveReceiveOptions(options: unknown): { max: number; wait: number; signal: AbortSignal | undefined } {

@@ -101,12 +101,30 @@ export class QueueContext<T> {
       done(batch.length);
       return;
     }
+    this.#batchAcked(batch, settles);
+    done(batch.length);
+  }
+
+  /**
+   * Acks a batch of messages in one storage call (`queue.ack()`): resolves with whether
+   * each took effect, or rejects with the storage's error.
+   */
+  async ackBatch(batch: readonly Message<T>[]): Promise<boolean[]> {
+    const receipts: Receipt[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) receipts[i] = batch[i]!.receipt;
+    const settles = await this.storage.ack(this.name, receipts, this.now());
+    this.#batchAcked(batch, settles);
+    const acked: boolean[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) acked[i] = settles[i] === 'ok';
+    return acked;
+  }
+
+  #batchAcked(batch: readonly Message<T>[], settles: readonly Settle[]): void {
     if (this.events.listenerCount('acked') > 0) {
       for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
     }
     // One wake for the batch: waiters re-check the queue once, not once per message.
     this.scheduler.wake(this.name);
-    done(batch.length);
   }
 
   #acked(message: Message<T>, ok: boolean): boolean {

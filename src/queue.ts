@@ -3,7 +3,7 @@ import { Consumer, type Handler } from './consumer.js';
 import { asyncDispose } from './dispose.js';
 import { ClosedError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
-import { infoOf, type Message, type MessageInfo } from './message.js';
+import { infoOf, Message, type MessageInfo } from './message.js';
 import {
   checkFunction,
   checkName,
@@ -239,6 +239,33 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       }
       for (const message of messages) yield message;
     }
+  }
+
+  /**
+   * Acks several messages received through this handle in one storage operation.
+   * Resolves with one boolean per message, in order, as `msg.ack()` would: `true` if
+   * the ack took effect, `false` if the message's lease had run out (it is, or will
+   * be, delivered again). Each message counts as settled, as after `msg.ack()`.
+   * Rejects with a `TypeError`, acking none, when `messages` is not an array of
+   * unsettled messages received through this handle (each at most once).
+   */
+  async ack(messages: readonly Message<T>[]): Promise<boolean[]> {
+    this.#checkOpen();
+    if (!Array.isArray(messages)) throw expected('messages', 'an array of messages received through this queue handle', messages);
+    const seen = new Set<Message<T>>();
+    for (let i = 0; i < messages.length; i++) {
+      const message: unknown = messages[i];
+      if (!(message instanceof Message) || !message.isFrom(this.#context as QueueContext<unknown>)) {
+        throw expected(`messages[${i}]`, `a message received through this handle of queue "${this.name}"`, message);
+      }
+      if (message.settled || seen.has(message)) {
+        throw new TypeError(`Expected \`messages[${i}]\` to be a message not settled yet, got message ${message.id}, which ${seen.has(message) ? 'appears twice in `messages`' : 'was already acked, nacked or dead-lettered'}`);
+      }
+      seen.add(message);
+    }
+    if (messages.length === 0) return [];
+    for (const message of messages) message.markSettled();
+    return this.#context.ackBatch(messages);
   }
 
   /**

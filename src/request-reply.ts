@@ -7,6 +7,7 @@ import { ClosedError, RemoteError, TimeoutError } from './errors.js';
 import { reportUnhandled, toError } from './events.js';
 import { newId, randomId } from './ids.js';
 import type { Message } from './message.js';
+import type { HandlerContext } from './handler-context.js';
 import { type ConsumeOptions, DEFAULTS, QUEUE_OPTION_KEYS, type QueueOptions } from './options.js';
 import { Queue } from './queue.js';
 import { schedulerOf } from './scheduler.js';
@@ -34,8 +35,12 @@ export interface RequestOptions {
 /** Options of `serve()`: those of `queue.consume()`. */
 export type ServeOptions = ConsumeOptions;
 
-/** Serves one request: its return value (or what its promise resolves to) is the reply. */
-export type RequestHandler<Req, Res> = (body: Req, message: Message<Req>) => Res | Promise<Res>;
+/**
+ * Serves one request: its return value (or what its promise resolves to) is the reply.
+ * The request's lease is renewed while it runs; `context.signal` aborts if the lease is
+ * lost or the server is stopped with `{ abandon: true }` (see {@link HandlerContext}).
+ */
+export type RequestHandler<Req, Res> = (body: Req, message: Message<Req>, context: HandlerContext) => Res | Promise<Res>;
 
 /** Counters of a {@link RequestReply} instance, for monitoring. */
 export interface RequestReplyStats {
@@ -151,11 +156,11 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
     this.#checkOpen();
     checkFunction('handler', handler);
     const { maxAttempts } = this.#requests.options;
-    return this.#requests.consume(async (message) => {
+    return this.#requests.consume(async (message, context) => {
       const replyTo = message.headers[REPLY_TO];
       let value: Res;
       try {
-        value = await handler(message.body, message);
+        value = await handler(message.body, message, context);
         // A result JSON would change fails like a throw, so the requester hears of it instead of waiting.
         if (this.storage.checksBodies !== false) checkBody(value, 'result');
       } catch (error) {

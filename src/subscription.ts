@@ -2,6 +2,7 @@ import type { Consumer } from './consumer.js';
 import { asyncDispose } from './dispose.js';
 import type { MessageInfo } from './message.js';
 import type { Queue } from './queue.js';
+import { resolveStopOptions, type StopOptions } from './options.js';
 
 /** A live listener: called once per matching publish while attached; what it returns or throws never affects the publish. */
 export type LiveListener<T> = (message: MessageInfo<T>) => unknown;
@@ -96,12 +97,19 @@ export class Subscription<T = unknown> {
    * Detaches gracefully: resolves once running handlers have finished. A durable
    * subscription stays recorded and keeps collecting messages; delete it with
    * `topic.deleteSubscription(name)`. The {@link Subscription.queue} handle stays usable.
+   * With `{ abandon: true }`, a durable subscription does not wait for its running
+   * handlers (see `Consumer.stop()`); a live listener has none to wait for.
    */
-  stop(): Promise<void> {
-    if (this.#stopped) return this.#stopped;
-    this.#detach(this);
+  stop(options?: StopOptions): Promise<void> {
+    try {
+      resolveStopOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const inner = this.#inner;
-    this.#stopped = inner.kind === 'durable' ? inner.consumer.stop() : Promise.resolve();
-    return this.#stopped;
+    if (!this.#stopped) this.#detach(this);
+    const stopped = inner.kind === 'durable' ? inner.consumer.stop(options) : Promise.resolve();
+    this.#stopped ??= stopped;
+    return stopped;
   }
 }

@@ -35,6 +35,7 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
       'OutOfRangeError',
       'InvalidBodyError',
       'AlreadySettledError',
+      'LeaseLostError',
       'Topic',
       'Subscription',
       'RequestReply',

@@ -18,7 +18,8 @@
  * them through pub/sub), never by waiting a fixed time.
  */
 import { describe, expect, it } from 'vitest';
-import { ClosedError } from '../src/errors.js';
+import { ClosedError, LeaseLostError } from '../src/errors.js';
+import type { Message } from '../src/message.js';
 import { Queue } from '../src/queue.js';
 import type {
   ClaimRequest,
@@ -30,6 +31,8 @@ import type {
   StoredMessage,
 } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
+import { countingStorage } from './helpers/counting-storage.js';
+import { HandlerClock } from './helpers/handler-clock.js';
 import { newMessage } from './helpers/new-message.js';
 
 /** Makes one empty storage on `clock`, and optionally how to remove what it left behind. */
@@ -42,7 +45,8 @@ const DLQ = 'jobs.dlq';
 
 interface Context {
   storage: Storage;
-  clock: TestClock;
+  /** A TestClock on which handlers can take simulated time (`handlerSleep`). */
+  clock: HandlerClock;
 }
 
 /** A message as `Queue.send()` would build it at `now`; `fields` override. */
@@ -107,7 +111,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
   /** A test with its own storage on its own clock, closed and cleaned up afterwards. */
   function contract(title: string, body: (context: Context) => Promise<void>): void {
     it(title, async () => {
-      const clock = new TestClock(START);
+      const clock = new HandlerClock(START);
       const { storage, cleanup } = await make(clock);
       try {
         await body({ storage, clock });
@@ -1070,6 +1074,151 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(await producer.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 1 });
         await producer.close();
         await worker.close();
+      });
+    });
+
+    describe('leases of running handlers', () => {
+      contract('consume() - a handler slower than visibilityTimeout is acked once: never redelivered or dead-lettered (two consumers)', async (c) => {
+        const a = new Queue<string>(QUEUE, { storage: c.storage, visibilityTimeout: 200 });
+        const b = new Queue<string>(QUEUE, { storage: c.storage, visibilityTimeout: 200 });
+        const runs: string[] = [];
+        const acked: string[] = [];
+        const dead: string[] = [];
+        for (const queue of [a, b]) {
+          queue.on('acked', (msg) => acked.push(msg.body));
+          queue.on('dead', (msg) => dead.push(msg.body));
+        }
+        const handler = (name: string) => async (msg: Message<string>) => {
+          const slept = c.clock.handlerSleep(500);
+          runs.push(`${name}:${msg.body}:${msg.attempt}`);
+          await slept;
+        };
+        const consumers = [a.consume(handler('a')), b.consume(handler('b'))];
+        await a.send('slow');
+        await c.clock.advance(2_000);
+        expect(runs).toEqual(['a:slow:1']);
+        expect(acked).toEqual(['slow']);
+        expect(dead).toEqual([]);
+        expect(await a.stats()).toMatchObject({ ready: 0, delayed: 0, inflight: 0, delivered: 1, acked: 1, retried: 0, deadLettered: 0 });
+        expect(await c.storage.peek(DLQ, 10, c.clock.now())).toEqual([]);
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
+        await a.close();
+        await b.close();
+      });
+
+      contract('consume() - renews every visibilityTimeout / 3 while the handler runs, and never after it settles', async (c) => {
+        const counted = countingStorage(c.storage);
+        const extendedAt: number[] = [];
+        const extend = c.storage.extend.bind(c.storage);
+        counted.replace('extend', (queue, receipt, leaseUntil, now) => {
+          extendedAt.push(now - START);
+          return extend(queue, receipt, leaseUntil, now);
+        });
+        const queue = new Queue<number>(QUEUE, { storage: counted.storage, visibilityTimeout: 300 });
+        const consumer = queue.consume(async (msg) => {
+          await c.clock.handlerSleep(msg.body);
+        });
+        await queue.send(500);
+        await c.clock.advance(500);
+        expect(extendedAt).toEqual([100, 200, 300, 400]);
+        expect(await queue.stats()).toMatchObject({ inflight: 0, acked: 1 });
+        await c.clock.advance(5_000);
+        expect(extendedAt).toEqual([100, 200, 300, 400]);
+        // A handler done within a third of the timeout is never extended.
+        await queue.send(90);
+        await c.clock.advance(1_000);
+        expect(extendedAt).toEqual([100, 200, 300, 400]);
+        expect(await queue.stats()).toMatchObject({ inflight: 0, delivered: 2, acked: 2 });
+        await consumer.stop();
+        await queue.close();
+      });
+
+      contract('consume() - a lost lease aborts the handler\'s signal with LeaseLostError, and its late ack takes no effect', async (c) => {
+        const queue = new Queue<string>(QUEUE, { storage: c.storage, visibilityTimeout: 300 });
+        let held: Message<string> | undefined;
+        let signal: AbortSignal | undefined;
+        let abortedAt: number | undefined;
+        const consumer = queue.consume(async (msg, context) => {
+          const slept = c.clock.handlerSleep(1_000);
+          held = msg;
+          signal = context.signal;
+          signal.addEventListener('abort', () => (abortedAt = c.clock.now() - START));
+          await slept;
+        });
+        await queue.send('job');
+        await c.clock.advance(50);
+        expect(held?.body).toBe('job');
+        // Another consumer takes the message over: the lease the handler holds is stale.
+        expect(await c.storage.release(QUEUE, held!.receipt, c.clock.now(), c.clock.now())).toBe('ok');
+        const { delivered } = await c.storage.claim(QUEUE, claimRequest({ max: 1, leaseMs: 10_000 }), c.clock.now());
+        expect(delivered.map((d) => d.message.id)).toEqual([held!.id]);
+        await c.clock.advance(50);
+        expect(signal!.aborted).toBe(true);
+        expect(abortedAt).toBe(100);
+        expect(signal!.reason).toBeInstanceOf(LeaseLostError);
+        expect(signal!.reason).toMatchObject({ code: 'ERR_LEASE_LOST', queue: QUEUE, messageId: held!.id });
+        await c.clock.advance(1_000);
+        expect(await queue.stats()).toMatchObject({ inflight: 1, acked: 0 });
+        await consumer.stop();
+        await queue.close();
+      });
+
+      contract('consumer.stop({ abandon: true }) - aborts running handlers\' signals and gives every held message back at once', async (c) => {
+        const queue = new Queue<number>(QUEUE, { storage: c.storage, visibilityTimeout: 30_000 });
+        const reasons: unknown[] = [];
+        const consumer = queue.consume(
+          async (_msg, { signal }) => {
+            const slept = c.clock.handlerSleep(10_000);
+            signal.addEventListener('abort', () => reasons.push(signal.reason));
+            await slept;
+          },
+          { concurrency: 2, prefetch: 3 },
+        );
+        await queue.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
+        await c.clock.advance(0);
+        expect(consumer.active).toBe(3);
+        await consumer.stop({ abandon: true });
+        expect(reasons).toHaveLength(2);
+        for (const reason of reasons) expect(reason).toBeInstanceOf(ClosedError);
+        expect(await queue.stats()).toMatchObject({ ready: 3, inflight: 0 });
+        const again = await queue.receive({ max: 10 });
+        expect(again.map((m) => [m.body, m.attempt])).toEqual([
+          [1, 2],
+          [2, 2],
+          [3, 2],
+        ]);
+        expect(await queue.ack(again)).toEqual([true, true, true]);
+        // The abandoned handlers finish later: their acks take no effect.
+        await c.clock.advance(10_000);
+        expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0, acked: 3 });
+        await queue.close();
+      });
+
+      contract('queue.ack(messages) - one storage call; true or false per message as msg.ack() would', async (c) => {
+        const counted = countingStorage(c.storage);
+        const queue = new Queue<number>(QUEUE, { storage: counted.storage, visibilityTimeout: 100 });
+        const acked: number[] = [];
+        queue.on('acked', (msg) => acked.push(msg.body));
+        await queue.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
+        const first = await queue.receive({ max: 1 });
+        await c.clock.advance(100);
+        // The first lease ran out and the message went to someone else: its receipt is stale.
+        const rest = (await queue.receive({ max: 10 })).sort((x, y) => x.body - y.body);
+        expect(rest.map((m) => [m.body, m.attempt])).toEqual([
+          [1, 2],
+          [2, 1],
+          [3, 1],
+        ]);
+        const before = counted.calls.get('ack') ?? 0;
+        expect(await queue.ack([first[0]!, rest[1]!, rest[2]!])).toEqual([false, true, true]);
+        expect(counted.calls.get('ack')).toBe(before + 1);
+        expect([first[0]!, rest[1]!, rest[2]!].map((m) => m.settled)).toEqual([true, true, true]);
+        expect(rest[0]!.settled).toBe(false);
+        expect(acked).toEqual([2, 3]);
+        expect(await queue.stats()).toMatchObject({ inflight: 1, acked: 2 });
+        expect(await queue.ack([])).toEqual([]);
+        expect(counted.calls.get('ack')).toBe(before + 1);
+        await queue.close();
       });
     });
   });

@@ -4,6 +4,7 @@ import {
   type ConsumeOptions,
   Consumer,
   type Handler,
+  type HandlerContext,
   MemoryStorage,
   Message,
   type MessageInfo,
@@ -14,6 +15,7 @@ import {
   type QueueStats,
   type ReceiveOptions,
   type SendOptions,
+  type StopOptions,
 } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 
@@ -47,6 +49,23 @@ describe('Queue<T> types', () => {
     expectTypeOf(orders.consume).parameter(0).toEqualTypeOf<Handler<Order>>();
     expectTypeOf(orders.consume(async (msg) => expectTypeOf(msg.body).toEqualTypeOf<Order>())).toEqualTypeOf<Consumer<Order>>();
     expectTypeOf<Consumer<Order>['stop']>().returns.toEqualTypeOf<Promise<void>>();
+  });
+
+  it('a handler gets a HandlerContext with an AbortSignal; handlers of one argument still fit', () => {
+    expectTypeOf<Handler<Order>>().parameter(1).toEqualTypeOf<HandlerContext>();
+    expectTypeOf<HandlerContext['signal']>().toEqualTypeOf<AbortSignal>();
+    orders.consume(async (msg, { signal }) => {
+      expectTypeOf(msg).toEqualTypeOf<Message<Order>>();
+      expectTypeOf(signal).toEqualTypeOf<AbortSignal>();
+    });
+    orders.consume(async (msg) => void msg.body.sku);
+  });
+
+  it('consumer.stop() takes StopOptions; queue.ack() takes messages and resolves with booleans', () => {
+    expectTypeOf<Consumer<Order>['stop']>().parameter(0).toEqualTypeOf<StopOptions | undefined>();
+    expectTypeOf<StopOptions['abandon']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf(orders.ack).parameter(0).toEqualTypeOf<readonly Message<Order>[]>();
+    expectTypeOf(orders.ack([])).toEqualTypeOf<Promise<boolean[]>>();
   });
 
   it('for await yields Message<T>', () => {
