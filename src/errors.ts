@@ -227,6 +227,9 @@ const BRANDED: readonly [Branded, string][] = [
   [CorruptLogError, 'CorruptLogError'],
   [AlreadySettledError, 'AlreadySettledError'],
   [LeaseLostError, 'LeaseLostError'],
+  [InvalidArgumentError, 'InvalidArgumentError'],
+  [OutOfRangeError, 'OutOfRangeError'],
+  [InvalidBodyError, 'InvalidBodyError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });
@@ -235,7 +238,7 @@ for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLAS
 const brandOf = (errorClass: unknown): string | undefined =>
   typeof errorClass === 'function' && Object.hasOwn(errorClass, CLASS_BRAND) ? (errorClass as unknown as Record<symbol, string>)[CLASS_BRAND] : undefined;
 
-Object.defineProperty(PocketMQError, Symbol.hasInstance, {
+const hasInstance = {
   value(this: Branded, value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     // Every pocketmq error, argument errors included, carries the error brand on its prototype.
@@ -247,4 +250,6 @@ Object.defineProperty(PocketMQError, Symbol.hasInstance, {
     }
     return false;
   },
-});
+};
+// The argument errors extend TypeError/RangeError, so they need the rule of their own.
+for (const errorClass of [PocketMQError, InvalidArgumentError, OutOfRangeError]) Object.defineProperty(errorClass, Symbol.hasInstance, hasInstance);
