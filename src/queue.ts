@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { Consumer, type Handler } from './consumer.js';
 import { asyncDispose } from './dispose.js';
-import { ClosedError, QueueFullError } from './errors.js';
+import { ClosedError, InvalidArgumentError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageInfo } from './message.js';
 import {
@@ -259,7 +259,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         throw expected(`messages[${i}]`, `a message received through this handle of queue "${this.name}"`, message);
       }
       if (message.settled || seen.has(message)) {
-        throw new TypeError(`Expected \`messages[${i}]\` to be a message not settled yet, got message ${message.id}, which ${seen.has(message) ? 'appears twice in `messages`' : 'was already acked, nacked or dead-lettered'}`);
+        throw new InvalidArgumentError(`messages[${i}]`, `Expected \`messages[${i}]\` to be a message not settled yet, got message ${message.id}, which ${seen.has(message) ? 'appears twice in `messages`' : 'was already acked, nacked or dead-lettered'}`);
       }
       seen.add(message);
     }
