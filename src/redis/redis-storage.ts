@@ -5,8 +5,8 @@ import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { asyncDispose } from '../dispose.js';
 import { randomId } from '../ids.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
-import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
-import { SCRIPT, type Operation } from './redis-scripts.js';
+import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
+import { SCRIPT, type Operation } from './lua/script.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -22,9 +22,9 @@ import type {
   Storage,
   StorageSignal,
   StoredMessage,
-} from './storage.js';
-import { APPLIED_AT_CALL } from './applied-at-call.js';
-import { readySignal } from './queue-signals.js';
+} from '../storage/storage.js';
+import { APPLIED_AT_CALL } from '../storage/applied-at-call.js';
+import { readySignal } from '../storage/queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
 export interface RedisStorageOptions {
