@@ -100,7 +100,7 @@ interface PendingAck {
 
 /** How long the scheduler waits before ticking again after a failed tick. */
 const TICK_RETRY_MS = 1_000;
-/** Fields of a message record as the scripts return it: id, T:b string, T:m string (see `record` in redis-scripts.ts). */
+/** Fields of a message record as the scripts return it: id, T:b string, T:m string (see `record` in lua/lib/records.ts). */
 const RECORD_FIELDS = 3;
 
 /**
@@ -177,7 +177,7 @@ function decodeDeadLettered(r: Reply): DeadLettered[] {
 }
 
 /**
- * A list of items as the scripts read it (readCount and readItem in redis-scripts.ts):
+ * A list of items as the scripts read it (readCount and readItem in lua/lib/item-list.ts):
  * the count, then each item: id, the record string, priority, availableAt, then how many
  * optional fields follow and each as its letter and value, only what the scripts act on
  * (x expiresAt, d dedupeId, g group). When every item has priority 0, is available at

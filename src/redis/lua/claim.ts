@@ -1,0 +1,23 @@
+/**
+ * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts.
+ * Payload: { delivered (record)..., deadLettered (reason, target, record)... }; a
+ * delivered record's T:m string carries its lease token.
+ */
+export const CLAIM = `
+advance(KEYS[1])
+return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])))
+`;
+
+/**
+ * An ack followed by a claim on the same queue (a consumer's acks and its next claim,
+ * made in one turn): one script instead of two, applied in that order.
+ * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts, then id, token pairs.
+ * Payload: { settles, delivered, deadLettered } as ACK and CLAIM give them.
+ */
+export const ACK_CLAIM = `
+local base = KEYS[1]
+advance(base)
+local settles = ackPairs(base, A + 3)
+local claimed = claimUpTo(base, KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2]))
+return finish({ settles, claimed[1], claimed[2] })
+`;

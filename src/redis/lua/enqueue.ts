@@ -1,0 +1,146 @@
+/**
+ * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
+ * none), overflow, dedupeWindow, then one or more segments, each a list of items
+ * (readCount, readItem). Each segment is one `enqueue()` call (the client merges the
+ * calls of one tick), applied in order, each all or nothing.
+ * Payload per segment: 0 when every item was stored and nothing dropped (the usual case,
+ * kept short), else { full (0/1), results (id, 'stored'|'duplicate')..., dropped (reason, target, record)... }.
+ */
+export const ENQUEUE = `
+local base = KEYS[1]
+local dlq = KEYS[2] or false
+local maxLength = ARGV[A] ~= '' and tonumber(ARGV[A]) or nil
+local overflow = ARGV[A + 1]
+local window = tonumber(ARGV[A + 2])
+advance(base)
+pruneDedupe(base)
+
+local function segment(from)
+  local n, plainItems
+  n, plainItems, from = readCount(from)
+  if plainItems and not maxLength then
+    -- Plain items have no dedupeId and nothing bounds the queue: each is stored as it is.
+    local i = from
+    for _ = 1, n do
+      local item
+      item, i = readItem(i, true)
+      insert(base, item, window)
+    end
+    return 0, i
+  end
+  local items = {}
+  local results = {}
+  local batchIds = {}
+  local fresh = 0
+  local plain = true
+  local i = from
+  for _ = 1, n do
+    local item
+    item, i = readItem(i, plainItems)
+    local dup = duplicateOf(base, item.d)
+    if not dup and item.d then dup = batchIds[item.d] end
+    if dup then
+      plain = false
+      results[#results + 1] = dup
+      results[#results + 1] = 'duplicate'
+    else
+      results[#results + 1] = item.id
+      results[#results + 1] = 'stored'
+      fresh = fresh + 1
+      -- Items of one batch are stored at the same now: within the window of each other only when it is not 0.
+      if item.d and window > 0 then batchIds[item.d] = item.id end
+      items[#items + 1] = item
+    end
+  end
+  if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
+    return { 1, {}, {} }, i
+  end
+  for _, item in ipairs(items) do insert(base, item, window) end
+  local dropped = {}
+  if maxLength then
+    -- Dropping reads the ready buckets and the hashes, and may insert dead-letter copies:
+    -- everything up to date first, and no waiting list until the drops are done.
+    local batched = PENDING
+    if batched then flushPending() end
+    PENDING = nil
+    local left = waiting(base)
+    while left > maxLength do
+      local victim = nil
+      local lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
+      while lowest and not victim do
+        local id = redis.call('ZRANGE', base .. ':r:' .. lowest, 0, 0)[1]
+        if id then
+          victim = load(base, id, true)
+        else
+          -- Claims leave an emptied bucket listed; drop it now.
+          unlistBucket(base, lowest)
+          lowest = redis.call('ZRANGE', PRIS[base], -1, -1)[1]
+        end
+      end
+      if not victim then
+        -- Rare: everything waiting is delayed or behind a group. The oldest by insertion goes.
+        local all = redis.call('HGETALL', META[base])
+        local oldest = nil
+        for k = 1, #all, 2 do
+          local m = parse(all[k], all[k + 1])
+          if m.st ~= 'i' and (not oldest or tonumber(m.ins) < tonumber(oldest.ins)) then oldest = m end
+        end
+        if oldest then
+          victim = oldest
+          blobOf(base, victim)
+        end
+      end
+      if not victim then break end
+      unlink(base, victim)
+      deadLetterEntry(base, victim, dlq, 'overflow', false, dropped)
+      left = waiting(base)
+    end
+    if batched then PENDING = {} end
+  end
+  if plain and #dropped == 0 then return 0, i end
+  return { 0, results, dropped }, i
+end
+
+-- Several sends (the calls of one tick, merged) are inserted as a batch: one look at
+-- which ids are taken, and one command per hash and bucket for all of them.
+local ids = {}
+local j = A + 3
+while j <= #ARGV do j = listIds(j, ids) end
+if #ids > 1 then
+  PENDING = {}
+  knowTaken(base, ids)
+end
+
+local out = {}
+local i = A + 3
+while i <= #ARGV do
+  out[#out + 1], i = segment(i)
+end
+if PENDING then flushPending() end
+PENDING = nil
+return finish(out)
+`;
+
+/** KEYS: every queue. ARGV from A: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
+export const ENQUEUE_MANY = `
+local window = tonumber(ARGV[A])
+local ids = {}
+listIds(A + 1, ids)
+for _, base in ipairs(KEYS) do
+  advance(base)
+  pruneDedupe(base)
+  if #ids > 1 then
+    PENDING = {}
+    knowTaken(base, ids)
+  end
+  local n, plain, i = readCount(A + 1)
+  for _ = 1, n do
+    local item
+    item, i = readItem(i, plain)
+    if not duplicateOf(base, item.d) then insert(base, item, window) end
+  end
+  if PENDING then flushPending() end
+  PENDING = nil
+end
+return finish(0)
+`;
