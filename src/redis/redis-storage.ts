@@ -445,7 +445,7 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
-      const segments = (await this.#run('enqueue', 'enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
+      const segments = (await this.#run('enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
       for (let k = 0; k < calls.length; k++) {
         const r = segments[k]!;
         if (r === 0) {
@@ -476,7 +476,7 @@ export class RedisStorage implements Storage {
       encodeItems(items, now, args);
       const targets = [...new Set(queues)];
       if (!this.#isCluster) {
-        await this.#run('enqueueMany', 'enqueueMany', targets, now, args);
+        await this.#run('enqueueMany', targets, now, args);
         return;
       }
       // A script touches one slot: one script per slot, each all or nothing for its queues.
@@ -487,7 +487,7 @@ export class RedisStorage implements Storage {
         if (group) group.push(queue);
         else bySlot.set(tag, [queue]);
       }
-      await Promise.all([...bySlot.values()].map((group) => this.#run('enqueueMany', 'enqueueMany', group, now, args)));
+      await Promise.all([...bySlot.values()].map((group) => this.#run('enqueueMany', group, now, args)));
     });
   }
 
@@ -499,11 +499,11 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
       const ack = this.#takeAck(queue);
       if (ack && ack.now !== now) this.#sendAck(queue, ack);
-      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', 'claim', [queue, ...dlq], now, args)) as Reply);
+      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', [queue, ...dlq], now, args)) as Reply);
       for (const arg of ack.args) args.push(arg);
       let reply: [Settle[], Reply, Reply];
       try {
-        reply = (await this.#run('ackClaim', 'ack', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
+        reply = (await this.#run('ackClaim', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
       } catch (error) {
         ack.reject(error);
         throw error;
@@ -557,13 +557,13 @@ export class RedisStorage implements Storage {
   }
 
   #sendAck(queue: string, ack: PendingAck): void {
-    this.#run('ack', 'ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
+    this.#run('ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(dueAt)];
-      return (await this.#run('release', 'release', [queue], now, args)) as Settle;
+      return (await this.#run('release', [queue], now, args)) as Settle;
     });
   }
 
@@ -571,20 +571,20 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       const queues = target === false ? [queue] : [queue, target];
       const args = [receipt.id, String(receipt.token), info.reason, info.error === undefined ? '0' : '1', info.error ?? ''];
-      return (await this.#run('deadLetter', 'deadLetter', queues, now, args)) as Settle;
+      return (await this.#run('deadLetter', queues, now, args)) as Settle;
     });
   }
 
   extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(leaseUntil)];
-      return (await this.#run('extend', 'extend', [queue], now, args)) as Settle;
+      return (await this.#run('extend', [queue], now, args)) as Settle;
     });
   }
 
   stats(queue: string, now: number): Promise<QueueStats> {
     return this.#track(async () => {
-      const c = ((await this.#run('stats', 'stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
+      const c = ((await this.#run('stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
       return {
         ready: c[0]! + c[2]!,
         delayed: c[1]!,
@@ -600,12 +600,12 @@ export class RedisStorage implements Storage {
   }
 
   purge(queue: string, now: number): Promise<number> {
-    return this.#track(async () => (await this.#run('purge', 'purge', [queue], now, [])) as number);
+    return this.#track(async () => (await this.#run('purge', [queue], now, [])) as number);
   }
 
   forget(queue: string, now: number): Promise<boolean> {
     return this.#track(async () => {
-      const forgotten = (await this.#run('forget', 'forget', [queue], now, [])) === 1;
+      const forgotten = (await this.#run('forget', [queue], now, [])) === 1;
       if (forgotten) this.#queues.delete(queue);
       return forgotten;
     });
@@ -613,7 +613,7 @@ export class RedisStorage implements Storage {
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.#track(async () => {
-      const r = (await this.#run('peek', 'peek', [queue], now, [max])) as Reply;
+      const r = (await this.#run('peek', [queue], now, [max])) as Reply;
       const out: StoredMessage[] = [];
       for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i).message);
       return out;
@@ -637,7 +637,7 @@ export class RedisStorage implements Storage {
       for (const [queue, state] of this.#queues) if (state.due !== undefined && state.due <= now) due.push(queue);
       // One script per queue, sent together: queues live in different Cluster slots.
       try {
-        await Promise.all(due.map((queue) => this.#run('tick', 'tick', [queue], now, [])));
+        await Promise.all(due.map((queue) => this.#run('tick', [queue], now, [])));
       } catch (error) {
         // The scheduler would fire again at once for a due time still past: try again in a second instead.
         for (const queue of due) {
@@ -716,8 +716,9 @@ export class RedisStorage implements Storage {
     if (tags.some((tag) => tag !== tags[0])) throw crossSlotError(name, queues, tags, this.#keyTag);
   }
 
-  /** Runs an operation of the script; `name` is what an error calls it. */
-  async #run(operation: Operation, name: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+  /** Runs an operation of the script on `queues` (the first is the one it is about). */
+  async #run(operation: Operation, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+    const name = operation === 'ackClaim' ? 'ack and claim' : operation;
     // Sends and acks held for the end of the turn go first, so that operations reach
     // Redis in the order they were called (between themselves, the held ones keep theirs).
     if (operation !== 'ack' && operation !== 'enqueue') {
@@ -820,7 +821,7 @@ export class RedisStorage implements Storage {
     if (this.#client.status !== 'ready') return;
     const queues = [...this.#queues.keys()];
     try {
-      await Promise.all(queues.map((queue) => this.#run('tick', 'tick', [queue], this.clock.now(), [])));
+      await Promise.all(queues.map((queue) => this.#run('tick', [queue], this.clock.now(), [])));
       this.#stale = false;
     } catch {
       // The connection went again; the next 'ready' retries.
