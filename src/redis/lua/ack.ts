@@ -1,5 +1,5 @@
 /** KEYS: queue. ARGV from A: id, token pairs. Payload: a settle per pair. */
 export const ACK = `
 advance(KEYS[1])
-return finish(ackPairs(KEYS[1], A))
+return finish(ackPairs(KEYS[1], ARGS_AT))
 `;

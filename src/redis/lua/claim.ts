@@ -5,7 +5,7 @@
  */
 export const CLAIM = `
 advance(KEYS[1])
-return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])))
+return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[ARGS_AT]), tonumber(ARGV[ARGS_AT + 1]), tonumber(ARGV[ARGS_AT + 2])))
 `;
 
 /**
@@ -17,7 +17,7 @@ return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[A]), tonumber(A
 export const ACK_CLAIM = `
 local base = KEYS[1]
 advance(base)
-local settles = ackPairs(base, A + 3)
-local claimed = claimUpTo(base, KEYS[2] or false, tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2]))
+local settles = ackPairs(base, ARGS_AT + 3)
+local claimed = claimUpTo(base, KEYS[2] or false, tonumber(ARGV[ARGS_AT]), tonumber(ARGV[ARGS_AT + 1]), tonumber(ARGV[ARGS_AT + 2]))
 return finish({ settles, claimed[1], claimed[2] })
 `;

@@ -3,11 +3,11 @@ export const DEAD_LETTER = `
 local base = KEYS[1]
 local target = KEYS[2] or false
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1], true)
-if not m then return finish(why) end
-unlink(base, m)
+local message, why = leased(base, ARGV[ARGS_AT], ARGV[ARGS_AT + 1], true)
+if not message then return finish(why) end
+unlink(base, message)
 local err = false
-if ARGV[A + 3] == '1' then err = ARGV[A + 4] end
-deadLetterEntry(base, m, target, ARGV[A + 2], err, nil)
+if ARGV[ARGS_AT + 3] == '1' then err = ARGV[ARGS_AT + 4] end
+deadLetterEntry(base, message, target, ARGV[ARGS_AT + 2], err, nil)
 return finish('ok')
 `;

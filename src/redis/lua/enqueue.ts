@@ -9,19 +9,19 @@
 export const ENQUEUE = `
 local base = KEYS[1]
 local dlq = KEYS[2] or false
-local maxLength = ARGV[A] ~= '' and tonumber(ARGV[A]) or nil
-local overflow = ARGV[A + 1]
-local window = tonumber(ARGV[A + 2])
+local maxLength = ARGV[ARGS_AT] ~= '' and tonumber(ARGV[ARGS_AT]) or nil
+local overflow = ARGV[ARGS_AT + 1]
+local window = tonumber(ARGV[ARGS_AT + 2])
 advance(base)
 pruneDedupe(base)
 
 local function segment(from)
-  local n, plainItems
-  n, plainItems, from = readCount(from)
+  local itemCount, plainItems
+  itemCount, plainItems, from = readCount(from)
   if plainItems and not maxLength then
     -- Plain items have no dedupeId and nothing bounds the queue: each is stored as it is.
     local i = from
-    for _ = 1, n do
+    for _ = 1, itemCount do
       local item
       item, i = readItem(i, true)
       insert(base, item, window)
@@ -34,11 +34,11 @@ local function segment(from)
   local fresh = 0
   local plain = true
   local i = from
-  for _ = 1, n do
+  for _ = 1, itemCount do
     local item
     item, i = readItem(i, plainItems)
-    local dup = duplicateOf(base, item.d)
-    if not dup and item.d then dup = batchIds[item.d] end
+    local dup = duplicateOf(base, item.dedupeId)
+    if not dup and item.dedupeId then dup = batchIds[item.dedupeId] end
     if dup then
       plain = false
       results[#results + 1] = dup
@@ -48,7 +48,7 @@ local function segment(from)
       results[#results + 1] = 'stored'
       fresh = fresh + 1
       -- Items of one batch are stored at the same now: within the window of each other only when it is not 0.
-      if item.d and window > 0 then batchIds[item.d] = item.id end
+      if item.dedupeId and window > 0 then batchIds[item.dedupeId] = item.id end
       items[#items + 1] = item
     end
   end
@@ -82,8 +82,8 @@ local function segment(from)
         local all = redis.call('HGETALL', META[base])
         local oldest = nil
         for k = 1, #all, 2 do
-          local m = parse(all[k], all[k + 1])
-          if m.st ~= 'i' and (not oldest or tonumber(m.ins) < tonumber(oldest.ins)) then oldest = m end
+          local message = parse(all[k], all[k + 1])
+          if message.state ~= 'i' and (not oldest or tonumber(message.insertion) < tonumber(oldest.insertion)) then oldest = message end
         end
         if oldest then
           victim = oldest
@@ -104,7 +104,7 @@ end
 -- Several sends (the calls of one tick, merged) are inserted as a batch: one look at
 -- which ids are taken, and one command per hash and bucket for all of them.
 local ids = {}
-local j = A + 3
+local j = ARGS_AT + 3
 while j <= #ARGV do j = listIds(j, ids) end
 if #ids > 1 then
   PENDING = {}
@@ -112,7 +112,7 @@ if #ids > 1 then
 end
 
 local out = {}
-local i = A + 3
+local i = ARGS_AT + 3
 while i <= #ARGV do
   out[#out + 1], i = segment(i)
 end
@@ -123,9 +123,9 @@ return finish(out)
 
 /** KEYS: every queue. ARGV from A: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
 export const ENQUEUE_MANY = `
-local window = tonumber(ARGV[A])
+local window = tonumber(ARGV[ARGS_AT])
 local ids = {}
-listIds(A + 1, ids)
+listIds(ARGS_AT + 1, ids)
 for _, base in ipairs(KEYS) do
   advance(base)
   pruneDedupe(base)
@@ -133,11 +133,11 @@ for _, base in ipairs(KEYS) do
     PENDING = {}
     knowTaken(base, ids)
   end
-  local n, plain, i = readCount(A + 1)
-  for _ = 1, n do
+  local itemCount, plain, i = readCount(ARGS_AT + 1)
+  for _ = 1, itemCount do
     local item
     item, i = readItem(i, plain)
-    if not duplicateOf(base, item.d) then insert(base, item, window) end
+    if not duplicateOf(base, item.dedupeId) then insert(base, item, window) end
   end
   if PENDING then flushPending() end
   PENDING = nil

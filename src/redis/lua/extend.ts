@@ -2,8 +2,8 @@
 export const EXTEND = `
 local base = KEYS[1]
 advance(base)
-local why = leaseCheck(redis.call('HGET', META[base], ARGV[A]), ARGV[A + 1])
+local why = leaseCheck(redis.call('HGET', META[base], ARGV[ARGS_AT]), ARGV[ARGS_AT + 1])
 if why then return finish(why) end
-dueAdd(base, ARGV[A + 2], ARGV[A])
+dueAdd(base, ARGV[ARGS_AT + 2], ARGV[ARGS_AT])
 return finish('ok')
 `;

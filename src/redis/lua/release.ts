@@ -2,13 +2,13 @@
 export const RELEASE = `
 local base = KEYS[1]
 advance(base)
-local m, why = leased(base, ARGV[A], ARGV[A + 1], false)
-if not m then return finish(why) end
-dueRem(base, m.id)
+local message, why = leased(base, ARGV[ARGS_AT], ARGV[ARGS_AT + 1], false)
+if not message then return finish(why) end
+dueRem(base, message.id)
 count(base, 'inflight', -1)
 count(base, 'retried', 1)
-m.t = '0'
-m.a = ARGV[A + 2]
-reschedule(base, m)
+message.token = '0'
+message.availableAt = ARGV[ARGS_AT + 2]
+reschedule(base, message)
 return finish('ok')
 `;

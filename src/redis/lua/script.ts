@@ -96,7 +96,7 @@ export type Operation = keyof typeof OPERATIONS;
 /** The one script: the library, then the branch of the operation named in ARGV. */
 export const SCRIPT = `${LIBRARY}
 ${Object.entries(OPERATIONS)
-  .map(([name, body], i) => `${i === 0 ? 'if' : 'elseif'} OP == '${name}' then\n${body}`)
+  .map(([name, body], i) => `${i === 0 ? 'if' : 'elseif'} OPERATION == '${name}' then\n${body}`)
   .join('')}end
-return redis.error_reply('pocketmq: no operation ' .. tostring(OP))
+return redis.error_reply('pocketmq: no operation ' .. tostring(OPERATION))
 `;

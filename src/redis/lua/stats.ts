@@ -2,7 +2,7 @@
 export const STATS = `
 local base = KEYS[1]
 advance(base)
-local st = stats(base)
-return finish({ st.ready, st.delayed, st.grouped, st.inflight, st.sent, st.delivered, st.acked, st.retried, st.dead,
-  st.expired })
+local counters = stats(base)
+return finish({ counters.ready, counters.delayed, counters.grouped, counters.inflight, counters.sent, counters.delivered, counters.acked, counters.retried, counters.dead,
+  counters.expired })
 `;

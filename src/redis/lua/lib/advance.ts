@@ -18,12 +18,12 @@ function advance(base)
     local metas = hmgetAll(META[base], ids)
     local items = {}
     for k = 1, #ids do
-      local ins = metas[k] and string.match(metas[k], '^%a|%d+|%d+|[^|]*|(%d+)|')
-      items[k] = { id = ids[k], at = tonumber(batch[2 * k]), ins = tonumber(ins or 0) }
+      local insertion = metas[k] and string.match(metas[k], '^%a|%d+|%d+|[^|]*|(%d+)|')
+      items[k] = { id = ids[k], at = tonumber(batch[2 * k]), insertion = tonumber(insertion or 0) }
     end
-    table.sort(items, function(l, r)
-      if l.at ~= r.at then return l.at < r.at end
-      return l.ins < r.ins
+    table.sort(items, function(left, right)
+      if left.at ~= right.at then return left.at < right.at end
+      return left.insertion < right.insertion
     end)
     local callerNowS = NOW_S
     for _, item in ipairs(items) do
@@ -33,21 +33,21 @@ function advance(base)
         redis.call('ZREM', dueKey, item.id)
         NOW = tonumber(atS)
         NOW_S = atS
-        local m = load(base, item.id)
-        if m.st == 'd' then
+        local message = load(base, item.id)
+        if message.state == 'd' then
           count(base, 'delayed', -1)
-          reschedule(base, m)
-        elseif m.st == 'i' then
+          reschedule(base, message)
+        elseif message.state == 'i' then
           -- The lease ran out: deliverable again from then, attempts kept.
           count(base, 'inflight', -1)
-          m.t = '0'
-          m.a = NOW_S
-          reschedule(base, m)
+          message.token = '0'
+          message.availableAt = NOW_S
+          reschedule(base, message)
         else
           -- Ready or grouped messages are in the due set only for their TTL.
-          blobOf(base, m)
-          unlink(base, m)
-          expire(base, m)
+          blobOf(base, message)
+          unlink(base, message)
+          expire(base, message)
         end
         NOW = CALLER_NOW
         NOW_S = callerNowS

@@ -28,7 +28,7 @@ for i = 1, #KEYS do
   BLOB[base] = base .. ':b'
   PRIS[base] = base .. ':pris'
 end
--- The operation to run (see OPERATIONS), then its own arguments from A.
-local OP = ARGV[4 + #KEYS]
-local A = 5 + #KEYS
+-- The operation to run (see OPERATIONS), and where its own arguments start in ARGV.
+local OPERATION = ARGV[4 + #KEYS]
+local ARGS_AT = 5 + #KEYS
 `;

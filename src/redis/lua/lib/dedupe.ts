@@ -4,16 +4,16 @@ local function pruneDedupe(base)
   -- 'dd' counts the remembered dedupeIds: most queues never use one, and skip the read.
   if stats(base).dd == 0 then return end
   local gone = redis.call('ZRANGEBYSCORE', base .. ':ddx', '-inf', NOW_S, 'LIMIT', 0, 1000)
-  for _, d in ipairs(gone) do
-    redis.call('HDEL', base .. ':dd', d)
-    count(base, 'dd', -redis.call('ZREM', base .. ':ddx', d))
+  for _, dedupeId in ipairs(gone) do
+    redis.call('HDEL', base .. ':dd', dedupeId)
+    count(base, 'dd', -redis.call('ZREM', base .. ':ddx', dedupeId))
   end
 end
 
-local function duplicateOf(base, d)
-  if not d then return nil end
-  local untilS = redis.call('ZSCORE', base .. ':ddx', d)
-  if untilS and tonumber(untilS) > NOW then return redis.call('HGET', base .. ':dd', d) end
+local function duplicateOf(base, dedupeId)
+  if not dedupeId then return nil end
+  local untilS = redis.call('ZSCORE', base .. ':ddx', dedupeId)
+  if untilS and tonumber(untilS) > NOW then return redis.call('HGET', base .. ':dd', dedupeId) end
   return nil
 end
 `;

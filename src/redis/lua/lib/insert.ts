@@ -1,9 +1,9 @@
 /** Storing a new message (a send or a dead-letter copy). */
 export const INSERT = `
--- item: { id, blob, p, a, x, d, g } with false for absent fields.
+-- item: { id, blob, priority, availableAt, expiresAt, dedupeId, group } with false for absent fields.
 local function insert(base, item, window)
   local id = item.id
-  local ins = count(base, 'ins', 1)
+  local insertion = count(base, 'ins', 1)
   local known = TAKEN[base]
   -- Without a batch's look at the ids, the record string goes in first, only if the id is
   -- free: that write is the look.
@@ -18,21 +18,21 @@ local function insert(base, item, window)
     if stored then redis.call('HSET', BLOB[base], id, item.blob) end
   end
   count(base, 'sent', 1)
-  if item.d then
-    redis.call('HSET', base .. ':dd', item.d, id)
-    count(base, 'dd', redis.call('ZADD', base .. ':ddx', NOW + window, item.d))
+  if item.dedupeId then
+    redis.call('HSET', base .. ':dd', item.dedupeId, id)
+    count(base, 'dd', redis.call('ZADD', base .. ':ddx', NOW + window, item.dedupeId))
   end
-  item.st = 'r'
-  item.n = 0
-  item.t = '0'
-  item.ins = ins
+  item.state = 'r'
+  item.attempt = 0
+  item.token = '0'
+  item.insertion = insertion
   item.fresh = true
-  if not item.g or redis.call('RPUSH', base .. ':g:' .. item.g, id) == 1 then
+  if not item.group or redis.call('RPUSH', base .. ':g:' .. item.group, id) == 1 then
     reschedule(base, item)
   else
-    item.st = 'g'
+    item.state = 'g'
     count(base, 'grouped', 1)
-    if item.x then dueAdd(base, item.x, id) end
+    if item.expiresAt then dueAdd(base, item.expiresAt, id) end
   end
   item.fresh = nil
   if item.gone then
@@ -40,10 +40,10 @@ local function insert(base, item, window)
     return id
   end
   if PENDING then
-    addLater('HSET', META[base], id, metaOf(item))
+    addLater('HSET', META[base], id, stateString(item))
     addLater('HSET', BLOB[base], id, item.blob)
   else
-    redis.call('HSET', META[base], id, metaOf(item))
+    redis.call('HSET', META[base], id, stateString(item))
     if not stored then redis.call('HSET', BLOB[base], id, item.blob) end
   end
   if known then known[id] = true end

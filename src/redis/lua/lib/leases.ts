@@ -2,19 +2,19 @@
 export const LEASES = `
 -- The message a lease belongs to if the lease is current, else 'stale' or 'missing'.
 local function leased(base, id, token, withBlob)
-  local m = load(base, id, withBlob)
-  if not m then return nil, 'missing' end
-  if m.st ~= 'i' or m.t ~= token then return nil, 'stale' end
-  return m, nil
+  local message = load(base, id, withBlob)
+  if not message then return nil, 'missing' end
+  if message.state ~= 'i' or message.token ~= token then return nil, 'stale' end
+  return message, nil
 end
 
 -- The lease check of ack and extend on a T:m string (or false): nil when the lease is
 -- current, else 'stale' or 'missing'; then the message's group (false for none).
 local function leaseCheck(meta, token)
   if not meta then return 'missing', false end
-  local st, t, g = string.match(meta, '^(%a)|%d+|(%d+)|[^|]*|%d+|[^|]*|[^|]*|(.*)$')
-  if st ~= 'i' or t ~= token then return 'stale', false end
-  return nil, g ~= '' and g
+  local state, current, group = string.match(meta, '^(%a)|%d+|(%d+)|[^|]*|%d+|[^|]*|[^|]*|(.*)$')
+  if state ~= 'i' or current ~= token then return 'stale', false end
+  return nil, group ~= '' and group
 end
 
 -- Leases up to max ready messages, in priority then FIFO order; a message whose lease ran
@@ -24,21 +24,21 @@ end
 -- a table, a parse or a count() per message costs as much as a Redis command here.
 local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
   local delivered = {}
-  local d = 0
+  local deliveredLength = 0
   local dead = {}
   -- Every lease of this claim ends at the same time: one ZADD for all (score, id) pairs,
   -- and one HSET for all the new T:m strings.
   local leaseEnd = NOW + leaseMs
   local leases = {}
   local metas = {}
-  local w = 0
-  local n = 0
+  local leaseLength = 0
+  local leasedCount = 0
   local popped = 0
-  local st = stats(base)
-  while n < max do
+  local counters = stats(base)
+  while leasedCount < max do
     local top = redis.call('ZRANGE', PRIS[base], 0, 0)[1]
     if not top then break end
-    local want = max - n
+    local want = max - leasedCount
     local scored = redis.call('ZPOPMIN', base .. ':r:' .. top, want)
     -- A bucket emptied by an earlier pop of exactly its size stays listed until now.
     if #scored < want * 2 then unlistBucket(base, top) end
@@ -54,14 +54,14 @@ local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
       if attempts >= maxAttempts then
         -- Only a lease that ran out on the last allowed attempt gets here: a failed
         -- handler is dead-lettered by the caller instead of released.
-        local m = parse(id, found[k])
-        m.blob = blobs[k]
-        m.st = 'x'
-        unlink(base, m)
-        deadLetterEntry(base, m, dlq, 'max-attempts', 'lease expired', dead)
+        local message = parse(id, found[k])
+        message.blob = blobs[k]
+        message.state = 'x'
+        unlink(base, message)
+        deadLetterEntry(base, message, dlq, 'max-attempts', 'lease expired', dead)
         -- Its group's next member may now be ready at a higher priority than the rest of
         -- this batch: the rest goes back, and the buckets are looked at again.
-        if m.g and k < #ids then
+        if message.group and k < #ids then
           local bucket = bucketKey(base, top)
           local back = {}
           for j = k + 1, #ids do
@@ -75,26 +75,26 @@ local function claimUpTo(base, dlq, max, leaseMs, maxAttempts)
         end
       else
         -- A TTL in the due set is replaced by the lease end (ZADD below).
-        st.tok = st.tok + 1
-        local meta = 'i|' .. (attempts + 1) .. '|' .. st.tok .. '|' .. rest
-        metas[w + 1] = id
-        metas[w + 2] = meta
-        leases[w + 1] = leaseEnd
-        leases[w + 2] = id
-        w = w + 2
-        delivered[d + 1] = id
-        delivered[d + 2] = blobs[k]
-        delivered[d + 3] = meta
-        d = d + 3
-        n = n + 1
+        counters.tok = counters.tok + 1
+        local meta = 'i|' .. (attempts + 1) .. '|' .. counters.tok .. '|' .. rest
+        metas[leaseLength + 1] = id
+        metas[leaseLength + 2] = meta
+        leases[leaseLength + 1] = leaseEnd
+        leases[leaseLength + 2] = id
+        leaseLength = leaseLength + 2
+        delivered[deliveredLength + 1] = id
+        delivered[deliveredLength + 2] = blobs[k]
+        delivered[deliveredLength + 3] = meta
+        deliveredLength = deliveredLength + 3
+        leasedCount = leasedCount + 1
       end
     end
   end
   if popped > 0 then count(base, 'ready', -popped) end
-  if n > 0 then
-    DIRTY[base].tok = true
-    count(base, 'inflight', n)
-    count(base, 'delivered', n)
+  if leasedCount > 0 then
+    DIRTY_COUNTERS[base].tok = true
+    count(base, 'inflight', leasedCount)
+    count(base, 'delivered', leasedCount)
     bulk('HSET', META[base], metas)
     bulk('ZADD', DUE[base], leases)
     DUE_DIRTY[base] = true
@@ -129,7 +129,7 @@ local function ackPairs(base, from)
         acked = acked + 1
         gone[acked] = id
         if group then
-          dropFromGroup(base, { id = id, g = group })
+          dropFromGroup(base, { id = id, group = group })
           reread = true
         end
       end

@@ -1,17 +1,17 @@
-/** The ready buckets (T:pris, T:r:<p>) and the writes a batch of sends holds back for one command per key. */
+/** The ready buckets (T:pris, T:r:<priority>) and the writes a batch of sends holds back for one command per key. */
 export const READY = `
 -- The key of each ready bucket this script uses, made once.
 local BUCKETS = {}
-local function bucketKey(base, p)
+local function bucketKey(base, priority)
   local keys = BUCKETS[base]
   if not keys then
     keys = {}
     BUCKETS[base] = keys
   end
-  local key = keys[p]
+  local key = keys[priority]
   if not key then
-    key = base .. ':r:' .. p
-    keys[p] = key
+    key = base .. ':r:' .. priority
+    keys[priority] = key
   end
   return key
 end
@@ -20,15 +20,15 @@ end
 -- once, not once per message. Every removal from T:pris goes through unlistBucket().
 local LISTED = {}
 
-local function listBucket(base, p, bucket)
+local function listBucket(base, priority, bucket)
   if LISTED[bucket] then return end
-  redis.call('ZADD', PRIS[base], -tonumber(p), p)
+  redis.call('ZADD', PRIS[base], -tonumber(priority), priority)
   LISTED[bucket] = true
 end
 
-local function unlistBucket(base, p)
-  redis.call('ZREM', PRIS[base], p)
-  LISTED[base .. ':r:' .. p] = nil
+local function unlistBucket(base, priority)
+  redis.call('ZREM', PRIS[base], priority)
+  LISTED[base .. ':r:' .. priority] = nil
 end
 
 -- While the sends of an enqueue script are inserted, what they add to the hashes and the
@@ -37,15 +37,15 @@ end
 -- anything reads those keys.
 local PENDING = nil
 
-local function addLater(command, key, a, b)
+local function addLater(command, key, first, second)
   local entry = PENDING[key]
   if not entry then
     entry = { command, {} }
     PENDING[key] = entry
   end
   local list = entry[2]
-  list[#list + 1] = a
-  list[#list + 1] = b
+  list[#list + 1] = first
+  list[#list + 1] = second
 end
 
 local function flushPending()
@@ -54,33 +54,33 @@ local function flushPending()
 end
 
 -- Makes an unexpired message delayed or ready by its availableAt.
-local function place(base, m)
-  local exp = m.x and tonumber(m.x)
-  if m.a ~= NOW_S and tonumber(m.a) > NOW then
-    local avail = tonumber(m.a)
+local function place(base, message)
+  local exp = message.expiresAt and tonumber(message.expiresAt)
+  if message.availableAt ~= NOW_S and tonumber(message.availableAt) > NOW then
+    local avail = tonumber(message.availableAt)
     local due = avail
     if exp and exp < due then due = exp end
-    setState(base, m, 'd')
-    dueAdd(base, due, m.id)
+    setState(base, message, 'd')
+    dueAdd(base, due, message.id)
     count(base, 'delayed', 1)
     return
   end
-  setState(base, m, 'r')
-  local bucket = bucketKey(base, m.p)
-  if PENDING then addLater('ZADD', bucket, count(base, 'seq', 1), m.id)
+  setState(base, message, 'r')
+  local bucket = bucketKey(base, message.priority)
+  if PENDING then addLater('ZADD', bucket, count(base, 'seq', 1), message.id)
   else
-    redis.call('ZADD', bucket, count(base, 'seq', 1), m.id)
+    redis.call('ZADD', bucket, count(base, 'seq', 1), message.id)
   end
-  listBucket(base, m.p, bucket)
+  listBucket(base, message.priority, bucket)
   count(base, 'ready', 1)
-  if exp then dueAdd(base, exp, m.id) end
+  if exp then dueAdd(base, exp, message.id) end
   READY[base] = true
 end
 
-local function removeReady(base, m)
-  local bucket = base .. ':r:' .. m.p
-  redis.call('ZREM', bucket, m.id)
-  if redis.call('ZCARD', bucket) == 0 then unlistBucket(base, m.p) end
+local function removeReady(base, message)
+  local bucket = base .. ':r:' .. message.priority
+  redis.call('ZREM', bucket, message.id)
+  if redis.call('ZCARD', bucket) == 0 then unlistBucket(base, message.priority) end
   count(base, 'ready', -1)
 end
 `;

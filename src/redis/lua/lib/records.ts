@@ -23,61 +23,63 @@ end
 -- A message as the scripts hold it: its T:m string taken apart, and its T:b string once
 -- something needs it (blobOf).
 local function parse(id, meta)
-  local st, n, t, a, ins, p, x, g = string.match(meta, '^(%a)|(%d+)|(%d+)|([^|]*)|(%d+)|([^|]*)|([^|]*)|(.*)$')
-  return { id = id, st = st, n = tonumber(n), t = t, a = a, ins = ins, p = p,
-    x = x ~= '' and x or false, g = g ~= '' and g or false }
+  local state, attempt, token, availableAt, insertion, priority, expiresAt, group =
+    string.match(meta, '^(%a)|(%d+)|(%d+)|([^|]*)|(%d+)|([^|]*)|([^|]*)|(.*)$')
+  return { id = id, state = state, attempt = tonumber(attempt), token = token, availableAt = availableAt,
+    insertion = insertion, priority = priority,
+    expiresAt = expiresAt ~= '' and expiresAt or false, group = group ~= '' and group or false }
 end
 
-local function metaOf(m)
-  return m.st .. '|' .. m.n .. '|' .. m.t .. '|' .. m.a .. '|' .. m.ins .. '|' .. m.p .. '|' .. (m.x or '') .. '|' .. (m.g or '')
+local function stateString(message)
+  return message.state .. '|' .. message.attempt .. '|' .. message.token .. '|' .. message.availableAt .. '|' .. message.insertion .. '|' .. message.priority .. '|' .. (message.expiresAt or '') .. '|' .. (message.group or '')
 end
 
 local function load(base, id, withBlob)
   local meta = redis.call('HGET', META[base], id)
   if not meta then return nil end
-  local m = parse(id, meta)
-  if withBlob then m.blob = redis.call('HGET', BLOB[base], id) end
-  return m
+  local message = parse(id, meta)
+  if withBlob then message.blob = redis.call('HGET', BLOB[base], id) end
+  return message
 end
 
-local function blobOf(base, m)
-  if not m.blob then m.blob = redis.call('HGET', BLOB[base], m.id) end
-  return m.blob
+local function blobOf(base, message)
+  if not message.blob then message.blob = redis.call('HGET', BLOB[base], message.id) end
+  return message.blob
 end
 
 -- What the client decodes into a StoredMessage (decodeRecord): id, T:b string, T:m string.
-local function record(m, out, meta)
-  local k = #out
-  out[k + 1] = m.id; out[k + 2] = m.blob; out[k + 3] = meta or metaOf(m)
+local function record(message, out, meta)
+  local length = #out
+  out[length + 1] = message.id; out[length + 2] = message.blob; out[length + 3] = meta or stateString(message)
 end
 
 -- Per queue, while a batch of sends is inserted: which of their ids are taken (one
 -- HMGET for the batch instead of a look per message). Kept up to date as messages come and go.
 local TAKEN = {}
 
--- Deletes a message's two fields. Its data stays in m for whoever reports it.
-local function remove(base, m)
-  m.removed = true
-  redis.call('HDEL', META[base], m.id)
-  redis.call('HDEL', BLOB[base], m.id)
+-- Deletes a message's two fields. Its data stays in message for whoever reports it.
+local function remove(base, message)
+  message.removed = true
+  redis.call('HDEL', META[base], message.id)
+  redis.call('HDEL', BLOB[base], message.id)
   local taken = TAKEN[base]
-  if taken then taken[m.id] = nil end
+  if taken then taken[message.id] = nil end
 end
 
-local function expire(base, m)
-  m.gone = true
-  if not m.fresh then
-    blobOf(base, m)
-    if not m.removed then remove(base, m) end
+local function expire(base, message)
+  message.gone = true
+  if not message.fresh then
+    blobOf(base, message)
+    if not message.removed then remove(base, message) end
   end
   count(base, 'expired', 1)
   EXPIRED[#EXPIRED + 1] = NAME[base]
-  record(m, EXPIRED)
+  record(message, EXPIRED)
 end
 
-local function setState(base, m, st)
-  m.st = st
+local function setState(base, message, state)
+  message.state = state
   -- A message being inserted is written whole at the end of insert().
-  if not m.fresh then redis.call('HSET', META[base], m.id, metaOf(m)) end
+  if not message.fresh then redis.call('HSET', META[base], message.id, stateString(message)) end
 end
 `;
