@@ -1,5 +1,5 @@
 /**
- * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts.
+ * KEYS: queue [, dead-letter queue]. ARGV from ARGS_AT: max, leaseMs, maxAttempts.
  * Payload: { delivered (record)..., deadLettered (reason, target, record)... }; a
  * delivered record's T:m string carries its lease token.
  */
@@ -11,7 +11,7 @@ return finish(claimUpTo(KEYS[1], KEYS[2] or false, tonumber(ARGV[ARGS_AT]), tonu
 /**
  * An ack followed by a claim on the same queue (a consumer's acks and its next claim,
  * made in one turn): one script instead of two, applied in that order.
- * KEYS: queue [, dead-letter queue]. ARGV from A: max, leaseMs, maxAttempts, then id, token pairs.
+ * KEYS: queue [, dead-letter queue]. ARGV from ARGS_AT: max, leaseMs, maxAttempts, then id, token pairs.
  * Payload: { settles, delivered, deadLettered } as ACK and CLAIM give them.
  */
 export const ACK_CLAIM = `

@@ -1,4 +1,4 @@
-/** KEYS: queue [, target]. ARGV from A: id, token, reason, has error (0/1), error. Payload: the settle. */
+/** KEYS: queue [, target]. ARGV from ARGS_AT: id, token, reason, has error (0/1), error. Payload: the settle. */
 export const DEAD_LETTER = `
 local base = KEYS[1]
 local target = KEYS[2] or false

@@ -1,5 +1,5 @@
 /**
- * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from A: maxLength ('' for
+ * KEYS: queue [, dead-letter queue for drop-oldest]. ARGV from ARGS_AT: maxLength ('' for
  * none), overflow, dedupeWindow, then one or more segments, each a list of items
  * (readCount, readItem). Each segment is one `enqueue()` call (the client merges the
  * calls of one tick), applied in order, each all or nothing.
@@ -121,7 +121,7 @@ PENDING = nil
 return finish(out)
 `;
 
-/** KEYS: every queue. ARGV from A: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
+/** KEYS: every queue. ARGV from ARGS_AT: dedupeWindow, then a list of items (readCount, readItem). Payload: 0. */
 export const ENQUEUE_MANY = `
 local window = tonumber(ARGV[ARGS_AT])
 local ids = {}

@@ -1,4 +1,4 @@
-/** KEYS: queue. ARGV from A: id, token, leaseUntil. Payload: the settle. */
+/** KEYS: queue. ARGV from ARGS_AT: id, token, leaseUntil. Payload: the settle. */
 export const EXTEND = `
 local base = KEYS[1]
 advance(base)

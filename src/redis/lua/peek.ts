@@ -1,4 +1,4 @@
-/** KEYS: queue. ARGV from A: max. Payload: records in delivery order. */
+/** KEYS: queue. ARGV from ARGS_AT: max. Payload: records in delivery order. */
 export const PEEK = `
 local base = KEYS[1]
 local max = tonumber(ARGV[ARGS_AT])

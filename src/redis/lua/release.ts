@@ -1,4 +1,4 @@
-/** KEYS: queue. ARGV from A: id, token, dueAt. Payload: the settle. */
+/** KEYS: queue. ARGV from ARGS_AT: id, token, dueAt. Payload: the settle. */
 export const RELEASE = `
 local base = KEYS[1]
 advance(base)
