@@ -633,7 +633,7 @@ export class RedisStorage implements Storage {
    * `process.nextTick`: the scripts of one turn (a consumer's acks and its next claim,
    * sends to several queues) leave in one write and reach Redis in one read. A write
    * to a local socket costs about as much as a small script.
-   * Not `client.pipeline()`: measured slower on REDIS-in-flight and -sequential (docs/benchmarks.md, Redis corking).
+   * Not `client.pipeline()`: 6-9 % slower on REDIS-in-flight and -sequential (docs/benchmarks.md, Redis corking).
    */
   #corkThisTick(): void {
     if (this.#corked) return;
