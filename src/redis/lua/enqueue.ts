@@ -16,32 +16,29 @@ advance(base)
 pruneDedupe(base)
 
 local function segment(from)
-  local itemCount, plainItems
-  itemCount, plainItems, from = readCount(from)
+  local itemCount, plainItems, at = readCount(from)
   if plainItems and not maxLength then
     -- Plain items have no dedupeId and nothing bounds the queue: each is stored as it is.
-    local i = from
     for _ = 1, itemCount do
       local item
-      item, i = readItem(i, true)
+      item, at = readItem(at, true)
       insert(base, item, window)
     end
-    return 0, i
+    return 0, at
   end
   local items = {}
   local results = {}
   local batchIds = {}
   local fresh = 0
   local plain = true
-  local i = from
   for _ = 1, itemCount do
     local item
-    item, i = readItem(i, plainItems)
-    local dup = duplicateOf(base, item.dedupeId)
-    if not dup and item.dedupeId then dup = batchIds[item.dedupeId] end
-    if dup then
+    item, at = readItem(at, plainItems)
+    local duplicate = duplicateOf(base, item.dedupeId)
+    if not duplicate and item.dedupeId then duplicate = batchIds[item.dedupeId] end
+    if duplicate then
       plain = false
-      results[#results + 1] = dup
+      results[#results + 1] = duplicate
       results[#results + 1] = 'duplicate'
     else
       results[#results + 1] = item.id
@@ -53,7 +50,7 @@ local function segment(from)
     end
   end
   if maxLength and overflow == 'reject' and waiting(base) + fresh > maxLength then
-    return { 1, {}, {} }, i
+    return { 1, {}, {} }, at
   end
   for _, item in ipairs(items) do insert(base, item, window) end
   local dropped = {}
@@ -97,24 +94,24 @@ local function segment(from)
     end
     if batched then PENDING = {} end
   end
-  if plain and #dropped == 0 then return 0, i end
-  return { 0, results, dropped }, i
+  if plain and #dropped == 0 then return 0, at end
+  return { 0, results, dropped }, at
 end
 
 -- Several sends (the calls of one tick, merged) are inserted as a batch: one look at
 -- which ids are taken, and one command per hash and bucket for all of them.
 local ids = {}
-local j = ARGS_AT + 3
-while j <= #ARGV do j = listIds(j, ids) end
+local listAt = ARGS_AT + 3
+while listAt <= #ARGV do listAt = listIds(listAt, ids) end
 if #ids > 1 then
   PENDING = {}
   knowTaken(base, ids)
 end
 
 local out = {}
-local i = ARGS_AT + 3
-while i <= #ARGV do
-  out[#out + 1], i = segment(i)
+local segmentAt = ARGS_AT + 3
+while segmentAt <= #ARGV do
+  out[#out + 1], segmentAt = segment(segmentAt)
 end
 if PENDING then flushPending() end
 PENDING = nil
@@ -133,10 +130,10 @@ for _, base in ipairs(KEYS) do
     PENDING = {}
     knowTaken(base, ids)
   end
-  local itemCount, plain, i = readCount(ARGS_AT + 1)
+  local itemCount, plain, at = readCount(ARGS_AT + 1)
   for _ = 1, itemCount do
     local item
-    item, i = readItem(i, plain)
+    item, at = readItem(at, plain)
     if not duplicateOf(base, item.dedupeId) then insert(base, item, window) end
   end
   if PENDING then flushPending() end

@@ -9,13 +9,14 @@ local function finish(payload)
     if due == nil or DUE_DIRTY[base] then
       due = redis.call('ZRANGE', DUE[base], 0, 0, 'WITHSCORES')[2] or false
     end
-    local pd = counters.pd
+    -- The earliest due time announced so far ('pd' in T:s).
+    local announcedDue = counters.pd
     local announce = ''
-    if due and (not pd or tonumber(due) < tonumber(pd) or tonumber(pd) <= NOW) then
+    if due and (not announcedDue or tonumber(due) < tonumber(announcedDue) or tonumber(announcedDue) <= NOW) then
       counters.pd = due
       DIRTY_COUNTERS[base].pd = true
       announce = due
-    elseif not due and pd and tonumber(pd) <= NOW then
+    elseif not due and announcedDue and tonumber(announcedDue) <= NOW then
       redis.call('HDEL', base .. ':s', 'pd')
     end
     local args = {}

@@ -55,11 +55,10 @@ end
 
 -- Makes an unexpired message delayed or ready by its availableAt.
 local function place(base, message)
-  local exp = message.expiresAt and tonumber(message.expiresAt)
+  local expiresAt = message.expiresAt and tonumber(message.expiresAt)
   if message.availableAt ~= NOW_S and tonumber(message.availableAt) > NOW then
-    local avail = tonumber(message.availableAt)
-    local due = avail
-    if exp and exp < due then due = exp end
+    local due = tonumber(message.availableAt)
+    if expiresAt and expiresAt < due then due = expiresAt end
     setState(base, message, 'd')
     dueAdd(base, due, message.id)
     count(base, 'delayed', 1)
@@ -73,7 +72,7 @@ local function place(base, message)
   end
   listBucket(base, message.priority, bucket)
   count(base, 'ready', 1)
-  if exp then dueAdd(base, exp, message.id) end
+  if expiresAt then dueAdd(base, expiresAt, message.id) end
   READY[base] = true
 end
 
