@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { RedisStorage } from './storage/redis-storage.js';
-export { queueFamily } from './storage/redis-key-tag.js';
-export type { RedisStorageOptions } from './storage/redis-storage.js';
-export type { RedisKeyTag } from './storage/redis-key-tag.js';
+export { RedisStorage } from './redis/redis-storage.js';
+export { queueFamily } from './redis/key-tag.js';
+export type { RedisStorageOptions } from './redis/redis-storage.js';
+export type { RedisKeyTag } from './redis/key-tag.js';

@@ -1,18 +1,16 @@
 import { Redis, type Cluster } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
-import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { asyncDispose } from '../dispose.js';
 import { randomId } from '../ids.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
-import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
-import { SCRIPT, type Operation } from './redis-scripts.js';
+import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
+import { SCRIPT, type Operation } from './lua/script.js';
+import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, RECORD_FIELDS, type Reply } from './record-codec.js';
 import type {
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
-  DeadLettered,
-  Delivery,
   EnqueuePolicy,
   EnqueueResult,
   NewMessage,
@@ -22,9 +20,9 @@ import type {
   Storage,
   StorageSignal,
   StoredMessage,
-} from './storage.js';
-import { APPLIED_AT_CALL } from './applied-at-call.js';
-import { readySignal } from './queue-signals.js';
+} from '../storage/storage.js';
+import { APPLIED_AT_CALL } from '../storage/applied-at-call.js';
+import { readySignal } from '../storage/queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
 export interface RedisStorageOptions {
@@ -75,8 +73,9 @@ const KEY_TAGS = ['family', 'queue', 'storage'] as const;
 /** The name the script is defined under on the client (ioredis `defineCommand`). */
 const COMMAND = 'pocketmq';
 
-type Reply = unknown[];
 type Client = Redis | Cluster;
+/** The script as ioredis's `defineCommand` adds it to a client. */
+type ScriptCommand = Record<typeof COMMAND, (...args: unknown[]) => Promise<[unknown, Reply, Reply]>>;
 
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
 /** Consecutive enqueue calls of one tick merged into one script, at most: bounds how long one script holds Redis. */
@@ -100,118 +99,6 @@ interface PendingAck {
 
 /** How long the scheduler waits before ticking again after a failed tick. */
 const TICK_RETRY_MS = 1_000;
-/** Fields of a message record as the scripts return it: id, T:b string, T:m string (see `record` in redis-scripts.ts). */
-const RECORD_FIELDS = 3;
-
-/**
- * The part of a message the scripts keep as one opaque string (a field of the queue's
- * T:b hash): six lines, enqueuedAt, headers (JSON), dedupeId, correlationId, subject
- * (each JSON, so a line never holds a line break; empty when absent), then the body
- * (JSON, '' for undefined) to the end. Dead-lettering replaces the first three lines.
- * An empty string counts as absent, as it always has.
- */
-function encodeRecord(item: NewMessage): string {
-  return `${item.enqueuedAt}\n${item.headers === undefined ? '' : JSON.stringify(item.headers)}\n${jsonLine(item.dedupeId)}\n${jsonLine(item.correlationId)}\n${jsonLine(item.subject)}\n${encodeBody(item.body)}`;
-}
-
-function jsonLine(value: string | undefined): string {
-  return value === undefined || value === '' ? '' : JSON.stringify(value);
-}
-
-/** A line of {@link encodeRecord} from `from` to `to`, parsed, or undefined when empty. */
-function parseLine<T>(blob: string, from: number, to: number): T | undefined {
-  return to > from ? (JSON.parse(blob.slice(from, to)) as T) : undefined;
-}
-
-/**
- * A record as the scripts return it: id, the string {@link encodeRecord} made (or a
- * dead-letter copy of it), and the T:m string `state|attempt|token|availableAt|
- * insertion|priority|expiresAt|group`. Returns the token too, for a delivery's receipt.
- */
-function decodeRecord(r: Reply, i: number): { message: StoredMessage; token: number } {
-  const blob = r[i + 1] as string;
-  const e = blob.indexOf('\n');
-  const h = blob.indexOf('\n', e + 1);
-  const d = blob.indexOf('\n', h + 1);
-  const c = blob.indexOf('\n', d + 1);
-  const s = blob.indexOf('\n', c + 1);
-  const meta = (r[i + 2] as string).split('|');
-  // The group comes last and may itself hold '|'.
-  const group = meta.length > 8 ? meta.slice(7).join('|') : meta[7]!;
-  const expiresAt = meta[6]!;
-  const message: StoredMessage = {
-    id: r[i] as string,
-    body: decodeBody(blob.slice(s + 1)),
-    headers: parseLine<Record<string, string>>(blob, e + 1, h),
-    priority: Number(meta[5]),
-    enqueuedAt: Number(blob.slice(0, e)),
-    availableAt: Number(meta[3]),
-    expiresAt: expiresAt === '' ? undefined : Number(expiresAt),
-    dedupeId: parseLine<string>(blob, h + 1, d),
-    group: group === '' ? undefined : group,
-    correlationId: parseLine<string>(blob, d + 1, c),
-    subject: parseLine<string>(blob, c + 1, s),
-    attempt: Number(meta[1]),
-  };
-  return { message, token: Number(meta[2]) };
-}
-
-/** A claim's payload (from index `at` of a reply): delivered records, then dead-lettered entries. */
-function decodeClaim(reply: Reply, at = 0): ClaimResult {
-  const leases = reply[at] as Reply;
-  const delivered: Delivery[] = [];
-  for (let i = 0; i < leases.length; i += RECORD_FIELDS) {
-    const { message, token } = decodeRecord(leases, i);
-    delivered.push({ message, receipt: { id: message.id, token } });
-  }
-  return { delivered, deadLettered: decodeDeadLettered(reply[at + 1] as Reply) };
-}
-
-/** Dead-lettered entries as the scripts list them: reason, target (or null), record. */
-function decodeDeadLettered(r: Reply): DeadLettered[] {
-  const out: DeadLettered[] = [];
-  for (let i = 0; i < r.length; i += 2 + RECORD_FIELDS) {
-    out.push({ reason: r[i] as string, target: (r[i + 1] as string | null) ?? false, message: decodeRecord(r, i + 2).message });
-  }
-  return out;
-}
-
-/**
- * A list of items as the scripts read it (readCount and readItem in redis-scripts.ts):
- * the count, then each item: id, the record string, priority, availableAt, then how many
- * optional fields follow and each as its letter and value, only what the scripts act on
- * (x expiresAt, d dedupeId, g group). When every item has priority 0, is available at
- * `now` and has none of those (a plain `send()`), the count is negative and each item is
- * only its id and record string: a third of the arguments to write, parse and copy.
- */
-function encodeItems(items: readonly NewMessage[], now: number, out: (string | number)[]): void {
-  let plain = true;
-  for (const item of items) {
-    if (item.priority !== 0 || item.availableAt !== now || item.expiresAt !== undefined || item.dedupeId || item.group) {
-      plain = false;
-      break;
-    }
-  }
-  out.push(plain ? -items.length : items.length);
-  for (const item of items) {
-    out.push(item.id, encodeRecord(item));
-    if (plain) continue;
-    out.push(String(item.priority), String(item.availableAt), 0);
-    const countAt = out.length - 1;
-    out[countAt] =
-      optionalField(out, 'x', item.expiresAt === undefined ? undefined : String(item.expiresAt)) +
-      optionalField(out, 'd', item.dedupeId) +
-      optionalField(out, 'g', item.group);
-  }
-}
-
-/** Appends an optional field's letter and value when it has one; returns how many fields it appended. */
-function optionalField(out: (string | number)[], letter: string, value: string | undefined): number {
-  if (value === undefined || value === '') return 0;
-  out.push(letter, value);
-  return 1;
-}
-
 /** Closes a connection: politely when it is up, at once when it is not (a QUIT would wait for a reconnect). */
 async function quit(client: Client): Promise<void> {
   if (client.status !== 'ready') {
@@ -445,7 +332,7 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
-      const segments = (await this.#run('enqueue', 'enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
+      const segments = (await this.#run('enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
       for (let k = 0; k < calls.length; k++) {
         const r = segments[k]!;
         if (r === 0) {
@@ -476,7 +363,7 @@ export class RedisStorage implements Storage {
       encodeItems(items, now, args);
       const targets = [...new Set(queues)];
       if (!this.#isCluster) {
-        await this.#run('enqueueMany', 'enqueueMany', targets, now, args);
+        await this.#run('enqueueMany', targets, now, args);
         return;
       }
       // A script touches one slot: one script per slot, each all or nothing for its queues.
@@ -487,7 +374,7 @@ export class RedisStorage implements Storage {
         if (group) group.push(queue);
         else bySlot.set(tag, [queue]);
       }
-      await Promise.all([...bySlot.values()].map((group) => this.#run('enqueueMany', 'enqueueMany', group, now, args)));
+      await Promise.all([...bySlot.values()].map((group) => this.#run('enqueueMany', group, now, args)));
     });
   }
 
@@ -499,11 +386,11 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
       const ack = this.#takeAck(queue);
       if (ack && ack.now !== now) this.#sendAck(queue, ack);
-      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', 'claim', [queue, ...dlq], now, args)) as Reply);
+      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', [queue, ...dlq], now, args)) as Reply);
       for (const arg of ack.args) args.push(arg);
       let reply: [Settle[], Reply, Reply];
       try {
-        reply = (await this.#run('ackClaim', 'ack', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
+        reply = (await this.#run('ackClaim', [queue, ...dlq], now, args)) as [Settle[], Reply, Reply];
       } catch (error) {
         ack.reject(error);
         throw error;
@@ -557,13 +444,13 @@ export class RedisStorage implements Storage {
   }
 
   #sendAck(queue: string, ack: PendingAck): void {
-    this.#run('ack', 'ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
+    this.#run('ack', [queue], ack.now, ack.args).then((settles) => ack.resolve(settles as Settle[]), ack.reject);
   }
 
   release(queue: string, receipt: Receipt, dueAt: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(dueAt)];
-      return (await this.#run('release', 'release', [queue], now, args)) as Settle;
+      return (await this.#run('release', [queue], now, args)) as Settle;
     });
   }
 
@@ -571,20 +458,20 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       const queues = target === false ? [queue] : [queue, target];
       const args = [receipt.id, String(receipt.token), info.reason, info.error === undefined ? '0' : '1', info.error ?? ''];
-      return (await this.#run('deadLetter', 'deadLetter', queues, now, args)) as Settle;
+      return (await this.#run('deadLetter', queues, now, args)) as Settle;
     });
   }
 
   extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle> {
     return this.#track(async () => {
       const args = [receipt.id, String(receipt.token), String(leaseUntil)];
-      return (await this.#run('extend', 'extend', [queue], now, args)) as Settle;
+      return (await this.#run('extend', [queue], now, args)) as Settle;
     });
   }
 
   stats(queue: string, now: number): Promise<QueueStats> {
     return this.#track(async () => {
-      const c = ((await this.#run('stats', 'stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
+      const c = ((await this.#run('stats', [queue], now, [])) as (string | null)[]).map((v) => Number(v ?? 0));
       return {
         ready: c[0]! + c[2]!,
         delayed: c[1]!,
@@ -600,12 +487,12 @@ export class RedisStorage implements Storage {
   }
 
   purge(queue: string, now: number): Promise<number> {
-    return this.#track(async () => (await this.#run('purge', 'purge', [queue], now, [])) as number);
+    return this.#track(async () => (await this.#run('purge', [queue], now, [])) as number);
   }
 
   forget(queue: string, now: number): Promise<boolean> {
     return this.#track(async () => {
-      const forgotten = (await this.#run('forget', 'forget', [queue], now, [])) === 1;
+      const forgotten = (await this.#run('forget', [queue], now, [])) === 1;
       if (forgotten) this.#queues.delete(queue);
       return forgotten;
     });
@@ -613,10 +500,7 @@ export class RedisStorage implements Storage {
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.#track(async () => {
-      const r = (await this.#run('peek', 'peek', [queue], now, [max])) as Reply;
-      const out: StoredMessage[] = [];
-      for (let i = 0; i < r.length; i += RECORD_FIELDS) out.push(decodeRecord(r, i).message);
-      return out;
+      return decodeRecords((await this.#run('peek', [queue], now, [max])) as Reply);
     });
   }
 
@@ -637,7 +521,7 @@ export class RedisStorage implements Storage {
       for (const [queue, state] of this.#queues) if (state.due !== undefined && state.due <= now) due.push(queue);
       // One script per queue, sent together: queues live in different Cluster slots.
       try {
-        await Promise.all(due.map((queue) => this.#run('tick', 'tick', [queue], now, [])));
+        await Promise.all(due.map((queue) => this.#run('tick', [queue], now, [])));
       } catch (error) {
         // The scheduler would fire again at once for a due time still past: try again in a second instead.
         for (const queue of due) {
@@ -716,8 +600,9 @@ export class RedisStorage implements Storage {
     if (tags.some((tag) => tag !== tags[0])) throw crossSlotError(name, queues, tags, this.#keyTag);
   }
 
-  /** Runs an operation of the script; `name` is what an error calls it. */
-  async #run(operation: Operation, name: string, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+  /** Runs an operation of the script on `queues` (the first is the one it is about). */
+  async #run(operation: Operation, queues: readonly string[], now: number, args: readonly (string | number)[]): Promise<unknown> {
+    const name = operation === 'ackClaim' ? 'ack and claim' : operation;
     // Sends and acks held for the end of the turn go first, so that operations reach
     // Redis in the order they were called (between themselves, the held ones keep theirs).
     if (operation !== 'ack' && operation !== 'enqueue') {
@@ -727,11 +612,9 @@ export class RedisStorage implements Storage {
     this.#checkOneSlot(name, queues);
     await this.#ready(name);
     const keys = queues.map((q) => this.#keysOf(q).base);
-    const run = (this.#client as unknown as Record<typeof COMMAND, (...a: (string | number)[]) => Promise<[unknown, Reply, Reply]>>)[COMMAND];
-    this.#corkThisTick();
     let reply: [unknown, Reply, Reply];
     try {
-      reply = await run.call(this.#client, keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, operation, ...args);
+      reply = await this.#sendScript([keys.length, ...keys, this.#channel, this.#self, String(now), ...queues, operation, ...args]);
     } catch (error) {
       throw this.#failure(name, error, true);
     }
@@ -739,11 +622,18 @@ export class RedisStorage implements Storage {
     return reply[0];
   }
 
+  /** Sends one run of the script, its write held to the end of the tick (see #corkThisTick). */
+  #sendScript(args: (string | number)[]): Promise<[unknown, Reply, Reply]> {
+    this.#corkThisTick();
+    return (this.#client as unknown as ScriptCommand)[COMMAND](...args);
+  }
+
   /**
    * Holds this tick's writes to the socket and lets them go together on the next
    * `process.nextTick`: the scripts of one turn (a consumer's acks and its next claim,
    * sends to several queues) leave in one write and reach Redis in one read. A write
    * to a local socket costs about as much as a small script.
+   * Not `client.pipeline()`: 6-9 % slower on REDIS-in-flight and -sequential (docs/benchmarks.md, Redis corking).
    */
   #corkThisTick(): void {
     if (this.#corked) return;
@@ -820,7 +710,7 @@ export class RedisStorage implements Storage {
     if (this.#client.status !== 'ready') return;
     const queues = [...this.#queues.keys()];
     try {
-      await Promise.all(queues.map((queue) => this.#run('tick', 'tick', [queue], this.clock.now(), [])));
+      await Promise.all(queues.map((queue) => this.#run('tick', [queue], this.clock.now(), [])));
       this.#stale = false;
     } catch {
       // The connection went again; the next 'ready' retries.
