@@ -1,3 +1,3 @@
-export { FileStorage } from './storage/file-storage.js';
+export { FileStorage } from './file/file-storage.js';
 
-export type { FileStorageOptions, FileStorageEvents, RecoveryInfo } from './storage/file-storage.js';
+export type { FileStorageOptions, FileStorageEvents, RecoveryInfo } from './file/file-storage.js';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
 import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
-import type { StoredMessage } from './storage.js';
+import type { StoredMessage } from '../storage/storage.js';
 import {
   headersField,
   isCount,
@@ -21,8 +21,8 @@ import {
   recordProblem,
   stringField,
   UnencodableFieldError,
-} from './file-record-fields.js';
-import { encodeFrame, type FileIo, FRAME_HEADER_SIZE, fsyncDir, sealFrame, SNAPSHOT_HEADER, writeFully } from './file-log.js';
+} from './record-fields.js';
+import { encodeFrame, type FileIo, FRAME_HEADER_SIZE, fsyncDir, sealFrame, SNAPSHOT_HEADER, writeFully } from './frame.js';
 
 /** Record types: the first element of every record array. */
 const PUT = 0;

@@ -7,11 +7,11 @@ import { CorruptLogError, PocketMQError } from '../errors.js';
 import { reportUnhandled } from '../events.js';
 import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import type { EngineRestorer } from '../engine/engine.js';
-import { EngineStorage } from './engine-storage.js';
-import { FILE_HEADER_SIZE, type FileIo, frameEnd, framesAfter, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
-import { acquireLock } from './file-lock.js';
-import { BadPayloadError, type EncodedBodies, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './file-snapshot.js';
-import type { EnqueuePolicy, EnqueueResult, NewMessage } from './storage.js';
+import { EngineStorage } from '../storage/engine-storage.js';
+import { FILE_HEADER_SIZE, type FileIo, frameEnd, framesAfter, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './frame.js';
+import { acquireLock } from './lock.js';
+import { BadPayloadError, type EncodedBodies, encodeSnapshot, Fold, RecordJournal, segmentName, snapshotName, writeSnapshot } from './record-journal.js';
+import type { EnqueuePolicy, EnqueueResult, NewMessage } from '../storage/storage.js';
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
