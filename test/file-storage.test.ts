@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TimerHandle } from '../src/clock.js';
 import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
-import { nodeIo, type FileIo } from '../src/file/frame.js';
+import { nodeIo, type FileIo } from '../src/file/file-io.js';
 import { FileStorage, withFileIo } from '../src/file/file-storage.js';
 import type { EnqueuePolicy } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';

@@ -1,53 +1,9 @@
-/**
- * FileStorage's records: what the engine's journal turns into log records, how
- * records fold back into an engine state on open, and how a snapshot of the whole
- * state is written. See docs/file-format.md for the record layouts.
- */
-import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
-import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
-import type { StoredMessage } from '../storage/storage.js';
-import {
-  headersField,
-  isCount,
-  isKey,
-  isPriority,
-  isText,
-  isTime,
-  numberField,
-  optionalNumberField,
-  optionalStringField,
-  recordProblem,
-  stringField,
-  UnencodableFieldError,
-} from './record-fields.js';
-import { encodeFrame, type FileIo, FRAME_HEADER_SIZE, fsyncDir, sealFrame, SNAPSHOT_HEADER, writeFully } from './frame.js';
-
-/** Record types: the first element of every record array. */
-const PUT = 0;
-const CLAIM = 1;
-const RELEASE = 2;
-const REMOVE = 3;
-const META = 4;
-const COUNTERS = 5;
-const DEDUPE = 6;
-/** Last record of a snapshot: without it the snapshot is incomplete. */
-const END = 7;
-
-const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
-const REMOVAL_CODES: Record<RemovalKind, number> = { acked: 0, dead: 1, expired: 2, purged: 3 };
-
-/**
- * The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's
- * encoding ('' for `undefined`, left out). Throws {@link UnencodableFieldError} for a
- * field replay would refuse.
- */
-function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
-  const body = bodyText === '' ? '' : `,${bodyText}`;
-  if (dedupeUntil !== undefined && m.dedupeId === undefined) throw new UnencodableFieldError('dedupeId', 'a non-empty string when dedupeUntil is set', undefined);
-  return `[0,${queueText},${stringField('id', m.id, isKey)},${numberField('priority', m.priority, isPriority)},${numberField('enqueuedAt', m.enqueuedAt, isTime)},${numberField('availableAt', m.availableAt, isTime)},${optionalNumberField('expiresAt', m.expiresAt, isTime)},${m.dedupeId === undefined ? 'null' : stringField('dedupeId', m.dedupeId, isKey)},${optionalNumberField('dedupeUntil', dedupeUntil, isTime)},${optionalStringField('group', m.group)},${optionalStringField('correlationId', m.correlationId)},${optionalStringField('subject', m.subject)},${headersField('headers', m.headers)},${numberField('attempt', m.attempt, isCount)}${body}]`;
-}
+import type { EngineJournal, RemovalKind } from '../engine/engine.js';
+import type { NewMessage, StoredMessage } from '../storage/storage.js';
+import { FRAME_HEADER_SIZE, sealFrame } from './frame.js';
+import { isCount, isKey, numberField, stringField } from './record-fields.js';
+import { claimRecord, forgottenRecord, metaRecord, putRecord, releaseRecord, removeRecord } from './records.js';
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
 export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
@@ -62,10 +18,8 @@ const KEEP_BATCH_BYTES = 1 << 20;
 
 /**
  * The engine's journal in a FileStorage: turns every change into a record and
- * writes it at once into the pending batch's buffer, which becomes one frame.
- * Writing each record into one buffer as it is made (instead of keeping a string
- * per record and joining them at the flush) leaves the garbage collector nothing
- * per message to carry from one batch to the next.
+ * writes it at once into the pending batch's buffer, which becomes one frame, so
+ * the garbage collector has nothing per message to carry from one batch to the next.
  */
 export class RecordJournal implements EngineJournal {
   /** Bodies the current operation already encoded (validated before the engine ran), by value. */
@@ -112,7 +66,7 @@ export class RecordJournal implements EngineJournal {
 
   claimed(queue: string, message: StoredMessage): void {
     try {
-      this.#add(`[1,${this.#quoted(queue)},${stringField('id', message.id, isKey)},${numberField('attempt', message.attempt, isCount)}]`);
+      this.#add(claimRecord(this.#quoted(queue), message));
     } catch (error) {
       this.#refuse(error);
     }
@@ -120,7 +74,7 @@ export class RecordJournal implements EngineJournal {
 
   released(queue: string, message: StoredMessage): void {
     try {
-      this.#add(`[2,${this.#quoted(queue)},${stringField('id', message.id, isKey)},${numberField('availableAt', message.availableAt, isTime)}]`);
+      this.#add(releaseRecord(this.#quoted(queue), message));
     } catch (error) {
       this.#refuse(error);
     }
@@ -128,7 +82,7 @@ export class RecordJournal implements EngineJournal {
 
   removed(queue: string, id: string, kind: RemovalKind): void {
     try {
-      this.#add(`[3,${this.#quoted(queue)},${stringField('id', id, isKey)},${REMOVAL_CODES[kind]}]`);
+      this.#add(removeRecord(this.#quoted(queue), id, kind));
       this.live--;
     } catch (error) {
       this.#refuse(error);
@@ -137,15 +91,14 @@ export class RecordJournal implements EngineJournal {
 
   metaChanged(key: string, value: string | undefined): void {
     try {
-      this.#add(`[4,${stringField('key', key, isText)},${optionalStringField('value', value)}]`);
+      this.#add(metaRecord(key, value));
     } catch (error) {
       this.#refuse(error);
     }
   }
 
   forgotten(queue: string): void {
-    // Zeroed counters after its earlier records: replay then drops the queue as never used.
-    this.#add(`[5,${this.#quoted(queue)},0,0,0,0,0,0]`);
+    this.#add(forgottenRecord(this.#quoted(queue)));
   }
 
   /**
@@ -218,186 +171,11 @@ export class RecordJournal implements EngineJournal {
   }
 }
 
-/** The payload of one batch frame: the lease-token counter after it, then its records. */
-export function batchPayload(lastToken: number, records: readonly string[]): string {
-  const head = numberField('lastToken', lastToken, isCount);
-  return records.length === 0 ? `[${head}]` : `[${head},${records.join(',')}]`;
-}
-
-/** A payload a checksum passed but that is not a batch the writer makes; its message completes "the batch …". */
-export class BadPayloadError extends Error {}
-
-/**
- * Replays records into an engine being rebuilt: the messages still live with their
- * attempts and due times, dedupe records, counters and meta. Replaying a record is
- * setting a value, so the order of ties inside the engine never matters.
- */
-export class Fold {
-  readonly #restorer: EngineRestorer;
-  /** One object for every PUT: the restorer copies it at once. */
-  readonly #message = {
-    id: '',
-    body: undefined as unknown,
-    headers: undefined as Record<string, string> | undefined,
-    priority: 0,
-    enqueuedAt: 0,
-    availableAt: 0,
-    expiresAt: undefined as number | undefined,
-    dedupeId: undefined as string | undefined,
-    group: undefined as string | undefined,
-    correlationId: undefined as string | undefined,
-    subject: undefined as string | undefined,
-    attempt: 0,
-  };
-  /** Set by a snapshot's END record. */
-  ended = false;
-  /** Records applied. */
-  records = 0;
-
-  constructor(restorer: EngineRestorer) {
-    this.#restorer = restorer;
-  }
-
-  /** Applies one batch payload. Throws {@link BadPayloadError} when it is not one. */
-  apply(payload: Buffer): void {
-    let batch: unknown;
-    try {
-      batch = JSON.parse(payload.toString('utf8'));
-    } catch {
-      throw new BadPayloadError('is not JSON');
-    }
-    if (!Array.isArray(batch) || !isCount(batch[0])) throw new BadPayloadError('does not start with its lease-token count');
-    // Every field is checked before any record is applied: a batch is replayed whole or
-    // not at all, and a field of the wrong type never becomes state a later write logs.
-    for (let i = 1; i < batch.length; i++) {
-      const problem = recordProblem(batch[i]);
-      if (problem !== undefined) throw new BadPayloadError(`its record ${i} is ${problem}`);
-    }
-    this.#restorer.lastToken(batch[0]);
-    for (let i = 1; i < batch.length; i++) this.#record(batch[i]);
-    this.records += batch.length - 1;
-  }
-
-  #record(r: unknown): void {
-    if (!Array.isArray(r)) throw new BadPayloadError('holds a record that is not an array');
-    const restorer = this.#restorer;
-    switch (r[0]) {
-      case PUT: {
-        const m = this.#message;
-        m.id = r[2];
-        m.body = r[14];
-        m.headers = r[12] ?? undefined;
-        m.priority = r[3];
-        m.enqueuedAt = r[4];
-        m.availableAt = r[5];
-        m.expiresAt = r[6] ?? undefined;
-        m.dedupeId = r[7] ?? undefined;
-        m.group = r[9] ?? undefined;
-        m.correlationId = r[10] ?? undefined;
-        m.subject = r[11] ?? undefined;
-        m.attempt = r[13];
-        restorer.put(r[1], m);
-        restorer.counters(r[1]).sent++;
-        if (r[8] !== null) restorer.dedupe(r[1], r[7], r[2], r[8]);
-        break;
-      }
-      case CLAIM:
-        restorer.claimed(r[1], r[2], r[3]);
-        restorer.counters(r[1]).delivered++;
-        break;
-      case RELEASE:
-        restorer.released(r[1], r[2], r[3]);
-        restorer.counters(r[1]).retried++;
-        break;
-      case REMOVE: {
-        restorer.removed(r[1], r[2]);
-        const kind = REMOVAL_KINDS[r[3]];
-        if (kind === 'acked') restorer.counters(r[1]).acked++;
-        else if (kind === 'dead') restorer.counters(r[1]).deadLettered++;
-        else if (kind === 'expired') restorer.counters(r[1]).expired++;
-        break;
-      }
-      case META:
-        restorer.meta(r[1], r[2] ?? undefined);
-        break;
-      case COUNTERS:
-        Object.assign(restorer.counters(r[1]), { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });
-        break;
-      case DEDUPE:
-        restorer.dedupe(r[1], r[2], r[3], r[4]);
-        break;
-      case END:
-        this.ended = true;
-        break;
-      default:
-        throw new BadPayloadError(`holds a record of unknown type ${String(r[0])}`);
-    }
-  }
-}
-
-const COUNTER_FIELDS = ['sent', 'delivered', 'acked', 'retried', 'deadLettered', 'expired'];
-
-/** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
-const SNAPSHOT_FRAME_RECORDS = 4096;
-
-/** The frames of a snapshot of `state`, as one buffer per frame, the END record last. */
-export function encodeSnapshot(state: EngineState): Buffer[] {
-  const frames: Buffer[] = [];
-  let records: string[] = [];
-  const add = (record: string) => {
-    records.push(record);
-    if (records.length >= SNAPSHOT_FRAME_RECORDS) {
-      frames.push(encodeFrame(batchPayload(state.lastToken, records)));
-      records = [];
-    }
-  };
-  for (const [key, value] of state.meta) add(`[4,${stringField('key', key, isText)},${stringField('value', value, isText)}]`);
-  for (const q of state.queues) {
-    const queueText = stringField('queue', q.name, isKey);
-    for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));
-    for (const [key, id, until] of q.dedupe) add(`[6,${queueText},${stringField('dedupeId', key, isKey)},${stringField('id', id, isKey)},${numberField('until', until, isTime)}]`);
-    const c = q.counters;
-    const counts = [c.sent, c.delivered, c.acked, c.retried, c.deadLettered, c.expired].map((n, i) => numberField(COUNTER_FIELDS[i]!, n, isCount));
-    add(`[5,${queueText},${counts.join(',')}]`);
-  }
-  records.push('[7]');
-  frames.push(encodeFrame(batchPayload(state.lastToken, records)));
-  return frames;
-}
-
-export function snapshotName(index: number): string {
-  return `snapshot-${String(index).padStart(8, '0')}.pmq`;
-}
-
-export function segmentName(index: number): string {
-  return `log-${String(index).padStart(8, '0')}.pmq`;
-}
-
-/**
- * Writes a snapshot crash-safely: a temp file, fsync, rename into place, fsync the
- * directory. A crash at any step leaves either no snapshot or the whole one.
- * Returns its size in bytes.
- */
-export async function writeSnapshot(io: FileIo, dir: string, index: number, frames: readonly Buffer[]): Promise<number> {
-  const final = join(dir, snapshotName(index));
-  const temp = `${final}.tmp`;
-  const fd = fs.openSync(temp, 'w', 0o600);
-  let size = 0;
-  try {
-    writeFully(io, fd, SNAPSHOT_HEADER, 0);
-    size = SNAPSHOT_HEADER.length;
-    for (const frame of frames) {
-      writeFully(io, fd, frame, size);
-      size += frame.length;
-    }
-    await io.fsync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(temp, final);
-  fsyncDir(dir);
-  return size;
+/** Encodes each body once, before the engine runs, so a body JSON cannot encode stores nothing. */
+export function encodeBodies(items: readonly NewMessage[]): EncodedBodies {
+  // Most operations send one message: no map for them.
+  if (items.length === 1) return { body: items[0]!.body, text: encodeBody(items[0]!.body) };
+  const bodies = new Map<unknown, string>();
+  for (const item of items) if (!bodies.has(item.body)) bodies.set(item.body, encodeBody(item.body));
+  return bodies;
 }
