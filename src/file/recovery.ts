@@ -40,8 +40,8 @@ export interface RecoverySetup {
 }
 
 /**
- * Rebuilds `engine` from the files of `setup.dir` and leaves `writer` appending to
- * the last segment. Returns true when a damaged snapshot was cut: it must be
+ * Rebuilds `engine` from the files of `setup.dir` and hands the log over to
+ * `writer` ({@link LogWriter.resume}). Returns true when a damaged snapshot was cut: it must be
  * rewritten before anything else is written.
  */
 export function recover(setup: RecoverySetup, engine: Engine, writer: LogWriter): boolean {
@@ -104,14 +104,7 @@ function replay(setup: RecoverySetup, restorer: EngineRestorer, writer: LogWrite
     }
   }
   restorer.finish(setup.clock.now());
-  // Compaction weighs live messages by the bytes a record takes here; puts are the
-  // largest records, so twice the average record is a fair first guess.
-  const messages = restorer.messageCount();
-  writer.journal.calibrate(messages, messages * 2 * (bytes / Math.max(1, fold.records)));
-  writer.logBytes = bytes;
-  const last = live[live.length - 1];
-  if (last === undefined) writer.startSegment(Math.max(base, 1));
-  else writer.appendTo(last);
+  writer.resume({ bytes, records: fold.records, messages: restorer.messageCount(), last: live[live.length - 1], first: Math.max(base, 1) });
   removeFilesBefore(dir, base);
   return cut && base > 0;
 }

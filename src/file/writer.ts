@@ -62,6 +62,20 @@ export interface LogWriterSetup {
   readonly onFailure: (failure: PocketMQError) => void;
 }
 
+/** What recovery replayed, for {@link LogWriter.resume}. */
+export interface ReplayedLog {
+  /** Bytes of the snapshot and segments kept. */
+  readonly bytes: number;
+  /** Records they hold. */
+  readonly records: number;
+  /** Messages live after the replay. */
+  readonly messages: number;
+  /** The segment to append to; undefined when there is none. */
+  readonly last: number | undefined;
+  /** The segment to start when there is none. */
+  readonly first: number;
+}
+
 /**
  * FileStorage's writer: the records of operations started together go out as one
  * batch in one write and, with `fsync: 'always'`, one fsync (group commit); each
@@ -69,12 +83,12 @@ export interface LogWriterSetup {
  * is compacted into a snapshot. The first failed write or fsync latches.
  */
 export class LogWriter {
-  /** After a failed write or fsync: the error every operation rejects with. */
-  failure: Error | undefined = undefined;
-  /** Bytes of the snapshot and segments that open would read: what compaction weighs live data against. */
-  logBytes = 0;
-  readonly journal: RecordJournal;
   readonly #setup: LogWriterSetup;
+  readonly #journal: RecordJournal;
+  /** After a failed write or fsync: the error every operation rejects with. */
+  #failure: Error | undefined = undefined;
+  /** Bytes of the snapshot and segments that open would read: what compaction weighs live data against. */
+  #logBytes = 0;
   #segment: Segment | undefined = undefined;
 
   /** Resolved when the records now in the journal are durable. */
@@ -98,14 +112,19 @@ export class LogWriter {
 
   constructor(setup: LogWriterSetup) {
     this.#setup = setup;
-    this.journal = setup.journal;
+    this.#journal = setup.journal;
+  }
+
+  /** After a failed write or fsync: the error every operation rejects with. */
+  get failure(): Error | undefined {
+    return this.#failure;
   }
 
   /** Resolves once the records the last operation added are durable (undefined: nothing to wait for). */
   persist(): Promise<void> | undefined {
-    const journal = this.journal;
-    if (journal.failure && !this.failure) this.fail(journal.failure);
-    if (this.failure) return Promise.reject(this.failure);
+    const journal = this.#journal;
+    if (journal.failure && !this.#failure) this.#fail(journal.failure);
+    if (this.#failure) return Promise.reject(this.#failure);
     // Any pending record makes the operation wait for its batch, not only its own:
     // an operation can run inside another's signals (a consumer claims on a wake-up),
     // and the outer one must still wait for the records it wrote.
@@ -120,8 +139,24 @@ export class LogWriter {
 
   // ---------------------------------------------------------------- segments
 
+  /** Takes over the log recovery replayed: appends to its last segment, or starts one. */
+  resume(replayed: ReplayedLog): void {
+    const { bytes, records, messages, last } = replayed;
+    // Compaction weighs live messages by the bytes a record takes here; puts are the
+    // largest records, so twice the average record is a fair first guess.
+    this.#journal.calibrate(messages, messages * 2 * (bytes / Math.max(1, records)));
+    this.#logBytes = bytes;
+    if (last === undefined) {
+      this.#startSegment(replayed.first);
+      return;
+    }
+    const path = join(this.#setup.dir, segmentName(last));
+    const fd = fs.openSync(path, 'r+');
+    this.#segment = { index: last, path, fd, size: fs.fstatSync(fd).size };
+  }
+
   /** Creates segment `index` and makes it the one written to. */
-  startSegment(index: number): void {
+  #startSegment(index: number): void {
     const dir = this.#setup.dir;
     const path = join(dir, segmentName(index));
     const fd = fs.openSync(path, 'w', 0o600);
@@ -135,20 +170,13 @@ export class LogWriter {
     }
     const previous = this.#segment;
     this.#segment = { index, path, fd, size: SEGMENT_HEADER.length };
-    this.logBytes += SEGMENT_HEADER.length;
+    this.#logBytes += SEGMENT_HEADER.length;
     if (previous) {
       // What was written to the old segment must be as durable as the mode promises before it is let go.
       if (this.#unsynced) fs.fsyncSync(previous.fd);
       fs.closeSync(previous.fd);
     }
     this.#unsynced = false;
-  }
-
-  /** Makes the existing segment `index`, as recovery left it, the one written to. */
-  appendTo(index: number): void {
-    const path = join(this.#setup.dir, segmentName(index));
-    const fd = fs.openSync(path, 'r+');
-    this.#segment = { index, path, fd, size: fs.fstatSync(fd).size };
   }
 
   /** Closes the segment without writing anything: an open that failed. */
@@ -182,16 +210,16 @@ export class LogWriter {
   #flush(): Promise<void> {
     this.#flushing ??= this.#flushLoop().finally(() => {
       this.#flushing = undefined;
-      if (!this.failure && (this.journal.count > 0 || this.#syncDue)) this.#scheduleFlush();
+      if (!this.#failure && (this.#journal.count > 0 || this.#syncDue)) this.#scheduleFlush();
     });
     return this.#flushing;
   }
 
   /** Writes batches one at a time until nothing is pending; never rejects (a failure latches). */
   async #flushLoop(): Promise<void> {
-    const journal = this.journal;
+    const journal = this.#journal;
     const { io, fsync } = this.#setup;
-    while (!this.failure && (journal.count > 0 || this.#syncDue)) {
+    while (!this.#failure && (journal.count > 0 || this.#syncDue)) {
       const segment = this.#segment!;
       try {
         if (journal.count > 0) {
@@ -202,7 +230,7 @@ export class LogWriter {
             const frame = journal.take(this.#setup.engine.lastToken);
             writeFully(io, segment.fd, frame, segment.size);
             segment.size += frame.length;
-            this.logBytes += frame.length;
+            this.#logBytes += frame.length;
             if (fsync === 'always') {
               const syncing = this.#syncBatch(segment.fd);
               if (syncing) {
@@ -216,8 +244,8 @@ export class LogWriter {
             }
             else if (fsync === 'interval') this.#markUnsynced();
           } catch (error) {
-            this.fail(error);
-            waiter.reject(this.failure!);
+            this.#fail(error);
+            waiter.reject(this.#failure!);
             return;
           }
           waiter.resolve();
@@ -228,7 +256,7 @@ export class LogWriter {
         }
         if (segment.size >= this.#setup.segmentSize) await this.#rollOver();
       } catch (error) {
-        this.fail(error);
+        this.#fail(error);
         return;
       }
     }
@@ -267,7 +295,7 @@ export class LogWriter {
     this.#syncTimer = clock.setTimer(
       () => {
         this.#syncTimer = undefined;
-        if (!this.#unsynced || this.failure || !this.#segment) return;
+        if (!this.#unsynced || this.#failure || !this.#segment) return;
         this.#syncDue = true;
         void this.#flush();
       },
@@ -286,8 +314,8 @@ export class LogWriter {
     while (this.#flushing) await this.#flushing;
     checkOpen();
     const done = this.compact().catch((error: unknown) => {
-      this.fail(error);
-      throw this.failure;
+      this.#fail(error);
+      throw this.#failure;
     });
     this.#flushing = done.then(
       () => undefined,
@@ -297,16 +325,16 @@ export class LogWriter {
       await done;
     } finally {
       this.#flushing = undefined;
-      if (!this.failure && this.journal.count > 0) this.#scheduleFlush();
+      if (!this.#failure && this.#journal.count > 0) this.#scheduleFlush();
     }
   }
 
   /** The active segment is full: compact when live data is a small part of the log, else start a new segment. */
   async #rollOver(): Promise<void> {
-    const journal = this.journal;
+    const journal = this.#journal;
     const liveBytes = journal.live * journal.averagePutBytes();
-    if (liveBytes * 4 < this.logBytes) await this.compact();
-    else this.startSegment(this.#segment!.index + 1);
+    if (liveBytes * 4 < this.#logBytes) await this.compact();
+    else this.#startSegment(this.#segment!.index + 1);
   }
 
   /**
@@ -316,7 +344,7 @@ export class LogWriter {
    */
   async compact(): Promise<void> {
     const { dir, engine, clock, io } = this.#setup;
-    const journal = this.journal;
+    const journal = this.#journal;
     const waiter = this.#waiter ?? deferred();
     journal.clear();
     this.#waiter = undefined;
@@ -325,14 +353,14 @@ export class LogWriter {
       const index = this.#segment!.index + 1;
       const frames = encodeSnapshot(engine.exportState(clock.now()));
       const size = await writeSnapshot(io, dir, index, frames);
-      this.startSegment(index);
-      this.logBytes = size + SEGMENT_HEADER.length;
+      this.#startSegment(index);
+      this.#logBytes = size + SEGMENT_HEADER.length;
       this.#unsynced = false;
       removeFilesBefore(dir, index);
       journal.calibrate(journal.live, size);
     } catch (error) {
-      this.fail(error);
-      waiter.reject(this.failure!);
+      this.#fail(error);
+      waiter.reject(this.#failure!);
       throw error;
     } finally {
       this.#writing = undefined;
@@ -343,31 +371,31 @@ export class LogWriter {
   // ------------------------------------------------------------ failure, close
 
   /** Latches the first failure: from now on every operation rejects with it. */
-  fail(cause: unknown): void {
-    if (this.failure) return;
+  #fail(cause: unknown): void {
+    if (this.#failure) return;
     const message = cause instanceof Error ? cause.message : String(cause);
     const failure = new PocketMQError(
       'ERR_STORAGE_FAILED',
       `FileStorage "${this.#setup.dir}" stopped after a failed write: ${message}. Operations that resolved are durable; open the directory again to go on`,
       { cause },
     );
-    this.failure = failure;
+    this.#failure = failure;
     const pending = this.#waiter;
     this.#waiter = undefined;
-    this.journal.clear();
+    this.#journal.clear();
     pending?.reject(failure);
     this.#setup.onFailure(failure);
   }
 
   /** Writes what is pending, stops the timers, fsyncs what the mode still owes and closes the segment. */
   async close(): Promise<void> {
-    while (this.#flushing || (!this.failure && this.journal.count > 0)) await this.#flush();
+    while (this.#flushing || (!this.#failure && this.#journal.count > 0)) await this.#flush();
     if (this.#immediate !== undefined && this.#immediate !== true) clearImmediate(this.#immediate);
     if (this.#syncTimer !== undefined) this.#setup.clock.clearTimer(this.#syncTimer);
     const segment = this.#segment!;
     let error: unknown;
     try {
-      if (this.#unsynced && !this.failure) await this.#setup.io.fsync(segment.fd);
+      if (this.#unsynced && !this.#failure) await this.#setup.io.fsync(segment.fd);
     } catch (e) {
       error = e;
     }
