@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from '../src/queue.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 
 const pending = Number(process.argv[2] ?? 1_000_000);
 const only = process.argv[3]; // 'reopen' skips the send rates

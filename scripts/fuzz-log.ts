@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { CorruptLogError } from '../src/errors.js';
-import { encodeFrame } from '../src/storage/file-log.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { encodeFrame } from '../src/file/frame.js';
+import { FileStorage } from '../src/file/file-storage.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 

@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 
 const { positionals } = parseArgs({ allowPositionals: true });
 const sizesKiB = positionals.length > 0 ? positionals.map(Number) : [512, 1024, 2048, 16384];

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestReply } from '../src/request-reply.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 import type { Storage } from '../src/storage/storage.js';
 

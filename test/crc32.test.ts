@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, pickCrc32, tableCrc32 } from '../src/storage/crc32.js';
+import { crc32, pickCrc32, tableCrc32 } from '../src/file/crc32.js';
 
 describe('CRC-32 of the file log', () => {
   it('tableCrc32 - gives what zlib.crc32 gives, for random bytes and random starting CRCs', () => {

@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { type FileIo, nodeIo } from '../src/storage/file-log.js';
-import { FileStorage, withFileIo } from '../src/storage/file-storage.js';
+import { type FileIo, nodeIo } from '../src/file/file-io.js';
+import { FileStorage, withFileIo } from '../src/file/file-storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { CrashChecker, crashLoop } from './fixtures/file-crash-loop.js';
 

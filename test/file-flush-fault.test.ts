@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Queue } from '../src/queue.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 import { TestClock } from '../src/test-clock.js';
 
 const fault = vi.hoisted(() => ({ crc: false }));
 
-vi.mock(import('../src/storage/crc32.js'), async (original) => {
+vi.mock(import('../src/file/crc32.js'), async (original) => {
   const real = await original();
   return {
     ...real,

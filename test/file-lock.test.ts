@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageLockedError } from '../src/errors.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 
 const HOLDER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'file-lock-holder.ts');
 const run = promisify(execFile);

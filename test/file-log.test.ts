@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorruptLogError } from '../src/errors.js';
-import { FileStorage, type RecoveryInfo } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
+import type { RecoveryInfo } from '../src/file/recovery.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 

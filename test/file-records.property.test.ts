@@ -6,9 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EngineRestorer, QueueCounters, RemovalKind } from '../src/engine/engine.js';
-import { FRAME_HEADER_SIZE, frameEnd } from '../src/storage/file-log.js';
-import { UnencodableFieldError } from '../src/storage/file-record-fields.js';
-import { encodeSnapshot, Fold, RecordJournal } from '../src/storage/file-snapshot.js';
+import { FRAME_HEADER_SIZE, frameEnd } from '../src/file/frame.js';
+import { UnencodableFieldError } from '../src/file/record-fields.js';
+import { RecordJournal } from '../src/file/record-journal.js';
+import { Fold } from '../src/file/replay.js';
+import { encodeSnapshot } from '../src/file/snapshot.js';
 import type { StoredMessage } from '../src/storage/storage.js';
 
 const ODD_STRINGS = ['', '\ud800', 'a\udc00b', '\u2028\u2029', '\u0000', '__proto__', 'constructor', '"]},[0,', 'PMQB', '😀'];

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CorruptLogError } from '../src/errors.js';
-import { FileStorage } from '../src/storage/file-storage.js';
+import { FileStorage } from '../src/file/file-storage.js';
 import type { EnqueuePolicy } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { newMessage } from './helpers/new-message.js';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StorageLockedError } from '../errors.js';
-import { fsyncDir } from './file-log.js';
+import { fsyncDir } from './file-io.js';
 
 export const LOCK_FILE = 'LOCK';
 

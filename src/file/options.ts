@@ -1,0 +1,48 @@
+import type { Clock } from '../clock.js';
+
+/** Options of {@link FileStorage}. */
+export interface FileStorageOptions {
+  /**
+   * Directory of the log. Created (mode 0700) when missing; one process at a time owns it.
+   * An existing directory that every user may write to (mode `o+w`, e.g. 0777) is left as it
+   * is, with a `'warning'` (code `ERR_STORAGE_DIR_WORLD_WRITABLE`) when it is opened: any
+   * local user could change or delete its messages.
+   */
+  dir: string;
+  /**
+   * When written data is forced to disk. `'always'`: every batch is fsynced before
+   * its operations resolve (survives power loss). `'interval'`: fsync at most
+   * `fsyncInterval` ms after a write (survives `kill -9`; power loss may lose the last
+   * interval). `'never'`: left to the OS (survives `kill -9` only). In every mode an
+   * operation resolves only once its bytes reached the OS.
+   * @defaultValue `'always'`
+   */
+  fsync?: 'always' | 'interval' | 'never';
+  /** With `fsync: 'interval'`, the most ms between a write and its fsync. @defaultValue `1000` */
+  fsyncInterval?: number;
+  /**
+   * What to do when the log is damaged before its tail. Unset: `open()` rejects with
+   * `CorruptLogError`. `'truncate'`: cut the log at the damage (reported through the
+   * `recovered` event) and open with what came before it.
+   * @defaultValue unset
+   */
+  repair?: 'truncate';
+  /**
+   * Bytes after which the log moves on to a new segment file; at that point, when
+   * live messages take less than a quarter of the log, the log is compacted instead.
+   * @defaultValue `16777216` (16 MiB)
+   */
+  segmentSize?: number;
+  /** Time source for every queue on this storage; a `TestClock` in tests. @defaultValue the system clock */
+  clock?: Clock;
+}
+
+/** Defaults of {@link FileStorageOptions}, in one place. */
+export const FILE_DEFAULTS = {
+  fsync: 'always',
+  fsyncInterval: 1_000,
+  segmentSize: 16 * 1024 * 1024,
+} as const;
+
+/** When written data is forced to disk: {@link FileStorageOptions.fsync}. */
+export type FsyncMode = NonNullable<FileStorageOptions['fsync']>;
