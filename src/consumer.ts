@@ -6,7 +6,6 @@ import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
 import { type ResolvedConsumeOptions, resolveStopOptions, type StopOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
-import { APPLIED_AT_CALL } from './storage/applied-at-call.js';
 import type { ClaimResult, Receipt } from './storage/storage.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -61,7 +60,7 @@ export class Consumer<T = unknown> {
   /** Handlers called and not yet returned or settled: while any is, a tick's acks may still grow. */
   #handling = 0;
   /**
-   * The storage applies operations in the order they are called (see APPLIED_AT_CALL): an
+   * The storage applies operations in the order they are called (`capabilities.appliesAtCall`): an
    * ack frees its slots at once and the next claim goes out in the same turn, behind it,
    * reading the clock once for both. Otherwise the slots are freed when the ack's promise
    * settles. An ack that then fails leaves its messages leased until their lease ends.
@@ -105,7 +104,7 @@ export class Consumer<T = unknown> {
     this.#capacity = Math.max(options.concurrency, options.prefetch);
     this.#detach = detach;
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
-    this.#appliedAtCall = (context.storage as { [APPLIED_AT_CALL]?: boolean })[APPLIED_AT_CALL] === true;
+    this.#appliedAtCall = context.storage.capabilities.appliesAtCall;
     this.#renewer = new LeaseRenewer(context, this.#runs);
     const { signal } = options;
     if (signal?.aborted) {

@@ -7,7 +7,7 @@ export { RequestReply } from './request-reply.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
-export { DEAD_LETTER_HEADERS } from './engine/engine.js';
+export { DEAD_LETTER_HEADERS } from './dead-letter-headers.js';
 export {
   PocketMQError,
   QueueFullError,

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
 import { reportUnhandled, toError } from './events.js';
 import type { QueueEvents } from './events.js';
-import { infoOf, Message } from './message.js';
+import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
@@ -11,7 +11,7 @@ import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle
  * What a Queue shares with its messages and consumers: the storage calls that
  * settle a delivery and the events they cause. Internal; not exported.
  */
-export class QueueContext<T> {
+export class QueueContext<T> implements MessageSettler<T> {
   readonly name: string;
   readonly storage: Storage;
   readonly options: ResolvedQueueOptions;

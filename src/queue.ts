@@ -144,7 +144,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
-    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.checksBodies === false ? undefined : bodyArgument);
+    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
   #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {
@@ -295,7 +295,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       let done = false;
       let asking = false;
       // Drain signals are exact: a storage that sends them is asked only when one comes.
-      const onDrains = storage.signalsDrained === true;
+      const onDrains = storage.capabilities.drainedSignals;
       const versionOf = onDrains ? () => scheduler.drains(name) : () => scheduler.version(name);
       let version = 0;
       const finish = (error: unknown, failed: boolean) => {

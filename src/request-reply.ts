@@ -162,7 +162,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
       try {
         value = await handler(message.body, message, context);
         // A result JSON would change fails like a throw, so the requester hears of it instead of waiting.
-        if (this.storage.checksBodies !== false) checkBody(value, 'result');
+        if (this.storage.capabilities.checksBodies) checkBody(value, 'result');
       } catch (error) {
         if (message.attempt >= maxAttempts && replyTo !== undefined) {
           const err = toError(error);

@@ -428,7 +428,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   #newMessage(body: T, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
-    return newMessage(body, o, this.storage.clock.now(), this.storage.checksBodies === false ? undefined : bodyArgument);
+    return newMessage(body, o, this.storage.clock.now(), this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */

@@ -1,8 +1,9 @@
-import { type Entry, type EntryList, StoredList } from './entry.js';
+import type { Entry, EntryOwner } from './entry.js';
+import { type EntryList, StoredList } from './entry-lists.js';
 import { ReadyIndex } from './ready-index.js';
 
 /** Everything one queue holds. The {@link Engine} is the only code that changes it. */
-export class QueueState {
+export class QueueState implements EntryOwner {
   readonly name: string;
   /** Every message in the queue, in any state, in the order stored. */
   readonly stored = new StoredList();

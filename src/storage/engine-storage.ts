@@ -1,6 +1,8 @@
 import { type Clock, systemClock } from '../clock.js';
 import { Engine } from '../engine/engine.js';
-import { ClosedError } from '../errors.js';
+import type { EngineErrors } from '../engine/types.js';
+import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
+import { ClosedError, OutOfRangeError, PocketMQError } from '../errors.js';
 import { expected } from '../validate.js';
 import { asyncDispose } from '../dispose.js';
 import type {
@@ -14,14 +16,18 @@ import type {
   Receipt,
   Settle,
   Storage,
+  StorageCapabilities,
   StorageSignal,
   StoredMessage,
 } from './storage.js';
-import { APPLIED_AT_CALL } from './applied-at-call.js';
 import { drainedSignal, dropQueueSignals, readySignal } from './queue-signals.js';
 
 
-
+/** The engine throws the library's errors, made here so that it imports nothing outside src/engine/. */
+export const ENGINE_ERRORS: EngineErrors = {
+  outOfRange: (argument, message) => new OutOfRangeError(argument, message),
+  internal: (message) => new PocketMQError('ERR_INTERNAL', message),
+};
 
 /**
  * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
@@ -31,12 +37,10 @@ import { drainedSignal, dropQueueSignals, readySignal } from './queue-signals.js
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
-  /** The engine knows when a queue empties, so this storage says so (see {@link Storage.signalsDrained}). */
-  readonly signalsDrained = true;
-  /** @internal See {@link APPLIED_AT_CALL}. */
-  readonly [APPLIED_AT_CALL] = true;
+  /** The engine knows when a queue empties, and runs each operation when it is called. */
+  readonly capabilities: StorageCapabilities;
   /** @internal The in-process state. */
-  protected readonly engine = new Engine();
+  protected readonly engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
   #watchers: ((signal: StorageSignal) => void)[] = [];
   /** The due time last sent in a 'due' signal. */
   #lastDue: number | undefined = undefined;
@@ -55,8 +59,10 @@ export abstract class EngineStorage implements Storage {
     if (closing) this.#send(this.#watchers, { type: 'closed' });
   }
 
-  constructor(clock: Clock | undefined) {
+  /** `checksBodies`: see {@link StorageCapabilities.checksBodies}. */
+  constructor(clock: Clock | undefined, checksBodies = true) {
     this.clock = clock ?? systemClock;
+    this.capabilities = Object.freeze({ drainedSignals: true, appliesAtCall: true, checksBodies });
   }
 
   abstract open(): Promise<void>;
@@ -195,14 +201,6 @@ export abstract class EngineStorage implements Storage {
       this.#exactDue = true;
       this.engine.advance(now);
     });
-  }
-
-  putMeta(key: string, value: string | undefined): Promise<void> {
-    return this.run(() => this.engine.putMeta(key, value));
-  }
-
-  getMeta(key: string): Promise<string | undefined> {
-    return this.run(() => this.engine.getMeta(key));
   }
 
   watch(listener: (signal: StorageSignal) => void): () => void {

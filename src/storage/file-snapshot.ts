@@ -6,14 +6,13 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
-import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/engine.js';
+import type { EngineJournal, EngineRestorer, EngineState, RemovalKind } from '../engine/persistence.js';
 import type { StoredMessage } from './storage.js';
 import {
   headersField,
   isCount,
   isKey,
   isPriority,
-  isText,
   isTime,
   numberField,
   optionalNumberField,
@@ -135,14 +134,6 @@ export class RecordJournal implements EngineJournal {
     }
   }
 
-  metaChanged(key: string, value: string | undefined): void {
-    try {
-      this.#add(`[4,${stringField('key', key, isText)},${optionalStringField('value', value)}]`);
-    } catch (error) {
-      this.#refuse(error);
-    }
-  }
-
   forgotten(queue: string): void {
     // Zeroed counters after its earlier records: replay then drops the queue as never used.
     this.#add(`[5,${this.#quoted(queue)},0,0,0,0,0,0]`);
@@ -229,7 +220,7 @@ export class BadPayloadError extends Error {}
 
 /**
  * Replays records into an engine being rebuilt: the messages still live with their
- * attempts and due times, dedupe records, counters and meta. Replaying a record is
+ * attempts and due times, dedupe records and counters. Replaying a record is
  * setting a value, so the order of ties inside the engine never matters.
  */
 export class Fold {
@@ -318,7 +309,7 @@ export class Fold {
         break;
       }
       case META:
-        restorer.meta(r[1], r[2] ?? undefined);
+        // Written by versions whose Storage had putMeta; nothing reads them any more.
         break;
       case COUNTERS:
         Object.assign(restorer.counters(r[1]), { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });
@@ -351,7 +342,6 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
       records = [];
     }
   };
-  for (const [key, value] of state.meta) add(`[4,${stringField('key', key, isText)},${stringField('value', value, isText)}]`);
   for (const q of state.queues) {
     const queueText = stringField('queue', q.name, isKey);
     for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));

@@ -6,7 +6,7 @@ import { encodeBody } from '../codec.js';
 import { CorruptLogError, PocketMQError } from '../errors.js';
 import { reportUnhandled } from '../events.js';
 import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
-import type { EngineRestorer } from '../engine/engine.js';
+import type { EngineRestorer } from '../engine/persistence.js';
 import { EngineStorage } from './engine-storage.js';
 import { FILE_HEADER_SIZE, type FileIo, frameEnd, framesAfter, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
 import { acquireLock } from './file-lock.js';

@@ -22,9 +22,6 @@ export interface MemoryStorageOptions {
  * body after sending it.
  */
 export class MemoryStorage extends EngineStorage {
-  /** Whether sends hold bodies to the JSON rule: `options.validateBodies`. */
-  readonly checksBodies: boolean;
-
   constructor(options?: MemoryStorageOptions) {
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, ['clock', 'validateBodies']);
@@ -33,9 +30,8 @@ export class MemoryStorage extends EngineStorage {
       throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
     }
     if (o.validateBodies !== undefined && typeof o.validateBodies !== 'boolean') throw expected('options.validateBodies', 'a boolean', o.validateBodies);
-    super(clock);
     // A clock that tracks handlers is a test clock (real clocks leave `track` out).
-    this.checksBodies = (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined;
+    super(clock, (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined);
   }
 
   /** Nothing to open; resolves at once (rejects after `close()`). */

@@ -20,10 +20,10 @@ import type {
   Receipt,
   Settle,
   Storage,
+  StorageCapabilities,
   StorageSignal,
   StoredMessage,
 } from './storage.js';
-import { APPLIED_AT_CALL } from './applied-at-call.js';
 import { readySignal } from './queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
@@ -242,6 +242,8 @@ function whenReady(client: Client): Promise<void> {
   });
 }
 
+const REDIS_CAPABILITIES: StorageCapabilities = Object.freeze({ drainedSignals: false, appliesAtCall: true, checksBodies: true });
+
 /**
  * Keeps queues in Redis so that many processes and machines share them, with the
  * semantics of MemoryStorage: every operation is one Lua script, atomic on the
@@ -260,8 +262,8 @@ function whenReady(client: Client): Promise<void> {
  * `docs/redis.md` describes the key layout, Redis Cluster and clock skew.
  */
 export class RedisStorage implements Storage {
-  /** @internal Scripts go out when called, on one connection, and Redis runs them in order: see {@link APPLIED_AT_CALL}. */
-  readonly [APPLIED_AT_CALL] = true;
+  /** Scripts go out when called, on one connection, and Redis runs them in order; no drained signals; bodies are JSON. */
+  readonly capabilities: StorageCapabilities = REDIS_CAPABILITIES;
   readonly clock: Clock;
   /** The prefix of every key and of the pub/sub channel. */
   readonly prefix: string;
@@ -646,30 +648,6 @@ export class RedisStorage implements Storage {
         }
         this.#emitDue();
         throw error;
-      }
-    });
-  }
-
-  putMeta(key: string, value: string | undefined): Promise<void> {
-    return this.#track(async () => {
-      await this.#ready('putMeta');
-      const hash = `{${this.prefix}}:meta`;
-      try {
-        if (value === undefined) await this.#client.hdel(hash, key);
-        else await this.#client.hset(hash, key, value);
-      } catch (error) {
-        throw this.#failure('putMeta', error, true);
-      }
-    });
-  }
-
-  getMeta(key: string): Promise<string | undefined> {
-    return this.#track(async () => {
-      await this.#ready('getMeta');
-      try {
-        return (await this.#client.hget(`{${this.prefix}}:meta`, key)) ?? undefined;
-      } catch (error) {
-        throw this.#failure('getMeta', error, true);
       }
     });
   }
