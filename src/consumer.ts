@@ -4,6 +4,7 @@ import { asyncDispose } from './dispose.js';
 import { type HandlerContext, RunContext } from './handler-context.js';
 import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
+import { isThenable } from './is-thenable.js';
 import { type ResolvedConsumeOptions, resolveStopOptions, type StopOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
 import type { ClaimResult, Receipt } from './storage/storage.js';
@@ -484,9 +485,4 @@ class Run<T> implements RenewedRun<T> {
     this.resolved = () => consumer.ended(this, undefined, false);
     this.rejected = (error: unknown) => consumer.ended(this, error, true);
   }
-}
-
-/** What `await` would wait for: an object or function with a `then` method. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

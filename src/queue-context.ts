@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError, toError } from './events.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
@@ -185,9 +185,7 @@ export class QueueContext<T> implements MessageSettler<T> {
 
   /** Emits `'error'`, or reports it when nobody listens: never dropped. */
   error(error: unknown): void {
-    const err = toError(error);
-    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
-    else reportUnhandled(err, `queue "${this.name}"`);
+    reportError(this.events, error, `queue "${this.name}"`);
   }
 }
 

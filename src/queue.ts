@@ -20,7 +20,7 @@ import {
 } from './options.js';
 import { QueueContext } from './queue-context.js';
 import { schedulerOf } from './scheduler.js';
-import { getDefaultStorage } from './storage/memory-storage.js';
+import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
 import { checkInteger, expected } from './validate.js';
 

@@ -4,7 +4,7 @@ import type { Consumer } from './consumer.js';
 import { checkBody } from './body.js';
 import { asyncDispose } from './dispose.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError, toError } from './events.js';
 import { newId, randomId } from './ids.js';
 import type { Message } from './message.js';
 import type { HandlerContext } from './handler-context.js';
@@ -12,7 +12,7 @@ import { type ConsumeOptions, DEFAULTS, QUEUE_OPTION_KEYS, type QueueOptions } f
 import { Queue } from './queue.js';
 import { schedulerOf } from './scheduler.js';
 import type { EnqueuePolicy, Storage } from './storage/storage.js';
-import { checkFunction, checkHeaders, checkInteger, checkKeys, checkMs, checkName, checkObject, checkSignal, expected } from './validate.js';
+import { checkFunction, checkHeaders, checkInteger, checkKeys, checkMs, checkName, checkObject, checkSignal, expected, MAX_NAME_LENGTH } from './validate.js';
 
 /** Options of a {@link RequestReply}: the request queue's options, plus the default request timeout. */
 export interface RequestReplyOptions extends QueueOptions {
@@ -66,7 +66,7 @@ const DEADLINE = 'pocketmq-deadline';
 /** Reply handling is a map lookup, so many can run at once. */
 const REPLY_CONCURRENCY = 256;
 /** `${name}.reply.` plus a 21-character random id must still be a valid queue name. */
-const MAX_NAME_LENGTH = 200 - '.reply.'.length - 21;
+const MAX_REQUEST_NAME_LENGTH = MAX_NAME_LENGTH - '.reply.'.length - 21;
 
 const REPLY_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 };
 
@@ -118,7 +118,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   constructor(name: string, options?: RequestReplyOptions) {
     super();
     checkName('name', name);
-    if (name.length > MAX_NAME_LENGTH) throw expected('name', `a name of at most ${MAX_NAME_LENGTH} characters (its reply queues add a suffix)`, name, RangeError);
+    if (name.length > MAX_REQUEST_NAME_LENGTH) throw expected('name', `a name of at most ${MAX_REQUEST_NAME_LENGTH} characters (its reply queues add a suffix)`, name, RangeError);
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, [...QUEUE_OPTION_KEYS, 'timeout']);
     const { timeout, ...queueOptions } = o;
@@ -319,8 +319,6 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   }
 
   #error(error: unknown): void {
-    const err = toError(error);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else reportUnhandled(err, `request-reply "${this.name}"`);
+    reportError(this, error, `request-reply "${this.name}"`);
   }
 }

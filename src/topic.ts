@@ -2,14 +2,15 @@ import { EventEmitter } from 'eventemitter3';
 import type { Handler } from './consumer.js';
 import { asyncDispose } from './dispose.js';
 import { ClosedError, PocketMQError } from './errors.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError } from './events.js';
+import { isThenable } from './is-thenable.js';
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
-import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, RESERVED_SEPARATOR } from './validate.js';
+import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, MAX_NAME_LENGTH, RESERVED_SEPARATOR } from './validate.js';
 
 /** Options of a {@link Topic}. */
 export interface TopicOptions {
@@ -69,7 +70,6 @@ const TOPIC_KEYS = ['storage', 'dedupeWindow'];
 const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter'];
 const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'signal'];
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
-const MAX_NAME_LENGTH = 200;
 /** Appended to a topic's name to name the queue that records its subscriptions. */
 const RECORD_SUFFIX = `${RESERVED_SEPARATOR}subscriptions`;
 /** Most subscription changes a topic's record holds (only changes are appended, not re-attachments). */
@@ -257,10 +257,6 @@ interface PendingStore {
   readonly stored: Promise<void>;
   /** Makes the storage call; `stored` follows it. */
   readonly start: () => void;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /**
@@ -574,8 +570,6 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   }
 
   #error(error: unknown): void {
-    const err = toError(error);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else reportUnhandled(err, `topic "${this.name}"`);
+    reportError(this, error, `topic "${this.name}"`);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { NewMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { describeStorage } from './storage-contract.js';

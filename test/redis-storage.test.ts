@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, PocketMQError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { NewMessage, Receipt, Storage, StorageSignal } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { redisSkipReason, startRedis, useRedis, type RedisServer } from './helpers/redis-server.js';

@@ -4,8 +4,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { Clock, TimerHandle } from '../clock.js';
 import { encodeBody } from '../codec.js';
 import { CorruptLogError, PocketMQError } from '../errors.js';
-import { reportUnhandled } from '../events.js';
-import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
+import { reportError } from '../events.js';
+import { checkClock, checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import type { EngineRestorer } from '../engine/persistence.js';
 import { EngineStorage } from './engine-storage.js';
 import { FILE_HEADER_SIZE, type FileIo, frameEnd, framesAfter, fsyncDir, nodeIo, scanFrames, SEGMENT_HEADER, SNAPSHOT_HEADER, writeFully } from './file-log.js';
@@ -207,11 +207,7 @@ export class FileStorage extends EngineStorage {
     const o = checkObject('options', options);
     checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'clock']);
     const dir = checkString('options.dir', o.dir);
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
-    super(clock);
+    super(checkClock('options.clock', o.clock));
     this.dir = resolve(dir);
     this.#fsync = o.fsync === undefined ? FILE_DEFAULTS.fsync : checkOneOf('options.fsync', o.fsync, ['always', 'interval', 'never']);
     this.#fsyncInterval = o.fsyncInterval === undefined ? FILE_DEFAULTS.fsyncInterval : checkMs('options.fsyncInterval', o.fsyncInterval, 1);
@@ -556,8 +552,7 @@ export class FileStorage extends EngineStorage {
     this.#waiter = undefined;
     this.#journal.clear();
     pending?.reject(this.#failure);
-    if (this.#events.listenerCount('error') > 0) this.#events.emit('error', this.#failure);
-    else reportUnhandled(this.#failure, `FileStorage "${this.dir}"`);
+    reportError(this.#events, this.#failure, `FileStorage "${this.dir}"`);
   }
 
   #warn(warning: PocketMQError): void {

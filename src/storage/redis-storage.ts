@@ -4,7 +4,7 @@ import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { asyncDispose } from '../dispose.js';
 import { randomId } from '../ids.js';
-import { checkKeys, checkObject, expected } from '../validate.js';
+import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
 import { SCRIPT, type Operation } from './redis-scripts.js';
 import type {
@@ -318,10 +318,7 @@ export class RedisStorage implements Storage {
     if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
       throw expected('options.prefix', 'a prefix of 1-100 letters, digits or . _ - : / that starts with a letter or digit', prefix);
     }
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
+    const clock = checkClock('options.clock', o.clock);
     if (o.keyTag !== undefined && typeof o.keyTag !== 'function' && !KEY_TAGS.includes(o.keyTag as never)) {
       throw expected('options.keyTag', "'family', 'queue', 'storage' or a function (queue) => string", o.keyTag);
     }

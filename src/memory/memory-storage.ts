@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
-import { checkObject, checkKeys, expected } from '../validate.js';
-import { EngineStorage } from './engine-storage.js';
+import { EngineStorage } from '../storage/engine-storage.js';
+import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
 
 /** Options of {@link MemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -25,10 +25,7 @@ export class MemoryStorage extends EngineStorage {
   constructor(options?: MemoryStorageOptions) {
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, ['clock', 'validateBodies']);
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
+    const clock = checkClock('options.clock', o.clock);
     if (o.validateBodies !== undefined && typeof o.validateBodies !== 'boolean') throw expected('options.validateBodies', 'a boolean', o.validateBodies);
     // A clock that tracks handlers is a test clock (real clocks leave `track` out).
     super(clock, (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined);
