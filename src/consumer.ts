@@ -1,6 +1,6 @@
 import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { type HandlerContext, RunContext } from './handler-context.js';
 import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
@@ -144,8 +144,8 @@ export class Consumer<T = unknown> {
   }
 
   /** Stops the consumer gracefully, as {@link Consumer.stop}: `await using consumer = queue.consume(...)` stops it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.stop();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.stop());
   }
 
   /**

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import { Consumer, type Handler } from './consumer.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, InvalidArgumentError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageInfo } from './message.js';
@@ -50,7 +50,7 @@ export function checkStorage(value: unknown): Storage {
  * orders.consume(async (msg) => process(msg.body));
  * ```
  */
-export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
+export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
   /** The queue's name in its storage. */
   readonly name: string;
   /** The storage the queue's messages live in. */
@@ -368,8 +368,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   /** Closes the handle, as {@link Queue.close}: `await using queue = new Queue(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import type { TimerHandle } from './clock.js';
 import type { Consumer } from './consumer.js';
 import { checkBody } from './body.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
 import { reportError, toError } from './events.js';
 import { newId, randomId } from './ids.js';
@@ -98,7 +98,7 @@ interface Pending {
  * const price = await pricing.request({ sku: 'A-1' }, { timeout: 5_000 });
  * ```
  */
-export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<RequestReplyEvents> {
+export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestReplyEvents> {
   /** The request queue's name. */
   readonly name: string;
   /** The storage requests and replies live in. */
@@ -310,8 +310,8 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   }
 
   /** Closes the handle, as {@link RequestReply.close}: `await using rpc = new RequestReply(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import type { Handler } from './consumer.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, PocketMQError } from './errors.js';
 import { reportError } from './events.js';
 import { isThenable } from './is-thenable.js';
@@ -282,7 +282,7 @@ interface PendingStore {
  * await events.publish(evt, { subject: 'order.placed' });
  * ```
  */
-export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
+export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
   /** The topic's name in its storage. */
   readonly name: string;
   /** The storage its subscriptions live in. */
@@ -561,8 +561,8 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   }
 
   /** Closes the handle, as {@link Topic.close}: `await using topic = new Topic(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {

@@ -41,10 +41,12 @@ export class MemoryStorage extends EngineStorage {
     this.closed = true;
   }
 
+  /** @internal Memory is as durable as it gets at once. */
   protected persist(): undefined {
     return undefined;
   }
 
+  /** @internal Always open until closed. */
   protected ensureOpen(): undefined {
     return undefined;
   }

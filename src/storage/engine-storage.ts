@@ -4,7 +4,7 @@ import type { EngineErrors } from '../engine/types.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
 import { ClosedError, OutOfRangeError, PocketMQError } from '../errors.js';
 import { expected } from '../validate.js';
-import { asyncDispose } from '../dispose.js';
+import { disposeWith } from '../dispose.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -30,10 +30,10 @@ export const ENGINE_ERRORS: EngineErrors = {
 };
 
 /**
- * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
- * FileStorage with a log under it. Each operation runs the engine synchronously
- * (so it is atomic), sends the signals it caused, then lets the subclass make it
- * durable through {@link EngineStorage.persist} before resolving.
+ * The base of MemoryStorage and FileStorage: a Storage whose state is pocketmq's
+ * in-process state machine (FileStorage keeps a log under it). Each operation runs
+ * synchronously (so it is atomic), sends the signals it caused, then waits until the
+ * subclass has made it durable before resolving.
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
@@ -53,13 +53,14 @@ export abstract class EngineStorage implements Storage {
     return this.#closed;
   }
 
+  /** @internal */
   protected set closed(value: boolean) {
     const closing = value && !this.#closed;
     this.#closed = value;
     if (closing) this.#send(this.#watchers, { type: 'closed' });
   }
 
-  /** `checksBodies`: see {@link StorageCapabilities.checksBodies}. */
+  /** @internal Subclasses check their options, then pass the clock and whether sends check bodies ({@link StorageCapabilities.checksBodies}). */
   constructor(clock: Clock | undefined, checksBodies = true) {
     this.clock = clock ?? systemClock;
     this.capabilities = Object.freeze({ drainedSignals: true, appliesAtCall: true, checksBodies });
@@ -68,22 +69,23 @@ export abstract class EngineStorage implements Storage {
   abstract open(): Promise<void>;
 
   /** Closes the storage, as `close()`: `await using storage = new MemoryStorage()` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
   abstract close(): Promise<void>;
 
-  /** Resolves once the operation just applied is as durable as the storage promises. */
+  /** @internal Resolves once the operation just applied is as durable as the storage promises. */
   protected abstract persist(): Promise<void> | undefined;
-  /** Resolves when the storage may be used (opened lazily), or undefined when it already may. */
+  /** @internal Resolves when the storage may be used (opened lazily), or undefined when it already may. */
   protected abstract ensureOpen(): Promise<void> | undefined;
 
+  /** @internal */
   protected checkOpen(): void {
     if (this.closed) throw new ClosedError('Storage is closed');
   }
 
   /**
-   * Runs one engine operation atomically, signals, then waits for durability.
+   * @internal Runs one engine operation atomically, signals, then waits for durability.
    * Not an async function: on an open storage (every memory operation) it costs
    * one settled promise rather than an async frame; errors still come back as
    * rejections, and the promise settles on the same tick as before.
@@ -210,7 +212,7 @@ export abstract class EngineStorage implements Storage {
     };
   }
 
-  /** Sends what the last operation changed to the watchers. */
+  /** @internal Sends what the last operation changed to the watchers. */
   protected flushSignals(): void {
     const watchers = this.#watchers;
     const expired = this.engine.takeExpired();

@@ -289,11 +289,13 @@ export class FileStorage extends EngineStorage {
     }
   }
 
+  /** @internal */
   protected override checkOpen(): void {
     super.checkOpen();
     if (this.#failure) throw this.#failure;
   }
 
+  /** @internal */
   protected ensureOpen(): Promise<void> | undefined {
     if (this.#opened) return undefined;
     // Opened only once the waiters run, so operations issued before the open finished
@@ -310,6 +312,7 @@ export class FileStorage extends EngineStorage {
     return this.#opening;
   }
 
+  /** @internal */
   protected persist(): Promise<void> | undefined {
     const journal = this.#journal;
     if (journal.failure && !this.#failure) this.#fail(journal.failure);

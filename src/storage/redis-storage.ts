@@ -2,7 +2,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
 import { decodeBody, encodeBody } from '../codec.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
-import { asyncDispose } from '../dispose.js';
+import { disposeWith } from '../dispose.js';
 import { randomId } from '../ids.js';
 import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './redis-key-tag.js';
@@ -374,8 +374,8 @@ export class RedisStorage implements Storage {
   }
 
   /** Closes the storage, as {@link RedisStorage.close}: `await using storage = new RedisStorage(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   /** Unsubscribes and closes the connections the storage opened; later calls reject with `ClosedError`. */
