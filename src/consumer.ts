@@ -469,10 +469,7 @@ export class Consumer<T = unknown> {
 
 const RESOLVED = Promise.resolve();
 
-/**
- * Waits for one handler's promise. Its two callbacks are made once and the run is
- * reused for later messages: two closures per message were a good part of the garbage.
- */
+/** Waits for one handler's promise; reused, so its two callbacks are made once, not per message. */
 class Run<T> implements RenewedRun<T> {
   message: Message<T> | undefined = undefined;
   context: RunContext | undefined = undefined;

@@ -189,11 +189,7 @@ export class QueueContext<T> implements MessageSettler<T> {
   }
 }
 
-/**
- * Waits for one ack batch's storage call. Its two callbacks are made once and the run
- * is reused for later batches: at concurrency 1 a batch is one message, and two
- * closures per ack were a good part of a drained message's garbage.
- */
+/** Waits for one ack batch's storage call; reused, so its two callbacks are made once, not per batch. */
 class AckRun<T> {
   batch: readonly Message<T>[] | undefined = undefined;
   done: ((count: number) => void) | undefined = undefined;

@@ -223,9 +223,8 @@ function registryOf(storage: Storage, topic: string): TopicRegistry {
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * What `'published'` and the live listeners get: made once per publish, every one
- * with the same shape. (A spread of the stored message into a generic copy cost
- * ~40% of a publish to live listeners: the spread, then megamorphic loads.)
+ * What `'published'` and the live listeners get: made once per publish, every one with
+ * the same shape, so listener calls stay monomorphic (docs/benchmarks.md).
  */
 class PublishedMessage<T> implements MessageInfo<T> {
   readonly id: string;

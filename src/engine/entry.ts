@@ -58,13 +58,9 @@ export interface Entry extends StoredMessage {
   /** Token of the current lease; 0 when not leased. */
   token: number;
   /**
-   * Due-heap key: the time of the next thing that happens to this entry; set before
-   * the entry enters the heap and read only while it is there. Starts `undefined` on
-   * purpose: starting as a small integer (`0`) and later holding a timestamp changed
-   * V8's layout for every entry, and each of a million pending entries then paid a
-   * migration on first touch (draining was 6× slower); starting as a double (`-0`)
-   * costs a 16-byte box per entry. A field that starts as `undefined` takes either
-   * without a migration and holds no box until it is set.
+   * Due-heap key: the time of the next thing that happens to this entry, read only while
+   * it is in the heap. Starts `undefined`: neither a layout migration nor a boxed double
+   * per entry (docs/benchmarks.md, "Notes moved from the code").
    */
   dueAt: number;
   /** Position in the due heap; -1 when not in it. */
@@ -110,19 +106,9 @@ const ENTRY_PROTOTYPE = {
 };
 
 /**
- * A new entry for `message` in `owner`.
- *
- * An object literal, not `new` of a class, on purpose: V8 tracks whether the objects
- * of a literal's allocation site survive, and once most do (entries wait in their
- * queue) it allocates them straight in the old generation. Objects made by `new`
- * are always born young, and every scavenge then copied each pending entry twice
- * (into the survivor space, then out to the old generation): a topic fan-out of 2 M
- * pending copies spent ~40% of its time in the garbage collector.
- *
- * A plain message's entry has no prototype of its own: its rarely set fields are
- * absent, so reading one gives `undefined`, which is what they are. Only an entry
- * with extras takes {@link ENTRY_PROTOTYPE}, whose getters read them (a literal with
- * `__proto__` is made by a slow runtime call, ~150 ns, so plain messages skip it).
+ * A new entry for `message` in `owner`. An object literal, not `new`, so that V8
+ * allocates long-lived entries straight in the old generation; only an entry with
+ * extras takes {@link ENTRY_PROTOTYPE} (docs/benchmarks.md, "Notes moved from the code").
  */
 export function newEntry(message: NewMessage, owner: EntryOwner): Entry {
   // Messages stored in the same millisecond share one boxed time (see QueueState.lastTime).

@@ -223,11 +223,8 @@ export abstract class EngineStorage implements Storage {
     const drained = this.engine.takeDrained();
     for (let i = 0; i < drained.length; i++) this.#send(watchers, drainedSignal(drained[i]!));
     const due = this.engine.nextDueAt();
-    // Sent when the due time moves earlier (a timer must fire sooner), and at a tick. A
-    // later or no due time waits for the tick of the timer already set: at concurrency 1
-    // every claim and ack moves the earliest lease end, and a signal per operation (an
-    // object and a scheduler pass each) was a tenth of a message's cost. The timer then
-    // fires early at worst, and that tick sends the due time as it is.
+    // Sent when the due time moves earlier, and at a tick; a later one waits for the timer
+    // already set, which then fires early at worst (docs/benchmarks.md).
     const exact = this.#exactDue;
     this.#exactDue = false;
     const last = this.#lastDue;
