@@ -48,7 +48,9 @@ export default defineConfig({
   // imports are unaffected (./x.js has no x.js.d.ts or x.js.ts to resolve to).
   // The banner: the handles' and storages' [Symbol.asyncDispose] need TypeScript's
   // esnext.disposable lib, which the dts bundler drops from src/dispose.ts (TS >= 5.2).
-  dts: { resolve: [...bundled, /^\.\.?\//], banner: '/// <reference lib="esnext.disposable" />' },
+  // stripInternal: members and types marked `@internal` stay out of the .d.ts, so the
+  // emitted types hold only the documented API (test/package.test.ts checks the names).
+  dts: { resolve: [...bundled, /^\.\.?\//], banner: '/// <reference lib="esnext.disposable" />', compilerOptions: { stripInternal: true } },
   // Keep `node:fs` as written (tsup strips the prefix by default); it marks Node-only code.
   removeNodeProtocol: false,
   sourcemap: true,

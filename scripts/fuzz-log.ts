@@ -85,7 +85,6 @@ async function use(storage: FileStorage, random: Random, now: number, rounds: nu
       else if (what === 2) await storage.deadLetter(queue, d.receipt, deadLetterOf(queue), { reason: 'rejected', error: 'boom' }, now);
       // what === 3: left in flight, as a crash leaves it
     }
-    if (random() < 0.05) await storage.putMeta(`k${int(random, 3)}`, random() < 0.8 ? 'v' : undefined);
     if (random() < 0.03) await storage.compact();
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestReply } from '../src/request-reply.js';
 import { FileStorage } from '../src/file/file-storage.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { Storage } from '../src/storage/storage.js';
 
 const cycles = Number(process.argv[2] ?? 20_000);

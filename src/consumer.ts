@@ -1,12 +1,12 @@
 import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { type HandlerContext, RunContext } from './handler-context.js';
 import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
+import { isThenable } from './is-thenable.js';
 import { type ResolvedConsumeOptions, resolveStopOptions, type StopOptions } from './options.js';
 import type { QueueContext } from './queue-context.js';
-import { APPLIED_AT_CALL } from './storage/applied-at-call.js';
 import type { ClaimResult, Receipt } from './storage/storage.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -61,7 +61,7 @@ export class Consumer<T = unknown> {
   /** Handlers called and not yet returned or settled: while any is, a tick's acks may still grow. */
   #handling = 0;
   /**
-   * The storage applies operations in the order they are called (see APPLIED_AT_CALL): an
+   * The storage applies operations in the order they are called (`capabilities.appliesAtCall`): an
    * ack frees its slots at once and the next claim goes out in the same turn, behind it,
    * reading the clock once for both. Otherwise the slots are freed when the ack's promise
    * settles. An ack that then fails leaves its messages leased until their lease ends.
@@ -105,7 +105,7 @@ export class Consumer<T = unknown> {
     this.#capacity = Math.max(options.concurrency, options.prefetch);
     this.#detach = detach;
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
-    this.#appliedAtCall = (context.storage as { [APPLIED_AT_CALL]?: boolean })[APPLIED_AT_CALL] === true;
+    this.#appliedAtCall = context.storage.capabilities.appliesAtCall;
     this.#renewer = new LeaseRenewer(context, this.#runs);
     const { signal } = options;
     if (signal?.aborted) {
@@ -144,8 +144,8 @@ export class Consumer<T = unknown> {
   }
 
   /** Stops the consumer gracefully, as {@link Consumer.stop}: `await using consumer = queue.consume(...)` stops it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.stop();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.stop());
   }
 
   /**
@@ -469,10 +469,7 @@ export class Consumer<T = unknown> {
 
 const RESOLVED = Promise.resolve();
 
-/**
- * Waits for one handler's promise. Its two callbacks are made once and the run is
- * reused for later messages: two closures per message were a good part of the garbage.
- */
+/** Waits for one handler's promise; reused, so its two callbacks are made once, not per message. */
 class Run<T> implements RenewedRun<T> {
   message: Message<T> | undefined = undefined;
   context: RunContext | undefined = undefined;
@@ -485,9 +482,4 @@ class Run<T> implements RenewedRun<T> {
     this.resolved = () => consumer.ended(this, undefined, false);
     this.rejected = (error: unknown) => consumer.ended(this, error, true);
   }
-}
-
-/** What `await` would wait for: an object or function with a `then` method. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -35,6 +35,19 @@ export function reportUnhandled(error: unknown, where: string): void {
   }
 }
 
+/** Something with `'error'` events: a Queue, Topic or RequestReply. */
+interface ErrorEmitter {
+  listenerCount(event: 'error'): number;
+  emit(event: 'error', error: Error): boolean;
+}
+
+/** Emits `error` as an `'error'` event, or, when nobody listens, reports it with {@link reportUnhandled} (`where` names the emitter). */
+export function reportError(emitter: ErrorEmitter, error: unknown, where: string): void {
+  const err = toError(error);
+  if (emitter.listenerCount('error') > 0) emitter.emit('error', err);
+  else reportUnhandled(err, where);
+}
+
 /** Turns anything thrown into an Error, keeping Errors as they are. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;

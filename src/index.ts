@@ -4,10 +4,10 @@ export { Message } from './message.js';
 export { Topic } from './topic.js';
 export { Subscription } from './subscription.js';
 export { RequestReply } from './request-reply.js';
-export { MemoryStorage } from './storage/memory-storage.js';
+export { MemoryStorage } from './memory/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
-export { DEAD_LETTER_HEADERS } from './engine/engine.js';
+export { DEAD_LETTER_HEADERS } from './dead-letter-headers.js';
 export {
   PocketMQError,
   QueueFullError,
@@ -31,7 +31,7 @@ export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';
-export type { MemoryStorageOptions } from './storage/memory-storage.js';
+export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle } from './clock.js';
 export type {
   BackoffFunction,
@@ -46,6 +46,7 @@ export type {
 } from './options.js';
 export type {
   Storage,
+  StorageCapabilities,
   StorageSignal,
   NewMessage,
   StoredMessage,

@@ -1,7 +1,17 @@
 import { AlreadySettledError, PocketMQError } from './errors.js';
-import type { QueueContext } from './queue-context.js';
 import type { Receipt, StoredMessage } from './storage/storage.js';
 import { checkKeys, checkMs, checkObject, checkString } from './validate.js';
+
+/**
+ * @internal What a {@link Message} settles through (its queue's QueueContext). An interface
+ * here rather than an import, so message.ts and queue-context.ts do not import each other.
+ */
+export interface MessageSettler<T> {
+  ack(message: Message<T>): Promise<boolean>;
+  fail(message: Message<T>, error: unknown, delay?: number): Promise<boolean>;
+  deadLetter(message: Message<T>, reason: string, errorMessage: string | undefined): Promise<boolean>;
+  extend(message: Message<T>, ms: number): Promise<boolean>;
+}
 
 const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -56,12 +66,12 @@ export class Message<T = unknown> implements MessageInfo<T> {
   readonly correlationId: string | undefined;
   readonly group: string | undefined;
   readonly subject: string | undefined;
-  readonly #context: QueueContext<T>;
+  readonly #context: MessageSettler<T>;
   readonly #receipt: Receipt;
   #settled = false;
 
   /** @internal */
-  constructor(context: QueueContext<T>, stored: StoredMessage, receipt: Receipt) {
+  constructor(context: MessageSettler<T>, stored: StoredMessage, receipt: Receipt) {
     this.id = stored.id;
     this.body = stored.body as T;
     this.headers = stored.headers ?? EMPTY_HEADERS;
@@ -120,9 +130,9 @@ export class Message<T = unknown> implements MessageInfo<T> {
     return this.#context.extend(this, ms);
   }
 
-  /** @internal Whether this delivery came through the queue handle whose context is `context`. */
-  isFrom(context: QueueContext<unknown>): boolean {
-    return this.#context === context;
+  /** @internal Whether this delivery came through the queue handle that settles through `settler`. */
+  isFrom(settler: MessageSettler<unknown>): boolean {
+    return this.#context === settler;
   }
 
   /** @internal Marks the delivery settled; returns false if it already was. */

@@ -131,22 +131,32 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
-/** Every default in one place; the docs cite these. */
+/** Every default in one place; the docs cite these. A queue's `deadLetter` defaults to `` `${name}.dlq` ``. */
 export const DEFAULTS = {
+  /** {@link QueueOptions.visibilityTimeout}, in ms. */
   visibilityTimeout: 30_000,
+  /** {@link QueueOptions.maxAttempts}. */
   maxAttempts: 3,
+  /** {@link QueueOptions.backoff}. */
   backoff: { type: 'exponential', initial: 1_000, factor: 2, max: 300_000, jitter: 'full' } as Required<BackoffOptions>,
+  /** {@link QueueOptions.overflow}. */
   overflow: 'reject' as 'reject' | 'drop-oldest',
+  /** {@link QueueOptions.dedupeWindow}, in ms. */
   dedupeWindow: 300_000,
+  /** {@link ConsumeOptions.concurrency}. */
   concurrency: 1,
+  /** {@link ReceiveOptions.max}. */
   receiveMax: 1,
+  /** {@link ReceiveOptions.wait}, in ms. */
   receiveWait: 0,
-  /** `consumer.stop()`: wait for running handlers rather than abandon them. */
+  /** {@link StopOptions.abandon}: `consumer.stop()` waits for running handlers rather than abandon them. */
   abandon: false,
-  deadLetterSuffix: '.dlq',
   /** RequestReply: how long `request()` waits for a reply, in ms. */
   requestTimeout: 30_000,
 } as const;
+
+/** Appended to a queue's name to name its default dead-letter queue. */
+const DEAD_LETTER_SUFFIX = '.dlq';
 
 /** Queue options after validation and defaults. */
 export interface ResolvedQueueOptions {
@@ -183,7 +193,7 @@ export function resolveBackoff(name: string, value: unknown): Required<BackoffOp
 export function resolveQueueOptions(name: string, options: unknown, prefix = 'options', extraKeys: readonly string[] = []): ResolvedQueueOptions {
   const o = options === undefined ? {} : checkObject(prefix, options);
   checkKeys(prefix, o, [...QUEUE_KEYS, ...extraKeys]);
-  let deadLetter: string | false = `${name}${DEFAULTS.deadLetterSuffix}`;
+  let deadLetter: string | false = `${name}${DEAD_LETTER_SUFFIX}`;
   if (o.deadLetter === false) deadLetter = false;
   else if (o.deadLetter !== undefined) deadLetter = checkName(`${prefix}.deadLetter`, o.deadLetter);
   if (deadLetter === name) throw expected(`${prefix}.deadLetter`, 'a queue other than the queue itself', deadLetter);

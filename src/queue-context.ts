@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError, toError } from './events.js';
 import type { QueueEvents } from './events.js';
-import { infoOf, Message } from './message.js';
+import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
@@ -11,7 +11,7 @@ import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle
  * What a Queue shares with its messages and consumers: the storage calls that
  * settle a delivery and the events they cause. Internal; not exported.
  */
-export class QueueContext<T> {
+export class QueueContext<T> implements MessageSettler<T> {
   readonly name: string;
   readonly storage: Storage;
   readonly options: ResolvedQueueOptions;
@@ -185,17 +185,11 @@ export class QueueContext<T> {
 
   /** Emits `'error'`, or reports it when nobody listens: never dropped. */
   error(error: unknown): void {
-    const err = toError(error);
-    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
-    else reportUnhandled(err, `queue "${this.name}"`);
+    reportError(this.events, error, `queue "${this.name}"`);
   }
 }
 
-/**
- * Waits for one ack batch's storage call. Its two callbacks are made once and the run
- * is reused for later batches: at concurrency 1 a batch is one message, and two
- * closures per ack were a good part of a drained message's garbage.
- */
+/** Waits for one ack batch's storage call; reused, so its two callbacks are made once, not per batch. */
 class AckRun<T> {
   batch: readonly Message<T>[] | undefined = undefined;
   done: ((count: number) => void) | undefined = undefined;

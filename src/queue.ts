@@ -1,6 +1,6 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import { Consumer, type Handler } from './consumer.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, InvalidArgumentError, QueueFullError } from './errors.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageInfo } from './message.js';
@@ -20,7 +20,7 @@ import {
 } from './options.js';
 import { QueueContext } from './queue-context.js';
 import { schedulerOf } from './scheduler.js';
-import { getDefaultStorage } from './storage/memory-storage.js';
+import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
 import { checkInteger, expected } from './validate.js';
 
@@ -50,7 +50,7 @@ export function checkStorage(value: unknown): Storage {
  * orders.consume(async (msg) => process(msg.body));
  * ```
  */
-export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
+export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
   /** The queue's name in its storage. */
   readonly name: string;
   /** The storage the queue's messages live in. */
@@ -144,7 +144,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
-    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.checksBodies === false ? undefined : bodyArgument);
+    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
   #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {
@@ -295,7 +295,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       let done = false;
       let asking = false;
       // Drain signals are exact: a storage that sends them is asked only when one comes.
-      const onDrains = storage.signalsDrained === true;
+      const onDrains = storage.capabilities.drainedSignals;
       const versionOf = onDrains ? () => scheduler.drains(name) : () => scheduler.version(name);
       let version = 0;
       const finish = (error: unknown, failed: boolean) => {
@@ -368,8 +368,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   /** Closes the handle, as {@link Queue.close}: `await using queue = new Queue(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {

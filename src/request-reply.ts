@@ -1,10 +1,10 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import type { TimerHandle } from './clock.js';
 import type { Consumer } from './consumer.js';
 import { checkBody } from './body.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError, toError } from './events.js';
 import { newId, randomId } from './ids.js';
 import type { Message } from './message.js';
 import type { HandlerContext } from './handler-context.js';
@@ -12,7 +12,7 @@ import { type ConsumeOptions, DEFAULTS, QUEUE_OPTION_KEYS, type QueueOptions } f
 import { Queue } from './queue.js';
 import { schedulerOf } from './scheduler.js';
 import type { EnqueuePolicy, Storage } from './storage/storage.js';
-import { checkFunction, checkHeaders, checkInteger, checkKeys, checkMs, checkName, checkObject, checkSignal, expected } from './validate.js';
+import { checkFunction, checkHeaders, checkInteger, checkKeys, checkMs, checkName, checkObject, checkSignal, expected, MAX_NAME_LENGTH } from './validate.js';
 
 /** Options of a {@link RequestReply}: the request queue's options, plus the default request timeout. */
 export interface RequestReplyOptions extends QueueOptions {
@@ -66,7 +66,7 @@ const DEADLINE = 'pocketmq-deadline';
 /** Reply handling is a map lookup, so many can run at once. */
 const REPLY_CONCURRENCY = 256;
 /** `${name}.reply.` plus a 21-character random id must still be a valid queue name. */
-const MAX_NAME_LENGTH = 200 - '.reply.'.length - 21;
+const MAX_REQUEST_NAME_LENGTH = MAX_NAME_LENGTH - '.reply.'.length - 21;
 
 const REPLY_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 };
 
@@ -98,7 +98,7 @@ interface Pending {
  * const price = await pricing.request({ sku: 'A-1' }, { timeout: 5_000 });
  * ```
  */
-export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<RequestReplyEvents> {
+export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestReplyEvents> {
   /** The request queue's name. */
   readonly name: string;
   /** The storage requests and replies live in. */
@@ -118,7 +118,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   constructor(name: string, options?: RequestReplyOptions) {
     super();
     checkName('name', name);
-    if (name.length > MAX_NAME_LENGTH) throw expected('name', `a name of at most ${MAX_NAME_LENGTH} characters (its reply queues add a suffix)`, name, RangeError);
+    if (name.length > MAX_REQUEST_NAME_LENGTH) throw expected('name', `a name of at most ${MAX_REQUEST_NAME_LENGTH} characters (its reply queues add a suffix)`, name, RangeError);
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, [...QUEUE_OPTION_KEYS, 'timeout']);
     const { timeout, ...queueOptions } = o;
@@ -162,7 +162,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
       try {
         value = await handler(message.body, message, context);
         // A result JSON would change fails like a throw, so the requester hears of it instead of waiting.
-        if (this.storage.checksBodies !== false) checkBody(value, 'result');
+        if (this.storage.capabilities.checksBodies) checkBody(value, 'result');
       } catch (error) {
         if (message.attempt >= maxAttempts && replyTo !== undefined) {
           const err = toError(error);
@@ -310,8 +310,8 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   }
 
   /** Closes the handle, as {@link RequestReply.close}: `await using rpc = new RequestReply(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {
@@ -319,8 +319,6 @@ export class RequestReply<Req = unknown, Res = unknown> extends EventEmitter<Req
   }
 
   #error(error: unknown): void {
-    const err = toError(error);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else reportUnhandled(err, `request-reply "${this.name}"`);
+    reportError(this, error, `request-reply "${this.name}"`);
   }
 }

@@ -94,7 +94,7 @@ export class Scheduler {
   /**
    * Calls `drained` each time the storage signals that `queue` became empty (and when
    * the storage closes), until the returned function is called. Only storages with
-   * `signalsDrained` send that signal.
+   * `capabilities.drainedSignals` send that signal.
    */
   onEveryDrain(queue: string, drained: () => void): () => void {
     const wakes = this.#wakesOf(queue);

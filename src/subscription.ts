@@ -1,5 +1,5 @@
 import type { Consumer } from './consumer.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import type { MessageInfo } from './message.js';
 import type { Queue } from './queue.js';
 import { resolveStopOptions, type StopOptions } from './options.js';
@@ -89,8 +89,8 @@ export class Subscription<T = unknown> {
   }
 
   /** Detaches gracefully, as {@link Subscription.stop}: `await using sub = topic.subscribe(...)` stops it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.stop();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.stop());
   }
 
   /**

@@ -42,14 +42,14 @@ export class TestClock implements Clock {
     return this.#now;
   }
 
-  /** @internal */
+  /** {@link Clock.setTimer}: the timer fires when `advance()` or `set()` reaches its time. */
   setTimer(fn: () => void, ms: number): TimerHandle {
     const seq = ++this.#seq;
     this.#timers.set(seq, { at: this.#now + Math.max(0, ms), seq, fn });
     return seq;
   }
 
-  /** @internal */
+  /** {@link Clock.clearTimer}. */
   clearTimer(handle: TimerHandle): void {
     this.#timers.delete(handle as number);
   }

@@ -1,15 +1,16 @@
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from './event-emitter.js';
 import type { Handler } from './consumer.js';
-import { asyncDispose } from './dispose.js';
+import { disposeWith } from './dispose.js';
 import { ClosedError, PocketMQError } from './errors.js';
-import { reportUnhandled, toError } from './events.js';
+import { reportError } from './events.js';
+import { isThenable } from './is-thenable.js';
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
-import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, RESERVED_SEPARATOR } from './validate.js';
+import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, MAX_NAME_LENGTH, RESERVED_SEPARATOR } from './validate.js';
 
 /** Options of a {@link Topic}. */
 export interface TopicOptions {
@@ -69,7 +70,6 @@ const TOPIC_KEYS = ['storage', 'dedupeWindow'];
 const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter'];
 const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'signal'];
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
-const MAX_NAME_LENGTH = 200;
 /** Appended to a topic's name to name the queue that records its subscriptions. */
 const RECORD_SUFFIX = `${RESERVED_SEPARATOR}subscriptions`;
 /** Most subscription changes a topic's record holds (only changes are appended, not re-attachments). */
@@ -223,9 +223,8 @@ function registryOf(storage: Storage, topic: string): TopicRegistry {
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * What `'published'` and the live listeners get: made once per publish, every one
- * with the same shape. (A spread of the stored message into a generic copy cost
- * ~40% of a publish to live listeners: the spread, then megamorphic loads.)
+ * What `'published'` and the live listeners get: made once per publish, every one with
+ * the same shape, so listener calls stay monomorphic (docs/benchmarks.md).
  */
 class PublishedMessage<T> implements MessageInfo<T> {
   readonly id: string;
@@ -259,10 +258,6 @@ interface PendingStore {
   readonly start: () => void;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
 /**
  * Publish/subscribe: every subscription gets its own copy of each message.
  *
@@ -286,7 +281,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * await events.publish(evt, { subject: 'order.placed' });
  * ```
  */
-export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
+export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
   /** The topic's name in its storage. */
   readonly name: string;
   /** The storage its subscriptions live in. */
@@ -428,7 +423,7 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   #newMessage(body: T, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
-    return newMessage(body, o, this.storage.clock.now(), this.storage.checksBodies === false ? undefined : bodyArgument);
+    return newMessage(body, o, this.storage.clock.now(), this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */
@@ -565,8 +560,8 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   }
 
   /** Closes the handle, as {@link Topic.close}: `await using topic = new Topic(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   #checkOpen(): void {
@@ -574,8 +569,6 @@ export class Topic<T = unknown> extends EventEmitter<TopicEvents<T>> {
   }
 
   #error(error: unknown): void {
-    const err = toError(error);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else reportUnhandled(err, `topic "${this.name}"`);
+    reportError(this, error, `topic "${this.name}"`);
   }
 }

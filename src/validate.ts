@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import { InvalidArgumentError, OutOfRangeError } from './errors.js';
 
 /** Describes a received value for an error message: `0 (number)`, `"x" (string)`. */
@@ -99,12 +100,15 @@ export function checkHeaders(name: string, value: unknown): Record<string, strin
   return any ? out : undefined;
 }
 
+/** The longest queue, topic or subscription name: names become keys and log records, so they stay short. */
+export const MAX_NAME_LENGTH = 200;
+
 /**
  * Queue, topic and subscription names: 1–200 characters of letters, digits and
  * `. _ - : /`, not starting with a separator and without `..`. Names never become
  * file names, but a tight alphabet keeps logs, keys and paths unambiguous.
  */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
+const NAME = /* @__PURE__ */ new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,${MAX_NAME_LENGTH - 1}}$`);
 /**
  * Marks the queues pocketmq keeps for itself (a topic's `<topic>::subscriptions`):
  * no name a user gives contains it, so no handle can write to, consume or purge one.
@@ -113,12 +117,22 @@ export const RESERVED_SEPARATOR = '::';
 
 export function checkName(name: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME.test(value) || value.includes('..')) {
-    throw expected(name, 'a name of 1-200 letters, digits or . _ - : / that starts with a letter or digit and has no ".."', value);
+    throw expected(name, `a name of 1-${MAX_NAME_LENGTH} letters, digits or . _ - : / that starts with a letter or digit and has no ".."`, value);
   }
   if (value.includes(RESERVED_SEPARATOR)) {
     throw expected(name, `a name without "${RESERVED_SEPARATOR}" (reserved for the queues pocketmq keeps for itself, such as a topic's "<topic>${RESERVED_SEPARATOR}subscriptions")`, value);
   }
   return value;
+}
+
+/** A {@link Clock} option: `undefined` (the caller's default) or an object with `now`, `setTimer` and `clearTimer`. */
+export function checkClock(name: string, value: unknown): Clock | undefined {
+  if (value === undefined) return undefined;
+  const clock = value as Partial<Clock> | null;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function') {
+    throw expected(name, 'a Clock with now(), setTimer() and clearTimer()', value);
+  }
+  return value as Clock;
 }
 
 /** Rejects options objects with keys we do not know, so a typo is not silently ignored. */

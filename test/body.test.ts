@@ -97,7 +97,7 @@ describe('message bodies: the JSON rule', () => {
       ['a TestClock and validateBodies: false', () => new MemoryStorage({ clock: new TestClock(), validateBodies: false }), false],
     ])('with %s - checks bodies: %s', async (_, make, checks) => {
       const storage = make();
-      expect(storage.checksBodies).toBe(checks);
+      expect(storage.capabilities.checksBodies).toBe(checks);
       const queue = new Queue('bodies', { storage });
       const sent = queue.send({ at: new Date(0) });
       if (checks) await expect(sent).rejects.toMatchObject({ code: 'ERR_INVALID_BODY' });

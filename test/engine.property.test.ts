@@ -14,6 +14,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
+import { DEAD_LETTER_HEADERS } from '../src/dead-letter-headers.js';
+import { ENGINE_ERRORS } from '../src/storage/engine-storage.js';
 import type { EnqueuePolicy, Receipt } from '../src/storage/storage.js';
 import {
   type AckHow,
@@ -336,7 +338,7 @@ describe('Engine against the reference model', () => {
     () => {
       fc.assert(
         fc.property(fc.commands(commands, { maxCommands: MAX_COMMANDS, size: 'max', replayPath: REPLAY }), (cmds) => {
-          const setup = () => ({ model: { model: new Model(), now: START, nextId: 0, deliveries: [] } as World, real: new Engine() });
+          const setup = () => ({ model: { model: new Model(), now: START, nextId: 0, deliveries: [] } as World, real: new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS) });
           fc.modelRun(setup, cmds);
         }),
         { numRuns: RUNS, seed: SEED, path: PATH, endOnFailure: PATH === undefined ? undefined : true },

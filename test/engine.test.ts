@@ -3,6 +3,8 @@
  * (engine.property.test.ts) once found broken, in the smallest form.
  */
 import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_HEADERS } from '../src/dead-letter-headers.js';
+import { ENGINE_ERRORS } from '../src/storage/engine-storage.js';
 import { Engine } from '../src/engine/engine.js';
 import type { EnqueuePolicy, NewMessage } from '../src/storage/storage.js';
 import { newMessage } from './helpers/new-message.js';
@@ -17,7 +19,7 @@ const peekIds = (engine: Engine, queue: string, now: number) => engine.peek(queu
 
 describe('Engine', () => {
   it('.advance() - makes messages that fall due at the same time ready in send order', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     const ids = ['a', 'b', 'c', 'd', 'e'];
     engine.enqueue('jobs', ids.map((id) => message(id, { availableAt: 100 })), policy, 0);
     engine.advance(100);
@@ -25,7 +27,7 @@ describe('Engine', () => {
   });
 
   it('.advance() - keeps messages of different queues due at the same time in send order', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('other', [message('x', { expiresAt: 100 })], policy, 0);
     engine.enqueue('jobs', [message('a', { availableAt: 100 }), message('b', { availableAt: 100 })], policy, 0);
     expect(peekIds(engine, 'jobs', 100)).toEqual(['a', 'b']);
@@ -35,7 +37,7 @@ describe('Engine', () => {
     // g1 is leased until 4 and expires at 15; d is delayed until 10; g2 waits behind g1.
     // In time order: g1's lease ends (4), d becomes ready (10), g1 expires and lets g2 go (15).
     const setup = () => {
-      const engine = new Engine();
+      const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
       engine.enqueue('jobs', [message('g1', { group: 'g', expiresAt: 15 }), message('x')], policy, 0);
       engine.claim('jobs', { max: 1, leaseMs: 4, maxAttempts: 5, deadLetter: false }, 0);
       engine.enqueue('jobs', [message('d', { availableAt: 10 }), message('g2', { group: 'g' })], policy, 0);
@@ -50,7 +52,7 @@ describe('Engine', () => {
   });
 
   it('.enqueue() - with dedupeWindow 0 stores every item of a batch, as it does across calls', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     const noWindow = { ...policy, dedupeWindow: 0 };
     const batch = engine.enqueue('jobs', [message('a', { dedupeId: 'd' }), message('b', { dedupeId: 'd' })], noWindow, 0);
     expect(batch.results).toEqual([
@@ -67,7 +69,7 @@ describe('Engine.forget()', () => {
   const claim = { max: 1, leaseMs: 1_000, maxAttempts: 3, deadLetter: false as const };
 
   it('.forget() - drops a queue that holds nothing: its counters start again from 0', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('jobs', [message('a')], policy, 0);
     const [delivery] = engine.claim('jobs', claim, 0).delivered;
     engine.ack('jobs', [delivery!.receipt], 0);
@@ -79,7 +81,7 @@ describe('Engine.forget()', () => {
   });
 
   it('.forget() - keeps a queue that holds a message (ready or in flight) or a dedupeId within its window', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('ready', [message('a')], policy, 0);
     engine.enqueue('leased', [message('b')], policy, 0);
     engine.claim('leased', claim, 0);
@@ -93,7 +95,7 @@ describe('Engine.forget()', () => {
   });
 
   it('.exportState() - leaves out queues indistinguishable from unused ones, keeps empty ones with counters', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('used', [message('a')], policy, 0);
     engine.purge('used', 0);
     engine.stats('looked-at', 0);
@@ -106,7 +108,7 @@ describe('Engine.forget()', () => {
 
 describe('Engine.enqueue() - dead-letter target', () => {
   it('refuses a policy whose deadLetter is the queue itself, storing nothing', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     const policy = { maxLength: 1, overflow: 'drop-oldest' as const, deadLetter: 'q', dedupeWindow: 0 };
     const message = { id: 'a', body: 1, headers: undefined, priority: 0, enqueuedAt: 0, availableAt: 0, expiresAt: undefined, dedupeId: undefined, group: undefined, correlationId: undefined, subject: undefined };
     expect(() => engine.enqueue('q', [message], policy, 0)).toThrow(/policy\.deadLetter/);
@@ -118,7 +120,7 @@ describe('Engine - finding messages without an id index', () => {
   const claim = { max: 10, leaseMs: 1_000, maxAttempts: 5, deadLetter: false as const };
 
   it('answers a receipt it did not hand out by id: ok, then missing; stale for an old lease', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('jobs', [message('a'), message('b')], policy, 0);
     const [a, b] = engine.claim('jobs', claim, 0).delivered.map((d) => ({ id: d.receipt.id, token: d.receipt.token }));
     expect(engine.ack('jobs', [a!], 0)).toEqual(['ok']);
@@ -130,7 +132,7 @@ describe('Engine - finding messages without an id index', () => {
   });
 
   it('tells missing from stale for its own leases: acked is missing, redelivered is stale', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('jobs', [message('a'), message('b')], policy, 0);
     const [a, b] = engine.claim('jobs', claim, 0).delivered.map((d) => d.receipt);
     expect(engine.ack('jobs', [a!], 0)).toEqual(['ok']);
@@ -142,7 +144,7 @@ describe('Engine - finding messages without an id index', () => {
   });
 
   it('renames a dead-letter copy that meets an earlier copy of itself (fan-out copies share an id)', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueueMany(['s1', 's2'], [message('x')], 0, 0);
     for (const queue of ['s1', 's2']) {
       const [d] = engine.claim(queue, claim, 0).delivered;
@@ -155,7 +157,7 @@ describe('Engine - finding messages without an id index', () => {
   });
 
   it('purges and drops the oldest waiting message in the order stored when nothing is ready', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     engine.enqueue('jobs', [message('a'), message('d1', { availableAt: 50 }), message('d2', { availableAt: 40 })], policy, 0);
     engine.claim('jobs', { ...claim, max: 1 }, 0);
     const dropOldest = { maxLength: 2, overflow: 'drop-oldest' as const, deadLetter: false as const, dedupeWindow: 0 };
@@ -171,7 +173,7 @@ describe('Engine - restoring without an id index until records name ids', () => 
   const stored = (id: string) => ({ ...message(id), attempt: 0 });
 
   it('finds messages put before the first claim, release or remove, and those put after it', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     const restorer = engine.beginRestore();
     restorer.put('jobs', stored('a'));
     restorer.put('jobs', stored('b'));
@@ -195,7 +197,7 @@ describe('Engine - restoring without an id index until records name ids', () => 
   });
 
   it('renames a dead-letter copy that meets a restored copy of itself', () => {
-    const engine = new Engine();
+    const engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
     const restorer = engine.beginRestore();
     restorer.put('dlq', stored('x'));
     restorer.put('jobs', stored('x'));

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { EngineRestorer, QueueCounters, RemovalKind } from '../src/engine/engine.js';
+import type { EngineRestorer, QueueCounters, RemovalKind } from '../src/engine/persistence.js';
 import { FRAME_HEADER_SIZE, frameEnd } from '../src/file/frame.js';
 import { UnencodableFieldError } from '../src/file/record-fields.js';
 import { RecordJournal } from '../src/file/record-journal.js';
@@ -69,18 +69,15 @@ type Op =
   | { kind: 'put'; queue: unknown; message: StoredMessage; dedupeUntil: unknown }
   | { kind: 'claim'; queue: unknown; message: StoredMessage }
   | { kind: 'release'; queue: unknown; message: StoredMessage }
-  | { kind: 'remove'; queue: unknown; id: unknown; removal: RemovalKind }
-  | { kind: 'meta'; key: unknown; value: unknown };
+  | { kind: 'remove'; queue: unknown; id: unknown; removal: RemovalKind };
 
 function opArb(good: boolean): fc.Arbitrary<Op> {
   const queue = good ? goodKey : anyStringField(goodKey);
-  const text = good ? goodText : anyStringField(goodText);
   return fc.oneof(
     fc.record({ kind: fc.constant('put' as const), queue, m: messageArb(good) }).map(({ kind, queue, m }) => ({ kind, queue, ...m })),
     fc.record({ kind: fc.constant('claim' as const), queue, m: messageArb(good) }).map(({ kind, queue, m }) => ({ kind, queue, message: m.message })),
     fc.record({ kind: fc.constant('release' as const), queue, m: messageArb(good) }).map(({ kind, queue, m }) => ({ kind, queue, message: m.message })),
     fc.record({ kind: fc.constant('remove' as const), queue, id: good ? goodKey : anyStringField(goodKey), removal: fc.constantFrom<RemovalKind>('acked', 'dead', 'expired', 'purged') }),
-    fc.record({ kind: fc.constant('meta' as const), key: text, value: fc.option(text, { nil: undefined }) }),
   );
 }
 
@@ -112,8 +109,6 @@ function expectedCalls(op: Op): unknown[][] {
       return [['released', op.queue, op.message.id, same(op.message.availableAt)]];
     case 'remove':
       return [['removed', op.queue, op.id]];
-    case 'meta':
-      return [['meta', op.key, op.value]];
   }
 }
 
@@ -133,7 +128,6 @@ function recorder(): { restorer: EngineRestorer; calls: unknown[][]; token: numb
       if (!c) counters.set(queue, (c = { sent: 0, delivered: 0, acked: 0, retried: 0, deadLettered: 0, expired: 0 }));
       return c;
     },
-    meta: (key, value) => calls.push(['meta', key, value]),
     lastToken: (t) => token.push(t),
     messageCount: () => 0,
     finish: () => undefined,
@@ -154,8 +148,7 @@ function journalRoundTrip(ops: readonly Op[], lastToken: unknown): 'refused' | '
     if (op.kind === 'put') journal.inserted(op.queue as string, op.message, op.dedupeUntil as number | undefined);
     else if (op.kind === 'claim') journal.claimed(op.queue as string, op.message);
     else if (op.kind === 'release') journal.released(op.queue as string, op.message);
-    else if (op.kind === 'remove') journal.removed(op.queue as string, op.id as string, op.removal);
-    else journal.metaChanged(op.key as string, op.value as string | undefined);
+    else journal.removed(op.queue as string, op.id as string, op.removal);
   }
   let frame: Buffer;
   try {
@@ -200,7 +193,6 @@ describe('FileStorage records: write → read round-trip (property)', () => {
     const counters = fc.record({ sent: anyNumberField(goodCount), delivered: goodCount, acked: goodCount, retried: goodCount, deadLettered: goodCount, expired: anyNumberField(goodCount) });
     const state = fc.record({
       lastToken: anyNumberField(goodCount),
-      meta: fc.array(fc.tuple(anyStringField(goodText), anyStringField(goodText)), { maxLength: 3 }),
       queues: fc.array(
         fc.record({
           name: anyStringField(goodKey),
@@ -226,7 +218,7 @@ describe('FileStorage records: write → read round-trip (property)', () => {
         const fold = new Fold(restorer);
         for (const frame of frames) replayFrame(frame, fold);
         expect(fold.ended).toBe(true);
-        const expected: unknown[][] = (s.meta as [unknown, unknown][]).map(([key, value]) => ['meta', key, value]);
+        const expected: unknown[][] = [];
         for (const q of s.queues) {
           for (const m of q.messages) expected.push(...expectedCalls({ kind: 'put', queue: q.name, message: m, dedupeUntil: undefined }));
           for (const [key, id, until] of q.dedupe) expected.push(['dedupe', q.name, key, id, same(until)]);

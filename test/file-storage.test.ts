@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { ClosedError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { nodeIo, type FileIo } from '../src/file/file-io.js';
 import { FileStorage, withFileIo } from '../src/file/file-storage.js';
+import { encodeFrame } from '../src/file/frame.js';
 import type { EnqueuePolicy } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { describeStorage } from './storage-contract.js';
@@ -189,15 +190,17 @@ describe('FileStorage: replay after reopen', () => {
     expect((await again.peek('s2', 10, START)).map((m) => m.id)).toEqual(['a']);
   });
 
-  it('.putMeta() - meta survives, and a deleted key stays deleted', async () => {
+  it('.open() - reads a log with META records (written by putMeta of earlier versions) and ignores them', async () => {
     const clock = new TestClock(START);
     const storage = storageAt(tempDir(), clock);
-    await storage.putMeta('subs', 'a,b');
-    await storage.putMeta('gone', 'x');
-    await storage.putMeta('gone', undefined);
-    const again = await reopen(storage, clock);
-    expect(await again.getMeta('subs')).toBe('a,b');
-    expect(await again.getMeta('gone')).toBeUndefined();
+    await storage.enqueue('jobs', [message('a', START)], POLICY, START);
+    await storage.close();
+    appendFileSync(join(storage.dir, 'log-00000001.pmq'), encodeFrame('[0,[4,"topic:orders","[\\"billing\\"]"],[4,"gone",null]]'));
+    const again = storageAt(storage.dir, clock);
+    await again.enqueue('jobs', [message('b', START)], POLICY, START);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a', 'b']);
+    const third = await reopen(again, clock);
+    expect((await third.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a', 'b']);
   });
 
   it('FIFO groups keep their order across a reopen, and the head in flight is delivered first', async () => {
@@ -235,7 +238,6 @@ describe('FileStorage: compaction', () => {
     await storage.enqueue('jobs', [message('a', START), message('b', START), message('c', START)], POLICY, START);
     const { delivered } = await storage.claim('jobs', { ...CLAIM, max: 2 }, START);
     await storage.ack('jobs', [delivered[0]!.receipt], START);
-    await storage.putMeta('k', 'v');
     await storage.compact();
     expect(readdirSync(storage.dir).filter((f) => f.endsWith('.pmq')).sort()).toEqual(['log-00000002.pmq', 'snapshot-00000002.pmq']);
     const again = await reopen(storage, clock);
@@ -244,7 +246,6 @@ describe('FileStorage: compaction', () => {
       ['c', 0],
     ]);
     expect(await again.stats('jobs', START)).toMatchObject({ sent: 3, delivered: 2, acked: 1 });
-    expect(await again.getMeta('k')).toBe('v');
   });
 
   it('disk use follows the pending messages, not the history', async () => {
@@ -489,7 +490,6 @@ describe('FileStorage: group commit and fsync modes', () => {
     await storage.enqueue('jobs', [message('a', START)], POLICY, START);
     await storage.stats('jobs', START);
     await storage.peek('jobs', 10, START);
-    await storage.getMeta('k');
     await storage.tick(START + 1);
     await storage.claim('empty', CLAIM, START);
     expect(calls.writes).toBe(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { NewMessage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { describeStorage } from './storage-contract.js';
@@ -36,7 +36,7 @@ describe('MemoryStorage', () => {
 
   it("signals 'drained' when a queue's last message goes, and only then", async () => {
     const storage = new MemoryStorage({ clock: new TestClock() });
-    expect(storage.signalsDrained).toBe(true);
+    expect(storage.capabilities).toEqual({ drainedSignals: true, appliesAtCall: true, checksBodies: true });
     const drained: string[] = [];
     storage.watch((signal) => {
       if (signal.type === 'drained') drained.push(signal.queue);

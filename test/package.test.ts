@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -477,6 +478,101 @@ describe('built files', () => {
       }
     }
     for (const name of bundled) expect(BUNDLED, `bundled package ${name}`).toContain(name);
+  });
+});
+
+describe('public types', () => {
+  /**
+   * Internals that a .d.ts once declared (or could, through a public signature): they must
+   * stay `@internal` (stripped by tsup's stripInternal) or out of every public signature.
+   */
+  const INTERNAL = [
+    /\bQueueContext\b/,
+    /\bAckRun\b/,
+    /\bclass Run\b/,
+    /\bScheduler\b/,
+    /\bmarkSettled\b/,
+    /\bget receipt\(/,
+    /\bended\(/,
+    /\bEngine\b/,
+    /\bEngineJournal\b/,
+    /\bEngineRestorer\b/,
+    /\bEngineState\b/,
+    /\bEngineErrors\b/,
+    /\bENGINE_ERRORS\b/,
+    /\bEntryOwner\b/,
+    /\bLeaseRenewer\b/,
+    /\bRenewedRun\b/,
+    /\bRunContext\b/,
+    /\bisFrom\(/,
+    /\breportUnhandled\b/,
+    /\bcheckClock\b/,
+    /\bMessageSettler\b/,
+    /\bLiveRecord\b/,
+    /\bQueueListener\b/,
+    /\bResolvedConsumeOptions\b/,
+    /\bAPPLIED_AT_CALL\b/,
+    /\bdeadLetterSuffix\b/,
+    /\bputMeta\b/,
+    /\bgetMeta\b/,
+    /\bsignalsDrained\b/,
+    /\bprotected\b/,
+  ];
+
+  it('the emitted .d.ts files declare none of the internal names', () => {
+    const dtsFiles = filesUnder(join(pkgDir, 'dist')).filter((f) => /\.d\.c?ts$/.test(f));
+    expect(dtsFiles.length).toBeGreaterThan(0);
+    const found: string[] = [];
+    for (const file of dtsFiles) {
+      const text = readFileSync(file, 'utf8');
+      for (const name of INTERNAL) if (name.test(text)) found.push(`${relative(pkgDir, file)}: ${name.source}`);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('the check above can fail: it finds a name in a file that declares it', () => {
+    expect(INTERNAL.some((name) => name.test('declare class QueueContext<T> {}'))).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pay for what you import: each entry, and `Queue` alone, bundled, minified and gzipped by
+// esbuild (tsup's own bundler) from the unpacked package. Budgets sit a little above what was
+// measured (docs/benchmarks.md, "Notes moved from the code"); raise one only with a reason.
+// ---------------------------------------------------------------------------------------------
+describe('bundle size (esbuild, min+gzip)', () => {
+  const BUDGETS: Record<string, { code: string; budget: number }> = {
+    'pocketmq (every export)': { code: `export * from 'pocketmq';`, budget: 21_700 },
+    'import { Queue } from pocketmq': { code: `import { Queue } from 'pocketmq';\nglobalThis.q = Queue;`, budget: 17_700 },
+    'pocketmq/testing': { code: `export * from 'pocketmq/testing';`, budget: 2_000 },
+    'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 16_300 },
+    'pocketmq/redis': { code: `export * from 'pocketmq/redis';`, budget: 17_300 },
+  };
+  const sizes: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const esbuild = (await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'))) as typeof import('esbuild');
+    for (const [name, { code }] of Object.entries(BUDGETS)) {
+      const result = await esbuild.build({
+        stdin: { contents: code, resolveDir: work, loader: 'js' },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'neutral',
+        write: false,
+        external: ['ioredis', 'node:*'],
+        logLevel: 'silent',
+      });
+      sizes[name] = gzipSync(result.outputFiles[0]!.contents).length;
+    }
+  });
+
+  it.each(Object.keys(BUDGETS))('%s stays within its budget', (name) => {
+    expect(sizes[name], `${name}: ${sizes[name]} bytes`).toBeLessThanOrEqual(BUDGETS[name]!.budget);
+  });
+
+  it('Queue alone leaves Topic and RequestReply out: clearly smaller than the whole core', () => {
+    expect(sizes['import { Queue } from pocketmq']!).toBeLessThan(sizes['pocketmq (every export)']! * 0.85);
   });
 });
 

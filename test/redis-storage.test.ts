@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, PocketMQError } from '../src/errors.js';
 import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { NewMessage, Receipt, Storage, StorageSignal } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { redisSkipReason, startRedis, useRedis, type RedisServer } from './helpers/redis-server.js';
@@ -166,7 +166,6 @@ describeRedis('RedisStorage', () => {
     const { delivered } = await storage.claim('jobs', CLAIM, now);
     await storage.deadLetter('jobs', delivered[0]!.receipt, 'jobs.dlq', { reason: 'rejected' }, now);
     await storage.enqueueMany(['a', 'b'], [message('y', now)], 0, now);
-    await storage.putMeta('k', 'v');
     const redis = new Redis(server.url);
     const keys = await redis.keys(`*${prefix}*`);
     const deadLettered = await redis.hkeys(`{${prefix}}:jobs.dlq:m`);
@@ -558,15 +557,6 @@ describeRedis('RedisStorage', () => {
     const again = await b.claim('jobs', CLAIM, clock.now());
     expect(again.delivered.map((d) => [d.message.id, d.message.attempt])).toEqual([['x', 2]]);
     expect(await a.ack('jobs', [delivered[0]!.receipt], clock.now())).toEqual(['stale']);
-    await close();
-  });
-
-  it('.putMeta() / .getMeta() - are shared by storages on one prefix', async () => {
-    const { a, b, close } = await pair();
-    await a.putMeta('topic:events', '["billing"]');
-    expect(await b.getMeta('topic:events')).toBe('["billing"]');
-    await b.putMeta('topic:events', undefined);
-    expect(await a.getMeta('topic:events')).toBeUndefined();
     await close();
   });
 

@@ -885,7 +885,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(await due).toEqual({ type: 'due', at: now + 200 });
       });
 
-      contract(".watch() - signals 'drained' when a queue's last message is acked, if it says signalsDrained", async (c) => {
+      contract(".watch() - signals 'drained' when a queue's last message is acked, if it declares capabilities.drainedSignals", async (c) => {
         const signals: StorageSignal[] = [];
         c.storage.watch((signal) => {
           if (signal.type === 'drained') signals.push(signal);
@@ -894,7 +894,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
         const first = await claimOne(c);
         await ack(c, first.receipt);
         const second = await claimOne(c);
-        if (!c.storage.signalsDrained) {
+        if (!c.storage.capabilities.drainedSignals) {
           // A storage that does not say so is asked by idle() at every wake instead.
           expect(await ack(c, second.receipt)).toBe('ok');
           expect(signals).toEqual([]);
@@ -937,18 +937,6 @@ export function describeStorage(name: string, make: StorageFactory): void {
       });
     });
 
-    describe('meta', () => {
-      contract('.putMeta() - records a value that .getMeta() reads, and undefined removes it', async (c) => {
-        expect(await c.storage.getMeta('topic:orders')).toBeUndefined();
-        await c.storage.putMeta('topic:orders', '["billing","audit"]');
-        expect(await c.storage.getMeta('topic:orders')).toBe('["billing","audit"]');
-        await c.storage.putMeta('topic:orders', '["billing"]');
-        expect(await c.storage.getMeta('topic:orders')).toBe('["billing"]');
-        await c.storage.putMeta('topic:orders', undefined);
-        expect(await c.storage.getMeta('topic:orders')).toBeUndefined();
-      });
-    });
-
     describe('close', () => {
       contract(".close() - tells the watchers with a 'closed' signal, once", async (c) => {
         const signals: string[] = [];
@@ -978,8 +966,6 @@ export function describeStorage(name: string, make: StorageFactory): void {
           () => c.storage.purge(QUEUE, now),
           () => c.storage.peek(QUEUE, 1, now),
           () => c.storage.tick(now),
-          () => c.storage.putMeta('k', 'v'),
-          () => c.storage.getMeta('k'),
         ];
         for (const call of calls) {
           let pending: Promise<unknown> | undefined;

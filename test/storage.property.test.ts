@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStorage } from '../src/file.js';
 import { RedisStorage } from '../src/redis.js';
-import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { MemoryStorage } from '../src/memory/memory-storage.js';
 import type { EnqueuePolicy, Receipt, Storage } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage, Queue } from '../src/index.js';
+import { InvalidArgumentError, MemoryStorage, Queue } from '../src/index.js';
+import { FileStorage } from '../src/file.js';
+import { RedisStorage } from '../src/redis.js';
 import { TestClock } from '../src/testing.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
@@ -268,6 +270,7 @@ describe('argument errors', () => {
       ['options', 'fast', TypeError],
       ['options.clock', { clock: {} }, TypeError],
       ['options.clock', { clock: Date }, TypeError],
+      ['options.clock', { clock: null }, TypeError],
       ['options.dir', { dir: '/tmp' }, TypeError],
     ] as const)('new MemoryStorage() - rejects a bad %s with an error naming it (%#)', (name, options, Class) => {
       expectArgumentError(
@@ -276,6 +279,17 @@ describe('argument errors', () => {
         name,
       );
     });
+  });
+
+  it.each([
+    ['MemoryStorage', () => new MemoryStorage({ clock: null as never })],
+    ['FileStorage', () => new FileStorage({ dir: '/tmp/pocketmq-never-opened', clock: null as never })],
+    ['RedisStorage', () => new RedisStorage({ url: 'redis://127.0.0.1:1', clock: null as never })],
+  ])('new %s() - a null options.clock is an InvalidArgumentError naming options.clock', (_, make) => {
+    const error = thrown(make);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe('options.clock');
+    expectArgumentError(error, TypeError, 'options.clock');
   });
 
   describe('TestClock', () => {

@@ -1,9 +1,11 @@
 import type {
   ClaimRequest,
   ClaimResult,
+  DeadLetterHeaderNames,
   DeadLetterInfo,
   DeadLettered,
   Delivery,
+  EngineErrors,
   EnqueuePolicy,
   EnqueueResult,
   NewMessage,
@@ -11,10 +13,11 @@ import type {
   Receipt,
   Settle,
   StoredMessage,
-} from '../storage/storage.js';
-import { OutOfRangeError, PocketMQError } from '../errors.js';
+} from './types.js';
+import type { EngineJournal, EngineRestorer, EngineState, QueueSnapshot } from './persistence.js';
 import { DueHeap } from './due-heap.js';
-import { type Entry, EntryList, EntryState, newEntry } from './entry.js';
+import { type Entry, EntryState, newEntry } from './entry.js';
+import { EntryList } from './entry-lists.js';
 import { QueueState } from './queue-state.js';
 
 /**
@@ -45,15 +48,6 @@ class Lease implements Receipt, Delivery {
 const NO_NAMES: readonly string[] = Object.freeze([]);
 const NO_DEAD: readonly DeadLettered[] = Object.freeze([]);
 
-/** Headers a dead-lettered copy carries, so its story travels with it. */
-export const DEAD_LETTER_HEADERS = {
-  reason: 'x-dead-reason',
-  error: 'x-dead-error',
-  queue: 'x-original-queue',
-  attempts: 'x-attempts',
-  at: 'x-dead-at',
-} as const;
-
 /**
  * The queue state of a whole storage: pure and synchronous, time passed in.
  *
@@ -69,9 +63,12 @@ export const DEAD_LETTER_HEADERS = {
 export class Engine {
   readonly #queues = new Map<string, QueueState>();
   readonly #heap = new DueHeap();
+  /** The public API's DEAD_LETTER_HEADERS, given by the caller so that the engine imports nothing outside itself. */
+  readonly #deadLetterHeaders: DeadLetterHeaderNames;
+  /** The library's error classes, given by the caller for the same reason. */
+  readonly #errors: EngineErrors;
   /** Lease tokens: a counter, so replay hands out the same tokens. */
   #lastToken = 0;
-  readonly #meta = new Map<string, string>();
 
   /**
    * Queues that may have become deliverable since the last {@link Engine.takeReady}:
@@ -86,11 +83,16 @@ export class Engine {
   /** Messages expired since the last {@link Engine.takeExpired}, per queue; `undefined` when none. */
   #expired: Map<string, StoredMessage[]> | undefined = undefined;
 
+  constructor(deadLetterHeaders: DeadLetterHeaderNames, errors: EngineErrors) {
+    this.#deadLetterHeaders = deadLetterHeaders;
+    this.#errors = errors;
+  }
+
   // ---------------------------------------------------------------- operations
 
   enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult {
     // Dropping into the queue itself would refill it while making room: an endless loop.
-    if (policy.deadLetter === queue) throw new OutOfRangeError('policy.deadLetter', `Expected \`policy.deadLetter\` to name a queue other than "${queue}"`);
+    if (policy.deadLetter === queue) throw this.#errors.outOfRange('policy.deadLetter', `Expected \`policy.deadLetter\` to name a queue other than "${queue}"`);
     this.advance(now);
     const q = this.#queue(queue);
     this.#pruneDedupe(q, now);
@@ -377,16 +379,6 @@ export class Engine {
     return expired;
   }
 
-  getMeta(key: string): string | undefined {
-    return this.#meta.get(key);
-  }
-
-  putMeta(key: string, value: string | undefined): void {
-    if (value === undefined) this.#meta.delete(key);
-    else this.#meta.set(key, value);
-    this.#journal?.metaChanged(key, value);
-  }
-
   // ------------------------------------------------------------------ internals
 
   #queue(name: string): QueueState {
@@ -555,12 +547,13 @@ export class Engine {
     q.deadLettered++;
     this.#journal?.removed(q.name, entry.id, 'dead');
     if (target !== false) {
+      const names = this.#deadLetterHeaders;
       const headers: Record<string, string> = { ...entry.headers };
-      headers[DEAD_LETTER_HEADERS.reason] = info.reason;
-      if (info.error !== undefined) headers[DEAD_LETTER_HEADERS.error] = info.error;
-      headers[DEAD_LETTER_HEADERS.queue] = q.name;
-      headers[DEAD_LETTER_HEADERS.attempts] = String(entry.attempt);
-      headers[DEAD_LETTER_HEADERS.at] = String(now);
+      headers[names.reason] = info.reason;
+      if (info.error !== undefined) headers[names.error] = info.error;
+      headers[names.queue] = q.name;
+      headers[names.attempts] = String(entry.attempt);
+      headers[names.at] = String(now);
       const copy: NewMessage = {
         id: entry.id,
         body: entry.body,
@@ -675,7 +668,7 @@ export class Engine {
       dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
       counters: { sent: q.sent, delivered: q.delivered, acked: q.acked, retried: q.retried, deadLettered: q.deadLettered, expired: q.expired },
     }));
-    return { lastToken: this.#lastToken, meta: this.#meta.entries(), queues };
+    return { lastToken: this.#lastToken, queues };
   }
 
   /**
@@ -687,7 +680,6 @@ export class Engine {
   restore(state: EngineState, now: number): void {
     const restorer = this.beginRestore();
     restorer.lastToken(state.lastToken);
-    for (const [key, value] of state.meta) restorer.meta(key, value);
     for (const snapshot of state.queues) {
       Object.assign(restorer.counters(snapshot.name), snapshot.counters);
       for (const [key, id, until] of snapshot.dedupe) restorer.dedupe(snapshot.name, key, id, until);
@@ -703,7 +695,7 @@ export class Engine {
    * which places everything as {@link Engine.restore} does.
    */
   beginRestore(): EngineRestorer {
-    if (this.#queues.size > 0 || this.#meta.size > 0) throw new PocketMQError('ERR_INTERNAL', 'Engine.beginRestore() needs an empty engine');
+    if (this.#queues.size > 0) throw this.#errors.internal('Engine.beginRestore() needs an empty engine');
     let finished = false;
     // Claim, release and remove records name messages by id. A queue's id index is
     // built from its stored list at the first such record and kept up to date from
@@ -739,10 +731,6 @@ export class Engine {
         q.dedupeOrder.push(key);
       },
       counters: (queue) => this.#queue(queue),
-      meta: (key, value) => {
-        if (value === undefined) this.#meta.delete(key);
-        else this.#meta.set(key, value);
-      },
       lastToken: (token) => {
         this.#lastToken = token;
       },
@@ -754,7 +742,6 @@ export class Engine {
       abort: () => {
         finished = true;
         this.#queues.clear();
-        this.#meta.clear();
         this.#heap.clear();
         this.#lastToken = 0;
         for (let i = 0; i < this.#readyCount; i++) this.#ready[i]!.readyMarked = false;
@@ -805,44 +792,6 @@ export class Engine {
   }
 }
 
-/** Rebuilds an engine one recorded change at a time; see {@link Engine.beginRestore}. */
-export interface EngineRestorer {
-  /** A stored message with its attempt count. `message` is copied at once, so a caller may reuse one object. */
-  put(queue: string, message: StoredMessage): void;
-  claimed(queue: string, id: string, attempt: number): void;
-  released(queue: string, id: string, availableAt: number): void;
-  removed(queue: string, id: string): void;
-  dedupe(queue: string, dedupeId: string, id: string, until: number): void;
-  /** The queue's counters, to add to or overwrite. */
-  counters(queue: string): QueueCounters;
-  meta(key: string, value: string | undefined): void;
-  lastToken(token: number): void;
-  /** Messages restored so far and not removed. */
-  messageCount(): number;
-  /** Places every message by its times; after this the engine is ready for operations. */
-  finish(now: number): void;
-  /** Gives up: the engine is empty again, so a failed open can be retried. */
-  abort(): void;
-}
-
-/** Why a message left its queue, as told to an {@link EngineJournal}. */
-export type RemovalKind = 'acked' | 'dead' | 'expired' | 'purged';
-
-/** Receives every durable change the engine makes, synchronously, in order. */
-export interface EngineJournal {
-  /** A message was stored (a send, a fan-out copy, a dead-letter copy). `dedupeUntil` is set when it has a dedupeId. */
-  inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void;
-  /** A message was leased; its `attempt` has just gone up. */
-  claimed(queue: string, message: StoredMessage): void;
-  /** A lease ended in a retry; the message is due again at its `availableAt`. */
-  released(queue: string, message: StoredMessage): void;
-  /** A message left its queue. */
-  removed(queue: string, id: string, kind: RemovalKind): void;
-  metaChanged(key: string, value: string | undefined): void;
-  /** A queue that held nothing was forgotten ({@link Engine.forget}): its counters are 0 again. */
-  forgotten(queue: string): void;
-}
-
 /**
  * True when a queue is indistinguishable from one never used: no message, no
  * dedupeId within its window, every counter 0. Such a queue is neither snapshotted
@@ -852,31 +801,4 @@ function holdsNothing(q: QueueState, now: number): boolean {
   if (q.stored.size > 0 || q.sent + q.delivered + q.acked + q.retried + q.deadLettered + q.expired > 0) return false;
   for (const seen of q.dedupe.values()) if (seen.until > now) return false;
   return true;
-}
-
-/** The counters of {@link QueueStats} that are history rather than current contents. */
-export interface QueueCounters {
-  sent: number;
-  delivered: number;
-  acked: number;
-  retried: number;
-  deadLettered: number;
-  expired: number;
-}
-
-/** One queue in an {@link EngineState}. */
-export interface QueueSnapshot {
-  readonly name: string;
-  /** Every message of the queue, in the order it was stored. A source may reuse one object for all: read each before taking the next. */
-  readonly messages: Iterable<StoredMessage>;
-  /** `[dedupeId, id, until]`, oldest first. */
-  readonly dedupe: Iterable<readonly [string, string, number]>;
-  readonly counters: QueueCounters;
-}
-
-/** Everything an engine holds, as {@link Engine.exportState} gives it and {@link Engine.restore} takes it. */
-export interface EngineState {
-  readonly lastToken: number;
-  readonly meta: Iterable<readonly [string, string]>;
-  readonly queues: Iterable<QueueSnapshot>;
 }

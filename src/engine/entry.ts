@@ -1,5 +1,12 @@
-import type { NewMessage, StoredMessage } from '../storage/storage.js';
-import type { QueueState } from './queue-state.js';
+import type { NewMessage, StoredMessage } from './types.js';
+
+/** What an entry needs of its queue (a QueueState): an interface here, so entry.ts imports no queue code. */
+export interface EntryOwner {
+  /** The `enqueuedAt` of the last entry made in the queue (entries of one millisecond share its box). */
+  lastTime: number | undefined;
+  /** The last {@link Entry.seq} handed out in the queue. */
+  lastSeq: number;
+}
 
 /** Where an entry is in its queue's life. */
 export enum EntryState {
@@ -27,7 +34,7 @@ interface EntryExtras {
   readonly group: string | undefined;
   readonly correlationId: string | undefined;
   readonly subject: string | undefined;
-  /** Links in its FIFO group's list ({@link EntryList}). */
+  /** Links in its FIFO group's list (`EntryList`). */
   prev: Entry | undefined;
   next: Entry | undefined;
 }
@@ -51,13 +58,9 @@ export interface Entry extends StoredMessage {
   /** Token of the current lease; 0 when not leased. */
   token: number;
   /**
-   * Due-heap key: the time of the next thing that happens to this entry; set before
-   * the entry enters the heap and read only while it is there. Starts `undefined` on
-   * purpose: starting as a small integer (`0`) and later holding a timestamp changed
-   * V8's layout for every entry, and each of a million pending entries then paid a
-   * migration on first touch (draining was 6× slower); starting as a double (`-0`)
-   * costs a 16-byte box per entry. A field that starts as `undefined` takes either
-   * without a migration and holds no box until it is set.
+   * Due-heap key: the time of the next thing that happens to this entry, read only while
+   * it is in the heap. Starts `undefined`: neither a layout migration nor a boxed double
+   * per entry (docs/benchmarks.md, "Notes moved from the code").
    */
   dueAt: number;
   /** Position in the due heap; -1 when not in it. */
@@ -68,16 +71,16 @@ export interface Entry extends StoredMessage {
    */
   readonly seq: number;
   /**
-   * Links in a ready bucket ({@link ReadyList}). Separate from the group links
+   * Links in a ready bucket (`ReadyList`). Separate from the group links
    * because a group's head sits in its group's list and in a ready bucket at once.
    */
   readyPrev: Entry | undefined;
   readyNext: Entry | undefined;
-  /** Links in its queue's list of every entry, in the order stored ({@link StoredList}). */
+  /** Links in its queue's list of every entry, in the order stored (`StoredList`). */
   storedPrev: Entry | undefined;
   storedNext: Entry | undefined;
   /** The queue the entry belongs to. */
-  readonly owner: QueueState;
+  readonly owner: EntryOwner;
 }
 
 /** The prototype of an entry with extras: its rarely set message fields, read from them. */
@@ -103,21 +106,11 @@ const ENTRY_PROTOTYPE = {
 };
 
 /**
- * A new entry for `message` in `owner`.
- *
- * An object literal, not `new` of a class, on purpose: V8 tracks whether the objects
- * of a literal's allocation site survive, and once most do (entries wait in their
- * queue) it allocates them straight in the old generation. Objects made by `new`
- * are always born young, and every scavenge then copied each pending entry twice
- * (into the survivor space, then out to the old generation): a topic fan-out of 2 M
- * pending copies spent ~40% of its time in the garbage collector.
- *
- * A plain message's entry has no prototype of its own: its rarely set fields are
- * absent, so reading one gives `undefined`, which is what they are. Only an entry
- * with extras takes {@link ENTRY_PROTOTYPE}, whose getters read them (a literal with
- * `__proto__` is made by a slow runtime call, ~150 ns, so plain messages skip it).
+ * A new entry for `message` in `owner`. An object literal, not `new`, so that V8
+ * allocates long-lived entries straight in the old generation; only an entry with
+ * extras takes {@link ENTRY_PROTOTYPE} (docs/benchmarks.md, "Notes moved from the code").
  */
-export function newEntry(message: NewMessage, owner: QueueState): Entry {
+export function newEntry(message: NewMessage, owner: EntryOwner): Entry {
   // Messages stored in the same millisecond share one boxed time (see QueueState.lastTime).
   const at = message.enqueuedAt;
   const enqueuedAt = at === owner.lastTime ? owner.lastTime : (owner.lastTime = at);
@@ -167,97 +160,4 @@ export function newEntry(message: NewMessage, owner: QueueState): Entry {
     owner,
   };
   return entry as unknown as Entry;
-}
-
-/**
- * An intrusive doubly linked FIFO of entries over their group links (in their extras:
- * only entries with a `group` are ever in one): O(1) push, shift and removal from anywhere.
- */
-export class EntryList {
-  head: Entry | undefined = undefined;
-  tail: Entry | undefined = undefined;
-  size = 0;
-
-  push(entry: Entry): void {
-    const links = entry.extras!;
-    links.prev = this.tail;
-    links.next = undefined;
-    if (this.tail) this.tail.extras!.next = entry;
-    else this.head = entry;
-    this.tail = entry;
-    this.size++;
-  }
-
-  remove(entry: Entry): void {
-    const links = entry.extras!;
-    if (links.prev) links.prev.extras!.next = links.next;
-    else this.head = links.next;
-    if (links.next) links.next.extras!.prev = links.prev;
-    else this.tail = links.prev;
-    links.prev = links.next = undefined;
-    this.size--;
-  }
-}
-
-/** {@link EntryList} over the ready links: one priority bucket of a ReadyIndex. */
-export class ReadyList {
-  head: Entry | undefined = undefined;
-  tail: Entry | undefined = undefined;
-  size = 0;
-
-  push(entry: Entry): void {
-    entry.readyPrev = this.tail;
-    entry.readyNext = undefined;
-    if (this.tail) this.tail.readyNext = entry;
-    else this.head = entry;
-    this.tail = entry;
-    this.size++;
-  }
-
-  remove(entry: Entry): void {
-    if (entry.readyPrev) entry.readyPrev.readyNext = entry.readyNext;
-    else this.head = entry.readyNext;
-    if (entry.readyNext) entry.readyNext.readyPrev = entry.readyPrev;
-    else this.tail = entry.readyPrev;
-    entry.readyPrev = entry.readyNext = undefined;
-    this.size--;
-  }
-}
-
-/**
- * Every entry of one queue in the order stored, over the stored links: what purge,
- * `drop-oldest` and snapshots walk. It replaces iterating an id map, so a queue
- * needs no map from ids to entries unless something asks by id (see `QueueState.byId`).
- */
-export class StoredList {
-  head: Entry | undefined = undefined;
-  tail: Entry | undefined = undefined;
-  size = 0;
-
-  push(entry: Entry): void {
-    entry.storedPrev = this.tail;
-    entry.storedNext = undefined;
-    if (this.tail) this.tail.storedNext = entry;
-    else this.head = entry;
-    this.tail = entry;
-    this.size++;
-  }
-
-  remove(entry: Entry): void {
-    if (entry.storedPrev) entry.storedPrev.storedNext = entry.storedNext;
-    else this.head = entry.storedNext;
-    if (entry.storedNext) entry.storedNext.storedPrev = entry.storedPrev;
-    else this.tail = entry.storedPrev;
-    entry.storedPrev = entry.storedNext = undefined;
-    this.size--;
-  }
-
-  *[Symbol.iterator](): IterableIterator<Entry> {
-    // The next link is read before yielding, so the caller may remove the entry it was given.
-    for (let e = this.head; e !== undefined; ) {
-      const next = e.storedNext;
-      yield e;
-      e = next;
-    }
-  }
 }

@@ -1,8 +1,9 @@
-import { type Entry, type EntryList, StoredList } from './entry.js';
+import type { Entry, EntryOwner } from './entry.js';
+import { type EntryList, StoredList } from './entry-lists.js';
 import { ReadyIndex } from './ready-index.js';
 
 /** Everything one queue holds. The {@link Engine} is the only code that changes it. */
-export class QueueState {
+export class QueueState implements EntryOwner {
   readonly name: string;
   /** Every message in the queue, in any state, in the order stored. */
   readonly stored = new StoredList();
@@ -12,8 +13,7 @@ export class QueueState {
    * is renamed, so ids stay unique per queue, which a journal's records rely on), a
    * receipt the engine did not hand out, or a log being replayed once its records
    * name messages by id. `undefined` otherwise: a lease already points at its entry,
-   * and a map of a million ids cost a third of the time of sending and acking a
-   * message (and of reopening a FileStorage of pending sends).
+   * and the map was the dearest part of a send and ack (docs/benchmarks.md).
    */
   byId: Map<string, Entry> | undefined;
   readonly ready = new ReadyIndex();
@@ -32,11 +32,7 @@ export class QueueState {
   /** Set while the queue waits in the engine's list of queues that may have become empty. */
   drainMarked = false;
 
-  /**
-   * The `enqueuedAt` of the last entry made, held so that entries made in the same
-   * millisecond share its box: a time is a heap number (16 bytes), and a queue
-   * filling fast stores many messages per millisecond.
-   */
+  /** The `enqueuedAt` of the last entry made: entries of one millisecond share its 16-byte box. */
   lastTime: number | undefined = undefined;
 
   /** The last {@link Entry.seq} handed out. */

@@ -1,4 +1,5 @@
-import { type Entry, ReadyList } from './entry.js';
+import type { Entry } from './entry.js';
+import { ReadyList } from './entry-lists.js';
 
 /**
  * Deliverable entries of one queue: one FIFO bucket per priority, buckets kept in

@@ -1,12 +1,11 @@
 import * as fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import type { Clock } from '../clock.js';
 import { PocketMQError } from '../errors.js';
-import { reportUnhandled } from '../events.js';
+import { reportError } from '../events.js';
 import { EngineStorage } from '../storage/engine-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from '../storage/storage.js';
-import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
+import { checkClock, checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import { type FileIo, fsyncDir, nodeIo } from './file-io.js';
 import { acquireLock } from './lock.js';
 import { FILE_DEFAULTS, type FileStorageOptions } from './options.js';
@@ -81,11 +80,7 @@ export class FileStorage extends EngineStorage {
     const o = checkObject('options', options);
     checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'clock']);
     const dir = checkString('options.dir', o.dir);
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
-    super(clock);
+    super(checkClock('options.clock', o.clock));
     this.dir = resolve(dir);
     const fsync = o.fsync === undefined ? FILE_DEFAULTS.fsync : checkOneOf('options.fsync', o.fsync, ['always', 'interval', 'never']);
     const fsyncInterval = o.fsyncInterval === undefined ? FILE_DEFAULTS.fsyncInterval : checkMs('options.fsyncInterval', o.fsyncInterval, 1);
@@ -100,10 +95,7 @@ export class FileStorage extends EngineStorage {
       clock: this.clock,
       engine: this.engine,
       journal: this.#journal,
-      onFailure: (failure) => {
-        if (this.#events.listenerCount('error') > 0) this.#events.emit('error', failure);
-        else reportUnhandled(failure, `FileStorage "${this.dir}"`);
-      },
+      onFailure: (failure) => reportError(this.#events, failure, `FileStorage "${this.dir}"`),
     });
     this.engine.journal = this.#journal;
   }
@@ -180,11 +172,13 @@ export class FileStorage extends EngineStorage {
     }
   }
 
+  /** @internal */
   protected override checkOpen(): void {
     super.checkOpen();
     if (this.#writer.failure) throw this.#writer.failure;
   }
 
+  /** @internal */
   protected ensureOpen(): Promise<void> | undefined {
     if (this.#opened) return undefined;
     // Opened only once the waiters run, so operations issued before the open finished
@@ -201,6 +195,7 @@ export class FileStorage extends EngineStorage {
     return this.#opening;
   }
 
+  /** @internal */
   protected persist(): Promise<void> | undefined {
     return this.#writer.persist();
   }

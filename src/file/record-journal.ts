@@ -1,9 +1,9 @@
 import { encodeBody } from '../codec.js';
-import type { EngineJournal, RemovalKind } from '../engine/engine.js';
+import type { EngineJournal, RemovalKind } from '../engine/persistence.js';
 import type { NewMessage, StoredMessage } from '../storage/storage.js';
 import { FRAME_HEADER_SIZE, sealFrame } from './frame.js';
 import { isCount, isKey, numberField, stringField } from './record-fields.js';
-import { claimRecord, forgottenRecord, metaRecord, putRecord, releaseRecord, removeRecord } from './records.js';
+import { claimRecord, forgottenRecord, putRecord, releaseRecord, removeRecord } from './records.js';
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
 export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
@@ -84,14 +84,6 @@ export class RecordJournal implements EngineJournal {
     try {
       this.#add(removeRecord(this.#quoted(queue), id, kind));
       this.live--;
-    } catch (error) {
-      this.#refuse(error);
-    }
-  }
-
-  metaChanged(key: string, value: string | undefined): void {
-    try {
-      this.#add(metaRecord(key, value));
     } catch (error) {
       this.#refuse(error);
     }

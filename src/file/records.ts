@@ -3,14 +3,13 @@
  * array and stringified. Layouts: docs/file-format.md; what each field may hold:
  * record-fields.ts. Inside the templates the type code is written as a digit.
  */
-import type { QueueCounters, RemovalKind } from '../engine/engine.js';
+import type { QueueCounters, RemovalKind } from '../engine/persistence.js';
 import type { StoredMessage } from '../storage/storage.js';
 import {
   headersField,
   isCount,
   isKey,
   isPriority,
-  isText,
   isTime,
   numberField,
   optionalNumberField,
@@ -55,11 +54,6 @@ export function releaseRecord(queueText: string, message: StoredMessage): string
 
 export function removeRecord(queueText: string, id: string, kind: RemovalKind): string {
   return `[3,${queueText},${stringField('id', id, isKey)},${REMOVAL_CODES[kind]}]`;
-}
-
-/** `value` undefined deletes the key. */
-export function metaRecord(key: string, value: string | undefined): string {
-  return `[4,${stringField('key', key, isText)},${optionalStringField('value', value)}]`;
 }
 
 const COUNTER_FIELDS = ['sent', 'delivered', 'acked', 'retried', 'deadLettered', 'expired'];

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
-import type { Engine, EngineRestorer } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
+import type { EngineRestorer } from '../engine/persistence.js';
 import { CorruptLogError } from '../errors.js';
 import { fsyncDir } from './file-io.js';
 import { FILE_HEADER_SIZE, frameEnd, SEGMENT_HEADER, SNAPSHOT_HEADER } from './frame.js';

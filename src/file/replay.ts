@@ -2,7 +2,7 @@
  * Replay: folds the batches read from a snapshot or segment back into an engine
  * being rebuilt. Which files are read and how damage is handled: recovery.ts.
  */
-import type { EngineRestorer } from '../engine/engine.js';
+import type { EngineRestorer } from '../engine/persistence.js';
 import { isCount, recordProblem } from './record-fields.js';
 import { CLAIM, COUNTERS, DEDUPE, END, META, PUT, RELEASE, REMOVAL_KINDS, REMOVE } from './records.js';
 
@@ -100,7 +100,7 @@ export class Fold {
         break;
       }
       case META:
-        restorer.meta(r[1], r[2] ?? undefined);
+        // Written by versions whose Storage had putMeta; nothing reads them any more.
         break;
       case COUNTERS:
         Object.assign(restorer.counters(r[1]), { sent: r[2], delivered: r[3], acked: r[4], retried: r[5], deadLettered: r[6], expired: r[7] });

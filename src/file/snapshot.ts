@@ -5,12 +5,12 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { encodeBody } from '../codec.js';
-import type { EngineState } from '../engine/engine.js';
+import type { EngineState } from '../engine/persistence.js';
 import { type FileIo, fsyncDir, writeFully } from './file-io.js';
 import { encodeFrame, SNAPSHOT_HEADER } from './frame.js';
 import { snapshotName } from './log-files.js';
 import { isKey, stringField } from './record-fields.js';
-import { batchPayload, countersRecord, dedupeRecord, END_RECORD, metaRecord, putRecord } from './records.js';
+import { batchPayload, countersRecord, dedupeRecord, END_RECORD, putRecord } from './records.js';
 
 /** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
 const SNAPSHOT_FRAME_RECORDS = 4096;
@@ -26,7 +26,6 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
       records = [];
     }
   };
-  for (const [key, value] of state.meta) add(metaRecord(key, value));
   for (const q of state.queues) {
     const queueText = stringField('queue', q.name, isKey);
     for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));

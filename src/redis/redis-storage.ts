@@ -1,9 +1,9 @@
 import { Redis, type Cluster } from 'ioredis';
 import { type Clock, systemClock } from '../clock.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
-import { asyncDispose } from '../dispose.js';
+import { disposeWith } from '../dispose.js';
 import { randomId } from '../ids.js';
-import { checkKeys, checkObject, expected } from '../validate.js';
+import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
 import { SCRIPT, type Operation } from './lua/script.js';
 import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, RECORD_FIELDS, type Reply } from './record-codec.js';
@@ -18,10 +18,10 @@ import type {
   Receipt,
   Settle,
   Storage,
+  StorageCapabilities,
   StorageSignal,
   StoredMessage,
 } from '../storage/storage.js';
-import { APPLIED_AT_CALL } from '../storage/applied-at-call.js';
 import { readySignal } from '../storage/queue-signals.js';
 
 /** Options of {@link RedisStorage}. Give `client` or `url`, not both. */
@@ -129,6 +129,8 @@ function whenReady(client: Client): Promise<void> {
   });
 }
 
+const REDIS_CAPABILITIES: StorageCapabilities = Object.freeze({ drainedSignals: false, appliesAtCall: true, checksBodies: true });
+
 /**
  * Keeps queues in Redis so that many processes and machines share them, with the
  * semantics of MemoryStorage: every operation is one Lua script, atomic on the
@@ -147,8 +149,8 @@ function whenReady(client: Client): Promise<void> {
  * `docs/redis.md` describes the key layout, Redis Cluster and clock skew.
  */
 export class RedisStorage implements Storage {
-  /** @internal Scripts go out when called, on one connection, and Redis runs them in order: see {@link APPLIED_AT_CALL}. */
-  readonly [APPLIED_AT_CALL] = true;
+  /** Scripts go out when called, on one connection, and Redis runs them in order; no drained signals; bodies are JSON. */
+  readonly capabilities: StorageCapabilities = REDIS_CAPABILITIES;
   readonly clock: Clock;
   /** The prefix of every key and of the pub/sub channel. */
   readonly prefix: string;
@@ -203,10 +205,7 @@ export class RedisStorage implements Storage {
     if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
       throw expected('options.prefix', 'a prefix of 1-100 letters, digits or . _ - : / that starts with a letter or digit', prefix);
     }
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
+    const clock = checkClock('options.clock', o.clock);
     if (o.keyTag !== undefined && typeof o.keyTag !== 'function' && !KEY_TAGS.includes(o.keyTag as never)) {
       throw expected('options.keyTag', "'family', 'queue', 'storage' or a function (queue) => string", o.keyTag);
     }
@@ -262,8 +261,8 @@ export class RedisStorage implements Storage {
   }
 
   /** Closes the storage, as {@link RedisStorage.close}: `await using storage = new RedisStorage(...)` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
 
   /** Unsubscribes and closes the connections the storage opened; later calls reject with `ClosedError`. */
@@ -530,30 +529,6 @@ export class RedisStorage implements Storage {
         }
         this.#emitDue();
         throw error;
-      }
-    });
-  }
-
-  putMeta(key: string, value: string | undefined): Promise<void> {
-    return this.#track(async () => {
-      await this.#ready('putMeta');
-      const hash = `{${this.prefix}}:meta`;
-      try {
-        if (value === undefined) await this.#client.hdel(hash, key);
-        else await this.#client.hset(hash, key, value);
-      } catch (error) {
-        throw this.#failure('putMeta', error, true);
-      }
-    });
-  }
-
-  getMeta(key: string): Promise<string | undefined> {
-    return this.#track(async () => {
-      await this.#ready('getMeta');
-      try {
-        return (await this.#client.hget(`{${this.prefix}}:meta`, key)) ?? undefined;
-      } catch (error) {
-        throw this.#failure('getMeta', error, true);
       }
     });
   }

@@ -1,8 +1,10 @@
 import { type Clock, systemClock } from '../clock.js';
 import { Engine } from '../engine/engine.js';
-import { ClosedError } from '../errors.js';
+import type { EngineErrors } from '../engine/types.js';
+import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
+import { ClosedError, OutOfRangeError, PocketMQError } from '../errors.js';
 import { expected } from '../validate.js';
-import { asyncDispose } from '../dispose.js';
+import { disposeWith } from '../dispose.js';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -14,29 +16,31 @@ import type {
   Receipt,
   Settle,
   Storage,
+  StorageCapabilities,
   StorageSignal,
   StoredMessage,
 } from './storage.js';
-import { APPLIED_AT_CALL } from './applied-at-call.js';
 import { drainedSignal, dropQueueSignals, readySignal } from './queue-signals.js';
 
 
-
+/** The engine throws the library's errors, made here so that it imports nothing outside src/engine/. */
+export const ENGINE_ERRORS: EngineErrors = {
+  outOfRange: (argument, message) => new OutOfRangeError(argument, message),
+  internal: (message) => new PocketMQError('ERR_INTERNAL', message),
+};
 
 /**
- * A Storage whose state is the in-process {@link Engine}: MemoryStorage as is,
- * FileStorage with a log under it. Each operation runs the engine synchronously
- * (so it is atomic), sends the signals it caused, then lets the subclass make it
- * durable through {@link EngineStorage.persist} before resolving.
+ * The base of MemoryStorage and FileStorage: a Storage whose state is pocketmq's
+ * in-process state machine (FileStorage keeps a log under it). Each operation runs
+ * synchronously (so it is atomic), sends the signals it caused, then waits until the
+ * subclass has made it durable before resolving.
  */
 export abstract class EngineStorage implements Storage {
   readonly clock: Clock;
-  /** The engine knows when a queue empties, so this storage says so (see {@link Storage.signalsDrained}). */
-  readonly signalsDrained = true;
-  /** @internal See {@link APPLIED_AT_CALL}. */
-  readonly [APPLIED_AT_CALL] = true;
+  /** The engine knows when a queue empties, and runs each operation when it is called. */
+  readonly capabilities: StorageCapabilities;
   /** @internal The in-process state. */
-  protected readonly engine = new Engine();
+  protected readonly engine = new Engine(DEAD_LETTER_HEADERS, ENGINE_ERRORS);
   #watchers: ((signal: StorageSignal) => void)[] = [];
   /** The due time last sent in a 'due' signal. */
   #lastDue: number | undefined = undefined;
@@ -49,35 +53,39 @@ export abstract class EngineStorage implements Storage {
     return this.#closed;
   }
 
+  /** @internal */
   protected set closed(value: boolean) {
     const closing = value && !this.#closed;
     this.#closed = value;
     if (closing) this.#send(this.#watchers, { type: 'closed' });
   }
 
-  constructor(clock: Clock | undefined) {
+  /** @internal Subclasses check their options, then pass the clock and whether sends check bodies ({@link StorageCapabilities.checksBodies}). */
+  constructor(clock: Clock | undefined, checksBodies = true) {
     this.clock = clock ?? systemClock;
+    this.capabilities = Object.freeze({ drainedSignals: true, appliesAtCall: true, checksBodies });
   }
 
   abstract open(): Promise<void>;
 
   /** Closes the storage, as `close()`: `await using storage = new MemoryStorage()` closes it at the end of the block. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return disposeWith(() => this.close());
   }
   abstract close(): Promise<void>;
 
-  /** Resolves once the operation just applied is as durable as the storage promises. */
+  /** @internal Resolves once the operation just applied is as durable as the storage promises. */
   protected abstract persist(): Promise<void> | undefined;
-  /** Resolves when the storage may be used (opened lazily), or undefined when it already may. */
+  /** @internal Resolves when the storage may be used (opened lazily), or undefined when it already may. */
   protected abstract ensureOpen(): Promise<void> | undefined;
 
+  /** @internal */
   protected checkOpen(): void {
     if (this.closed) throw new ClosedError('Storage is closed');
   }
 
   /**
-   * Runs one engine operation atomically, signals, then waits for durability.
+   * @internal Runs one engine operation atomically, signals, then waits for durability.
    * Not an async function: on an open storage (every memory operation) it costs
    * one settled promise rather than an async frame; errors still come back as
    * rejections, and the promise settles on the same tick as before.
@@ -197,14 +205,6 @@ export abstract class EngineStorage implements Storage {
     });
   }
 
-  putMeta(key: string, value: string | undefined): Promise<void> {
-    return this.run(() => this.engine.putMeta(key, value));
-  }
-
-  getMeta(key: string): Promise<string | undefined> {
-    return this.run(() => this.engine.getMeta(key));
-  }
-
   watch(listener: (signal: StorageSignal) => void): () => void {
     this.#watchers = [...this.#watchers, listener];
     return () => {
@@ -212,7 +212,7 @@ export abstract class EngineStorage implements Storage {
     };
   }
 
-  /** Sends what the last operation changed to the watchers. */
+  /** @internal Sends what the last operation changed to the watchers. */
   protected flushSignals(): void {
     const watchers = this.#watchers;
     const expired = this.engine.takeExpired();
@@ -223,11 +223,8 @@ export abstract class EngineStorage implements Storage {
     const drained = this.engine.takeDrained();
     for (let i = 0; i < drained.length; i++) this.#send(watchers, drainedSignal(drained[i]!));
     const due = this.engine.nextDueAt();
-    // Sent when the due time moves earlier (a timer must fire sooner), and at a tick. A
-    // later or no due time waits for the tick of the timer already set: at concurrency 1
-    // every claim and ack moves the earliest lease end, and a signal per operation (an
-    // object and a scheduler pass each) was a tenth of a message's cost. The timer then
-    // fires early at worst, and that tick sends the due time as it is.
+    // Sent when the due time moves earlier, and at a tick; a later one waits for the timer
+    // already set, which then fires early at worst (docs/benchmarks.md).
     const exact = this.#exactDue;
     this.#exactDue = false;
     const last = this.#lastDue;

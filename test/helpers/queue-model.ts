@@ -9,7 +9,7 @@
  * src/storage/storage.ts, not the engine's data structures.
  */
 import fc from 'fast-check';
-import { DEAD_LETTER_HEADERS } from '../../src/engine/engine.js';
+import { DEAD_LETTER_HEADERS } from '../../src/dead-letter-headers.js';
 import type { DeadLetterInfo, EnqueuePolicy, NewMessage, QueueStats, Receipt, Settle, StoredMessage } from '../../src/storage/storage.js';
 
 /** Runs per property: `POCKETMQ_PROPERTY_RUNS`, 1,000 by default. */

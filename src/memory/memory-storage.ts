@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
-import { checkObject, checkKeys, expected } from '../validate.js';
-import { EngineStorage } from './engine-storage.js';
+import { EngineStorage } from '../storage/engine-storage.js';
+import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
 
 /** Options of {@link MemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -9,8 +9,8 @@ export interface MemoryStorageOptions {
   /**
    * Hold every body sent to this storage to the JSON rule of `Queue.send`, as FileStorage
    * and RedisStorage always do, so that a test refuses what they would refuse or change.
-   * Off by default outside tests: memory keeps bodies as they are, and the check costs
-   * about 2–4 % of a send-and-drain of a small body.
+   * Off by default outside tests: memory keeps bodies as they are, and the check is a
+   * walk of every body on every send.
    * @defaultValue `true` with a test clock (a `TestClock`), else `false`
    */
   validateBodies?: boolean;
@@ -22,20 +22,13 @@ export interface MemoryStorageOptions {
  * body after sending it.
  */
 export class MemoryStorage extends EngineStorage {
-  /** Whether sends hold bodies to the JSON rule: `options.validateBodies`. */
-  readonly checksBodies: boolean;
-
   constructor(options?: MemoryStorageOptions) {
     const o = options === undefined ? {} : checkObject('options', options);
     checkKeys('options', o, ['clock', 'validateBodies']);
-    const clock = o.clock as Clock | undefined;
-    if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function')) {
-      throw expected('options.clock', 'a Clock with now(), setTimer() and clearTimer()', clock);
-    }
+    const clock = checkClock('options.clock', o.clock);
     if (o.validateBodies !== undefined && typeof o.validateBodies !== 'boolean') throw expected('options.validateBodies', 'a boolean', o.validateBodies);
-    super(clock);
     // A clock that tracks handlers is a test clock (real clocks leave `track` out).
-    this.checksBodies = (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined;
+    super(clock, (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined);
   }
 
   /** Nothing to open; resolves at once (rejects after `close()`). */
@@ -48,10 +41,12 @@ export class MemoryStorage extends EngineStorage {
     this.closed = true;
   }
 
+  /** @internal Memory is as durable as it gets at once. */
   protected persist(): undefined {
     return undefined;
   }
 
+  /** @internal Always open until closed. */
   protected ensureOpen(): undefined {
     return undefined;
   }
