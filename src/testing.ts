@@ -1,1 +1,3 @@
-export { TestClock } from './test-clock.js';
+export { TestClock, TEST_CLOCK_DEFAULTS } from './test-clock.js';
+export type { RunAllOptions, RunReport, TestClockOptions } from './test-clock.js';
+export type { StalledWork } from './testing/handler-tracker.js';
