@@ -192,7 +192,7 @@ export abstract class EngineStorage implements Storage {
     return this.run(() => this.engine.peek(queue, max, now));
   }
 
-  /** Every queue's messages by state, with its stats (see `ContentsStorage`). */
+  /** @internal Every queue's messages by state, with its stats, for `inspect()` (see `ContentsStorage`). */
   contents(now: number): Promise<QueueContents[]> {
     return this.run(() => {
       this.engine.advance(now);
