@@ -1,3 +1,5 @@
+import { checkMs, checkSignal } from './validate.js';
+
 /** Handle of a timer set through a {@link Clock}. */
 export type TimerHandle = unknown;
 
@@ -16,10 +18,61 @@ export interface Clock {
   /** Cancels a timer set with {@link Clock.setTimer}; a handle that already fired is ignored. */
   clearTimer(handle: TimerHandle): void;
   /**
-   * Optional: called with each handler's promise so that a test clock can wait for
-   * handlers to settle. Real clocks leave it out.
+   * Resolves after `ms` milliseconds on this clock, or rejects with `signal.reason` once
+   * `signal` aborts. Handler code that waits through `storage.clock.sleep()` (a poll
+   * interval, a pause before calling a rate-limited API) runs in simulated time under a
+   * `TestClock`, and in real time otherwise. The timer keeps the process alive.
    */
-  track?(work: Promise<unknown>): void;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: called with each handler's promise (and what it works on) so that a test
+   * clock can wait for handlers to settle. Real clocks leave it out.
+   */
+  track?(work: Promise<unknown>, about?: WorkInfo): void;
+}
+
+/** What a piece of work given to {@link Clock.track} is: a handler's run of one message. */
+export interface WorkInfo {
+  /** The queue whose message the handler runs. */
+  readonly queue: string;
+  /** The message's id. */
+  readonly messageId: string;
+}
+
+/**
+ * {@link Clock.sleep} built on a clock's own timers: validates its arguments (rejecting,
+ * never throwing), and sets the timer again when it fired before the time was up
+ * (a real timer caps its delay at about 24.8 days).
+ */
+export function sleepOn(clock: Pick<Clock, 'now' | 'setTimer' | 'clearTimer'>, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    checkMs('ms', ms);
+    checkSignal('signal', signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const until = clock.now() + ms;
+    let timer: TimerHandle;
+    const onAbort = () => {
+      clock.clearTimer(timer);
+      reject(signal!.reason);
+    };
+    const arm = () => {
+      timer = clock.setTimer(
+        () => {
+          if (clock.now() < until) return arm();
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        until - clock.now(),
+        true,
+      );
+    };
+    arm();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The longest delay `setTimeout` takes (about 24.8 days). */
@@ -40,5 +93,8 @@ export const systemClock: Clock = {
   },
   clearTimer(handle) {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+  sleep(ms, signal) {
+    return sleepOn(systemClock, ms, signal);
   },
 };

@@ -360,7 +360,7 @@ export class Consumer<T = unknown> {
     run.context = handlerContext;
     this.#renewer.started(run, leasedAt);
     const work = Promise.resolve(result).then(run.resolved, run.rejected);
-    this.#context.storage.clock.track?.(work);
+    this.#context.storage.clock.track?.(work, { queue: this.#context.name, messageId: message.id });
   }
 
   #newRun(): Run<T> {

@@ -32,6 +32,8 @@ function brand(prototype: object): void {
  * - `ERR_UNHANDLED_ERROR`: the process warning for an `'error'` nobody listened to (the error is the `cause`).
  * - `ERR_SUBSCRIPTIONS_UNREADABLE`, `ERR_TOO_MANY_SUBSCRIPTION_CHANGES`: a topic's recorded subscriptions cannot be used.
  * - `ERR_STORAGE_DIR_WORLD_WRITABLE`: a FileStorage `'warning'`: its existing directory is writable by every user.
+ * - `ERR_RUN_LIMIT` ({@link RunLimitError}): `TestClock.runAll()` fired its `limit` of timers and work was still due.
+ * - `ERR_HANDLER_STALLED`: the process warning of a `TestClock` that stopped waiting for a handler (see `pocketmq/testing`).
  * - `ERR_WRITE_NO_PROGRESS`: the OS accepted no byte of a log write (the `cause` of an `ERR_STORAGE_FAILED`).
  * - `ERR_INTERNAL`: a broken invariant inside pocketmq (a bug: please report it).
  */
@@ -207,6 +209,29 @@ export class CorruptLogError extends PocketMQError {
   }
 }
 
+/**
+ * `TestClock.runAll()` fired its `limit` of timers and work was still due: a retry loop
+ * or a poll that never ends, or a limit too low for the test. Time stays where the last
+ * timer left it.
+ */
+export class RunLimitError extends PocketMQError {
+  /** The `limit` that was reached. */
+  readonly limit: number;
+  /** The clock's time when it stopped. */
+  readonly at: number;
+
+  constructor(limit: number, at: number) {
+    super(
+      'ERR_RUN_LIMIT',
+      `TestClock.runAll() fired ${limit} timers and work is still due at ${at} (a retry loop or a poll that never ends?): ` +
+        'pass { until } to stop at a time, or a larger { limit }',
+    );
+    this.name = 'RunLimitError';
+    this.limit = limit;
+    this.at = at;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One class across copies. The ESM and CommonJS builds each define these classes; an error
 // thrown by one must still be `instanceof` the other's. Each class carries a registered
@@ -230,6 +255,7 @@ const BRANDED: readonly [Branded, string][] = [
   [InvalidArgumentError, 'InvalidArgumentError'],
   [OutOfRangeError, 'OutOfRangeError'],
   [InvalidBodyError, 'InvalidBodyError'],
+  [RunLimitError, 'RunLimitError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });

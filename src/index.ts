@@ -21,6 +21,7 @@ export {
   OutOfRangeError,
   InvalidBodyError,
   AlreadySettledError,
+  RunLimitError,
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';
@@ -32,7 +33,7 @@ export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
-export type { Clock, TimerHandle } from './clock.js';
+export type { Clock, TimerHandle, WorkInfo } from './clock.js';
 export type {
   BackoffFunction,
   BackoffOptions,

@@ -129,8 +129,8 @@ export function checkName(name: string, value: unknown): string {
 export function checkClock(name: string, value: unknown): Clock | undefined {
   if (value === undefined) return undefined;
   const clock = value as Partial<Clock> | null;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function') {
-    throw expected(name, 'a Clock with now(), setTimer() and clearTimer()', value);
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function' || typeof clock.sleep !== 'function') {
+    throw expected(name, 'a Clock with now(), setTimer(), clearTimer() and sleep()', value);
   }
   return value as Clock;
 }

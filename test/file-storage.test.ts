@@ -419,7 +419,7 @@ describe('FileStorage: group commit and fsync modes', () => {
   it("fsync 'interval': a loop of sends that keeps the timer from firing still fsyncs once fsyncInterval ms have passed", async () => {
     let time = START;
     // A clock whose timers never fire: what a loop that never yields to the event loop looks like.
-    const clock = { now: () => time, setTimer: () => ({}) as TimerHandle, clearTimer: () => {} };
+    const clock = { now: () => time, setTimer: () => ({}) as TimerHandle, clearTimer: () => {}, sleep: () => new Promise<void>(() => {}) };
     const calls = { writes: 0, fsyncs: 0 };
     const storage = new FileStorage(withFileIo({ dir: tempDir(), clock, fsync: 'interval', fsyncInterval: 500 }, countingIo(calls)));
     open.push(storage);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ClosedError, LeaseLostError, MemoryStorage, Queue, RequestReply, Topic, type QueueOptions } from '../src/index.js';
 import { countingStorage } from './helpers/counting-storage.js';
-import { HandlerClock } from './helpers/handler-clock.js';
+import { TestClock } from '../src/test-clock.js';
 
 function setup<T = unknown>(options: Omit<QueueOptions, 'storage'> = {}) {
-  const clock = new HandlerClock();
+  const clock = new TestClock();
   const memory = new MemoryStorage({ clock });
   const counted = countingStorage(memory);
   const queue = new Queue<T>('work', { storage: counted.storage, ...options });
@@ -21,7 +21,7 @@ describe('lease renewal', () => {
     queue.on('error', (error) => errors.push(error));
     let signal: AbortSignal | undefined;
     const consumer = queue.consume(async (_msg, context) => {
-      const slept = clock.handlerSleep(1_000);
+      const slept = clock.sleep(1_000);
       signal = context.signal;
       await slept;
     });
@@ -42,7 +42,7 @@ describe('lease renewal', () => {
     const { clock, queue } = setup<string>({ visibilityTimeout: 300 });
     const signals: AbortSignal[] = [];
     const consumer = queue.consume(async (_msg, { signal }) => {
-      const slept = clock.handlerSleep(700);
+      const slept = clock.sleep(700);
       signals.push(signal);
       await slept;
     });
@@ -56,7 +56,7 @@ describe('lease renewal', () => {
   it('consume() - a handler that acks its message itself is no longer renewed', async () => {
     const { clock, counted, queue } = setup<string>({ visibilityTimeout: 300 });
     const consumer = queue.consume(async (msg) => {
-      const slept = clock.handlerSleep(1_000);
+      const slept = clock.sleep(1_000);
       await msg.ack();
       await slept;
     });
@@ -71,7 +71,7 @@ describe('lease renewal', () => {
     const { clock, queue } = setup<string>({ visibilityTimeout: 300 });
     const runs: number[] = [];
     const consumer = queue.consume(async (msg) => {
-      const slept = clock.handlerSleep(1_000);
+      const slept = clock.sleep(1_000);
       runs.push(msg.attempt);
       await slept;
     });
@@ -103,7 +103,7 @@ describe('lease renewal', () => {
     const { clock, queue } = setup<string>();
     const reasons: unknown[] = [];
     const consumer = queue.consume(async (_msg, { signal }) => {
-      const slept = clock.handlerSleep(10_000);
+      const slept = clock.sleep(10_000);
       signal.addEventListener('abort', () => reasons.push(signal.reason));
       await slept;
     });
@@ -117,14 +117,14 @@ describe('lease renewal', () => {
   });
 
   it('topic.subscribe() - a durable subscription\'s slow handler keeps its lease and is acked once', async () => {
-    const clock = new HandlerClock();
+    const clock = new TestClock();
     const storage = new MemoryStorage({ clock });
     const topic = new Topic<string>('events', { storage });
     const runs: number[] = [];
     const subscription = topic.subscribe(
       'audit',
       async (msg, { signal }) => {
-        const slept = clock.handlerSleep(500);
+        const slept = clock.sleep(500);
         runs.push(msg.attempt);
         await slept;
         expect(signal.aborted).toBe(false);
@@ -141,12 +141,12 @@ describe('lease renewal', () => {
   });
 
   it('rpc.serve() - a slow request handler gets the context, keeps its lease and replies once', async () => {
-    const clock = new HandlerClock();
+    const clock = new TestClock();
     const storage = new MemoryStorage({ clock });
     const rpc = new RequestReply<number, number>('pricing', { storage, visibilityTimeout: 200, timeout: 5_000 });
     const runs: number[] = [];
     rpc.serve(async (n, msg, { signal }) => {
-      const slept = clock.handlerSleep(500);
+      const slept = clock.sleep(500);
       runs.push(msg.attempt);
       await slept;
       return signal.aborted ? -1 : n * 2;

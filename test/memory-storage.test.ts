@@ -90,6 +90,11 @@ describe('MemoryStorage', () => {
     expect(() => new MemoryStorage({ clok: new TestClock() } as never)).toThrow(/clok/);
   });
 
+  it('new MemoryStorage() - rejects a clock without sleep(), which handlers may call on storage.clock', () => {
+    const { now, setTimer, clearTimer } = systemClock;
+    expect(() => new MemoryStorage({ clock: { now, setTimer, clearTimer } as never })).toThrow(/`options.clock`.*sleep\(\)/);
+  });
+
   it('new MemoryStorage() - rejects a clock without now(), setTimer() and clearTimer()', () => {
     expect(() => new MemoryStorage({ clock: { now: () => 0 } as never })).toThrow(TypeError);
     expect(() => new MemoryStorage({ clock: { now: () => 0 } as never })).toThrow(/`options.clock`/);

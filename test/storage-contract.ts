@@ -32,7 +32,6 @@ import type {
 } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { countingStorage } from './helpers/counting-storage.js';
-import { HandlerClock } from './helpers/handler-clock.js';
 import { newMessage } from './helpers/new-message.js';
 
 /** Makes one empty storage on `clock`, and optionally how to remove what it left behind. */
@@ -46,7 +45,7 @@ const DLQ = 'jobs.dlq';
 interface Context {
   storage: Storage;
   /** A TestClock on which handlers can take simulated time (`handlerSleep`). */
-  clock: HandlerClock;
+  clock: TestClock;
 }
 
 /** A message as `Queue.send()` would build it at `now`; `fields` override. */
@@ -111,7 +110,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
   /** A test with its own storage on its own clock, closed and cleaned up afterwards. */
   function contract(title: string, body: (context: Context) => Promise<void>): void {
     it(title, async () => {
-      const clock = new HandlerClock(START);
+      const clock = new TestClock(START);
       const { storage, cleanup } = await make(clock);
       try {
         await body({ storage, clock });
@@ -1075,7 +1074,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
           queue.on('dead', (msg) => dead.push(msg.body));
         }
         const handler = (name: string) => async (msg: Message<string>) => {
-          const slept = c.clock.handlerSleep(500);
+          const slept = c.clock.sleep(500);
           runs.push(`${name}:${msg.body}:${msg.attempt}`);
           await slept;
         };
@@ -1102,7 +1101,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
         });
         const queue = new Queue<number>(QUEUE, { storage: counted.storage, visibilityTimeout: 300 });
         const consumer = queue.consume(async (msg) => {
-          await c.clock.handlerSleep(msg.body);
+          await c.clock.sleep(msg.body);
         });
         await queue.send(500);
         await c.clock.advance(500);
@@ -1125,7 +1124,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
         let signal: AbortSignal | undefined;
         let abortedAt: number | undefined;
         const consumer = queue.consume(async (msg, context) => {
-          const slept = c.clock.handlerSleep(1_000);
+          const slept = c.clock.sleep(1_000);
           held = msg;
           signal = context.signal;
           signal.addEventListener('abort', () => (abortedAt = c.clock.now() - START));
@@ -1154,7 +1153,7 @@ export function describeStorage(name: string, make: StorageFactory): void {
         const reasons: unknown[] = [];
         const consumer = queue.consume(
           async (_msg, { signal }) => {
-            const slept = c.clock.handlerSleep(10_000);
+            const slept = c.clock.sleep(10_000);
             signal.addEventListener('abort', () => reasons.push(signal.reason));
             await slept;
           },

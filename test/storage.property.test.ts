@@ -9,7 +9,7 @@
  *
  * Runs: `POCKETMQ_PROPERTY_RUNS` per storage (1,000 by default) of up to
  * `POCKETMQ_PROPERTY_STORAGE_COMMANDS` commands (40). Replay a failure as the
- * engine test does (docs/testing.md).
+ * engine test does (CONTRIBUTING.md).
  */
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

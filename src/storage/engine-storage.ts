@@ -20,6 +20,8 @@ import type {
   StorageSignal,
   StoredMessage,
 } from './storage.js';
+import { type QueueContents, copyMessage } from './queue-contents.js';
+import { EntryState, type Entry } from '../engine/entry.js';
 import { drainedSignal, dropQueueSignals, readySignal } from './queue-signals.js';
 
 
@@ -196,6 +198,34 @@ export abstract class EngineStorage implements Storage {
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.run(() => this.engine.peek(queue, max, now));
+  }
+
+  /** @internal Every queue's messages by state, with its stats, for `inspect()` (see `ContentsStorage`). */
+  contents(now: number): Promise<QueueContents[]> {
+    return this.run(() => {
+      this.engine.advance(now);
+      const out: QueueContents[] = [];
+      for (const { name, messages } of this.engine.exportState(now).queues) {
+        const ready = this.engine.peek(name, Infinity, now).map(copyMessage);
+        const delayed: Entry[] = [];
+        const inflight: Entry[] = [];
+        for (const entry of messages as Iterable<Entry>) {
+          if (entry.state === EntryState.Grouped) ready.push(copyMessage(entry));
+          else if (entry.state === EntryState.Delayed) delayed.push(entry);
+          else if (entry.state === EntryState.Inflight) inflight.push(entry);
+        }
+        delayed.sort((a, b) => a.availableAt - b.availableAt || a.seq - b.seq);
+        inflight.sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq);
+        out.push({
+          name,
+          ready,
+          delayed: delayed.map(copyMessage),
+          inflight: inflight.map((entry) => ({ message: copyMessage(entry), leaseUntil: entry.dueAt })),
+          stats: this.engine.stats(name, now),
+        });
+      }
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
   }
 
   tick(now: number): Promise<void> {
