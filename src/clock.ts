@@ -1,4 +1,4 @@
-import { checkMs, checkSignal } from './validate.js';
+import { checkMs, checkSignal, expected } from './validate.js';
 
 /** Handle of a timer set through a {@link Clock}. */
 export type TimerHandle = unknown;
@@ -98,3 +98,13 @@ export const systemClock: Clock = {
     return sleepOn(systemClock, ms, signal);
   },
 };
+
+/** A {@link Clock} option: `undefined` (the caller's default) or an object with `now`, `setTimer`, `clearTimer` and `sleep`. */
+export function checkClock(name: string, value: unknown): Clock | undefined {
+  if (value === undefined) return undefined;
+  const clock = value as Partial<Clock> | null;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function' || typeof clock.sleep !== 'function') {
+    throw expected(name, 'a Clock with now(), setTimer(), clearTimer() and sleep()', value);
+  }
+  return value as Clock;
+}

@@ -1,4 +1,3 @@
-import type { Clock } from './clock.js';
 import { InvalidArgumentError, OutOfRangeError } from './errors.js';
 
 /** Describes a received value for an error message: `0 (number)`, `"x" (string)`. */
@@ -125,15 +124,6 @@ export function checkName(name: string, value: unknown): string {
   return value;
 }
 
-/** A {@link Clock} option: `undefined` (the caller's default) or an object with `now`, `setTimer` and `clearTimer`. */
-export function checkClock(name: string, value: unknown): Clock | undefined {
-  if (value === undefined) return undefined;
-  const clock = value as Partial<Clock> | null;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function' || typeof clock.sleep !== 'function') {
-    throw expected(name, 'a Clock with now(), setTimer(), clearTimer() and sleep()', value);
-  }
-  return value as Clock;
-}
 
 /** Rejects options objects with keys we do not know, so a typo is not silently ignored. */
 export function checkKeys(name: string, value: Record<string, unknown>, known: readonly string[]): void {

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
+import { checkClock } from '../clock.js';
 import { PocketMQError } from '../errors.js';
 import { reportError } from '../events.js';
 import { EngineStorage } from '../storage/engine-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from '../storage/storage.js';
-import { checkClock, checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
+import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString, expected } from '../validate.js';
 import { type FileIo, fsyncDir, nodeIo } from './file-io.js';
 import { acquireLock } from './lock.js';
 import { FILE_DEFAULTS, type FileStorageOptions } from './options.js';

@@ -1,6 +1,6 @@
-import type { Clock } from '../clock.js';
+import { checkClock, type Clock } from '../clock.js';
 import { EngineStorage } from '../storage/engine-storage.js';
-import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
+import { checkKeys, checkObject, expected } from '../validate.js';
 
 /** Options of {@link MemoryStorage}. */
 export interface MemoryStorageOptions {

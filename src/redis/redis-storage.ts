@@ -1,9 +1,9 @@
 import { Redis, type Cluster } from 'ioredis';
-import { type Clock, systemClock } from '../clock.js';
+import { checkClock, type Clock, systemClock } from '../clock.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { disposeWith } from '../dispose.js';
 import { randomId } from '../ids.js';
-import { checkClock, checkKeys, checkObject, expected } from '../validate.js';
+import { checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
 import { SCRIPT, type Operation } from './lua/script.js';
 import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, RECORD_FIELDS, type Reply } from './record-codec.js';
