@@ -1,5 +1,5 @@
 /**
- * The figure behind docs/benchmarks.md "testkit": the wall time of a user's test of a
+ * The figure behind docs/benchmarks.md "Testing toolkit": the wall time of a user's test of a
  * week of retries (the recipe in examples/testing/retries-to-dead-letter.test.ts) on a
  * TestClock, from a new storage to the assertion on the dead letter.
  *
