@@ -6,7 +6,7 @@ import { defineConfig, type Options } from 'tsup';
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 /** Dependencies bundled into dist/ (devDependencies, never `dependencies`: DESIGN.md "Zero runtime dependencies"). */
-const bundled = ['eventemitter3', 'nanoid'];
+const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
 const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));

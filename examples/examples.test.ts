@@ -11,6 +11,7 @@ import { main as logPipeline } from './log-pipeline.js';
 import { main as monitoring } from './monitoring.js';
 import { main as orderProcessing } from './order-processing.js';
 import { main as requestReply } from './request-reply.js';
+import { main as scheduling } from './scheduling.js';
 import { main as workQueue } from './work-queue.js';
 
 /** Starts `main` on a fresh TestClock storage and moves time far enough for every retry to run. */
@@ -23,6 +24,18 @@ async function run<R>(main: (options: { storage: MemoryStorage }) => Promise<R>,
 }
 
 describe('examples', () => {
+  it('scheduling - sends three heartbeats a second apart, lists the nightly report at 03:00 Paris time, and ends with no schedule left', async () => {
+    const start = Date.UTC(2026, 10, 27);
+    const { result } = await run(scheduling);
+    expect(result.handled).toEqual([1, 2, 3].map((k) => ({ schedule: 'heartbeat', kind: 'heartbeat', at: start + k * 1_000 })));
+    expect(result.listed).toEqual([
+      { id: 'heartbeat', next: start + 1_000 },
+      // 03:00 in Paris in November is 02:00 UTC.
+      { id: 'nightly', next: Date.UTC(2026, 10, 27, 2) },
+    ]);
+    expect(result.left).toEqual([]);
+  });
+
   it('order-processing - charges, reserves and notifies each order, and fans its event out to billing, shipping and analytics', async () => {
     const { result } = await run(orderProcessing);
     expect([...result.charged].sort()).toEqual(['o-1', 'o-2', 'o-3']);

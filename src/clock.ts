@@ -4,6 +4,13 @@ import { checkMs, checkSignal, expected } from './validate.js';
 export type TimerHandle = unknown;
 
 /**
+ * What a timer is for, when it is not plain work: `'schedule'` is the next tick of a
+ * storage's schedules. Schedules tick forever, so a test clock's `runAll()` stops
+ * before such a timer instead of running it until its limit.
+ */
+export type TimerKind = 'schedule';
+
+/**
  * The only source of time and timers in pocketmq. Every storage takes one
  * (default {@link systemClock}); tests pass a `TestClock` from `pocketmq/testing`.
  */
@@ -12,9 +19,10 @@ export interface Clock {
   now(): number;
   /**
    * Calls `fn` once, `ms` milliseconds from now. With `keepAlive: false` the timer
-   * must not keep the process running (Node's `unref`).
+   * must not keep the process running (Node's `unref`). `kind` tells what the timer is
+   * for ({@link TimerKind}); a clock may ignore it.
    */
-  setTimer(fn: () => void, ms: number, keepAlive: boolean): TimerHandle;
+  setTimer(fn: () => void, ms: number, keepAlive: boolean, kind?: TimerKind): TimerHandle;
   /** Cancels a timer set with {@link Clock.setTimer}; a handle that already fired is ignored. */
   clearTimer(handle: TimerHandle): void;
   /**

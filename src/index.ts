@@ -22,6 +22,7 @@ export {
   InvalidBodyError,
   AlreadySettledError,
   RunLimitError,
+  UnsupportedError,
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';
@@ -33,7 +34,8 @@ export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
-export type { Clock, TimerHandle, WorkInfo } from './clock.js';
+export type { Clock, TimerHandle, TimerKind, WorkInfo } from './clock.js';
+export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';
 export type {
   BackoffFunction,
   BackoffOptions,
@@ -61,4 +63,7 @@ export type {
   DeadLettered,
   DeadLetterInfo,
   QueueStats,
+  StoredSchedule,
+  ScheduleAdvance,
+  FireResult,
 } from './storage/storage.js';

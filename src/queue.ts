@@ -6,7 +6,6 @@ import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageInfo } from './message.js';
 import {
   checkFunction,
-  checkName,
   type ConsumeOptions,
   type QueueOptions,
   type ReceiveOptions,
@@ -19,10 +18,12 @@ import {
   type SendOptions,
 } from './options.js';
 import { QueueContext } from './queue-context.js';
+import type { ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';
+import type { SchedulingHandle } from './schedule-operations.js';
 import { schedulerOf } from './scheduler.js';
 import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
-import { checkInteger, expected } from './validate.js';
+import { checkInteger, checkName, expected } from './validate.js';
 
 /** One item of {@link Queue.sendBatch}. */
 export interface BatchItem<T> {
@@ -349,6 +350,58 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     checkInteger('max', max, 1, 10_000);
     const stored = await this.storage.peek(this.name, max, this.storage.clock.now());
     return stored.map((m) => infoOf<T>(m));
+  }
+
+  /**
+   * Sends `body` to this queue on a schedule, stored in the storage: every `every` ms,
+   * or at each match of a `cron` expression in the time zone `tz` (default `'UTC'`).
+   * The schedule outlives this handle and the process (a FileStorage keeps it; on Redis
+   * every process shares it), and each tick is sent exactly once however many processes
+   * hold the storage open. An `every` schedule ticks first one interval from now (or at
+   * `options.startAt`); a cron schedule at its next match. Each send carries
+   * `headers['x-schedule'] = id` and the dedupeId `${id}@${tickTime}`, and is enqueued
+   * under this handle's `maxLength`, `overflow` and `dedupeWindow`.
+   *
+   * A schedule with the same `id` is replaced: its body and options are the new ones;
+   * its next tick, last tick and count are kept when `every`/`cron`, `tz` and `startAt`
+   * are unchanged (so an app that schedules at every start does not push its ticks
+   * back), and computed afresh otherwise.
+   *
+   * Rejects, storing nothing, on an invalid `id` (a queue name), a cron expression
+   * croner cannot read, an unknown time zone, `every` below 1 ms, a schedule with no
+   * tick before `endAt`, a body or option `send()` would refuse, or a storage without
+   * schedules (`UnsupportedError`). Resolves with the schedule as {@link Queue.schedules} lists it.
+   */
+  schedule(id: string, spec: ScheduleSpec, body: T, options?: ScheduleOptions): Promise<ScheduleInfo<T>> {
+    return this.#scheduling((ops, handle) => ops.schedule<T>(handle, id, spec, body, options));
+  }
+
+  /**
+   * This queue's schedules, ordered by id: `{ id, every | cron, tz, next, last, count,
+   * body, options }`, `next` and `last` in ms since the epoch.
+   */
+  schedules(): Promise<ScheduleInfo<T>[]> {
+    return this.#scheduling((ops, handle) => ops.schedules<T>(handle));
+  }
+
+  /** Removes the schedule `id` of this queue; resolves true if it existed. Messages it already sent stay. */
+  unschedule(id: string): Promise<boolean> {
+    return this.#scheduling((ops, handle) => ops.unschedule(handle, id));
+  }
+
+  /**
+   * Runs a schedule operation, loaded on first use (apps that never schedule do not
+   * carry it), and tells a test clock about it so that moving time waits for it.
+   */
+  #scheduling<R>(operation: (ops: typeof import('./schedule-operations.js'), handle: SchedulingHandle) => Promise<R>): Promise<R> {
+    const run = async () => {
+      this.#checkOpen();
+      const ops = await import('./schedule-operations.js');
+      return operation(ops, { name: this.name, storage: this.storage, policy: this.#policy, checkOpen: () => this.#checkOpen() });
+    };
+    const work = run();
+    this.storage.clock.track?.(work);
+    return work;
   }
 
   /**

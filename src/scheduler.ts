@@ -1,5 +1,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { ClosedError } from './errors.js';
+import { reportUnhandled } from './events.js';
+import type { ScheduleRunner } from './schedule-runner.js';
 import type { Storage, StorageSignal, StoredMessage } from './storage/storage.js';
 
 /** What a handle registers to hear about its queue. */
@@ -35,6 +37,14 @@ export class Scheduler {
    */
   #wakes = new Map<string, QueueWakes>();
   #listeners = new Map<string, Set<WeakRef<QueueListener>>>();
+  /**
+   * Fires the storage's schedules; loaded and made when the storage first reports one
+   * (a dynamic import: apps that never schedule do not carry it).
+   */
+  #schedules: ScheduleRunner | undefined = undefined;
+  #schedulesLoading: Promise<void> | undefined = undefined;
+  /** The earliest schedule tick last reported, for the runner once it is loaded. */
+  #scheduleAt: number | undefined = undefined;
 
   constructor(storage: Storage) {
     this.#storage = storage;
@@ -193,6 +203,12 @@ export class Scheduler {
         this.#dueAt = signal.at;
         this.#arm();
         break;
+      case 'schedules':
+        if (this.#closed) break;
+        this.#scheduleAt = signal.at;
+        if (this.#schedules) this.#schedules.dueAt(signal.at);
+        else this.#loadScheduleRunner();
+        break;
       case 'closed':
         this.#close();
         break;
@@ -207,6 +223,7 @@ export class Scheduler {
   #close(): void {
     this.#closed = true;
     this.#dueAt = undefined;
+    this.#schedules?.close();
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;
@@ -214,6 +231,25 @@ export class Scheduler {
       if (wakes.once.length > 0 || wakes.every.length > 0) this.wake(queue);
       if (wakes.drained.length > 0) this.#drained(queue);
     }
+  }
+
+  #loadScheduleRunner(): void {
+    if (this.#schedulesLoading) return;
+    this.#schedulesLoading = import('./schedule-runner.js').then(({ ScheduleRunner }) => {
+      if (this.#closed) return;
+      this.#schedules = new ScheduleRunner(this.#storage, (queue, error) => this.#scheduleFailed(queue, error));
+      this.#schedules.dueAt(this.#scheduleAt);
+    });
+    // A test clock waits for it before moving time, so the first tick is not missed.
+    this.#storage.clock.track?.(this.#schedulesLoading);
+  }
+
+  /** A schedule's tick failed: told to the handles of its queue, or else to every handle, or else as a process warning. */
+  #scheduleFailed(queue: string, error: unknown): void {
+    let listeners = [...this.#listenersOf(queue)];
+    if (listeners.length === 0) listeners = [...this.#listeners.keys()].flatMap((name) => [...this.#listenersOf(name)]);
+    for (const listener of listeners) listener.error(error);
+    if (listeners.length === 0) reportUnhandled(error, `a schedule of queue "${queue}"`);
   }
 
   *#listenersOf(queue: string): Generator<QueueListener> {

@@ -1,4 +1,4 @@
-import { type Clock, type TimerHandle, type WorkInfo, sleepOn } from './clock.js';
+import { type Clock, type TimerHandle, type TimerKind, type WorkInfo, sleepOn } from './clock.js';
 import { RunLimitError } from './errors.js';
 import { HandlerTracker, type StalledWork } from './testing/handler-tracker.js';
 import { checkInteger, checkKeys, checkMs, checkObject, expected } from './validate.js';
@@ -9,6 +9,8 @@ interface Timer {
   readonly fn: () => void;
   /** Set with `keepAlive`: someone awaits it (a sleep, a receive's wait, a request's timeout). */
   readonly awaited: boolean;
+  /** A schedule's tick: `runAll()` without `until` stops before it. */
+  readonly schedule: boolean;
 }
 
 /** Options of {@link TestClock}. */
@@ -116,10 +118,10 @@ export class TestClock implements Clock {
   }
 
   /** {@link Clock.setTimer}: the timer fires when `advance()`, `set()` or `runAll()` reaches its time. */
-  setTimer(fn: () => void, ms: number, keepAlive = false): TimerHandle {
+  setTimer(fn: () => void, ms: number, keepAlive = false, kind?: TimerKind): TimerHandle {
     this.#activity++;
     const seq = ++this.#seq;
-    this.#timers.set(seq, { at: this.#now + Math.max(0, ms), seq, fn, awaited: keepAlive });
+    this.#timers.set(seq, { at: this.#now + Math.max(0, ms), seq, fn, awaited: keepAlive, schedule: kind === 'schedule' });
     if (keepAlive) this.#awaited++;
     return seq;
   }
@@ -183,7 +185,9 @@ export class TestClock implements Clock {
    * Fires pending timers in time order (delays, retries, lease ends, TTLs, sleeps),
    * letting handlers settle after each, until no timer is left: a week of retries runs
    * to its dead letter at once. With `until`, fires only what falls due by then and
-   * leaves the clock at `until`.
+   * leaves the clock at `until`. Schedules tick forever: without `until` it stops
+   * before the next schedule tick (a timer set with kind `'schedule'`), whatever else
+   * is pending after it; give `until` to run schedules.
    *
    * It also stops when every handler still running is stalled (see
    * {@link TestClock.advance}): moving time could only renew their leases. Throws
@@ -215,6 +219,7 @@ export class TestClock implements Clock {
     for (;;) {
       const next = this.#earliest();
       if (!next || (target !== undefined && next.at > target)) break;
+      if (target === undefined && next.schedule) break;
       // Only stalled handlers left, and no end time: their lease renewals would tick forever.
       if (target === undefined && tracker.pending > 0 && tracker.stalled().length === tracker.pending) break;
       if (fired >= limit) throw new RunLimitError(limit, this.#now);

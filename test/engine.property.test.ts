@@ -22,6 +22,7 @@ import {
   commandArbitraries,
   type ItemSpec,
   Model,
+  modelSchedule,
   modelView,
   newMessages,
   OBSERVED,
@@ -29,6 +30,7 @@ import {
   type Queue,
   REPLAY,
   RUNS,
+  scheduleView,
   SEED,
   START,
   TARGET,
@@ -317,6 +319,77 @@ class PeekCommand implements Cmd {
   }
 }
 
+class ScheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+    readonly offset: number,
+    readonly maxLength: number | undefined,
+    readonly toTarget: boolean,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    const policy: EnqueuePolicy = { maxLength: this.maxLength, overflow: 'reject', deadLetter: this.toTarget ? TARGET[this.queue] : false, dedupeWindow: 8 };
+    const schedule = modelSchedule(this.id, world.now + this.offset, policy);
+    engine.putSchedule(this.queue, schedule);
+    world.model.putSchedule(this.queue, { id: this.id, next: schedule.next, last: undefined, count: 0, policy });
+    expect(scheduleView(engine.listSchedules(undefined)), 'schedules').toEqual(world.model.listSchedules());
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `schedule(${this.queue}, ${this.id}, +${this.offset}, maxLength=${this.maxLength}, dlq=${this.toTarget})`;
+  }
+}
+
+class FireScheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+    readonly stale: boolean,
+    readonly items: ItemSpec[],
+    readonly step: number | undefined,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    const { now } = world;
+    const stored = world.model.schedules.get(this.queue)?.get(this.id);
+    const expectedNext = (stored?.next ?? now) + (this.stale ? 1 : 0);
+    const items = newMessages(world, this.items);
+    const update = { next: this.step === undefined ? undefined : expectedNext + this.step, last: expectedNext, count: (stored?.count ?? 0) + items.length };
+    const actual = engine.fireSchedule(this.queue, this.id, expectedNext, update, items, now);
+    const expected = world.model.fireSchedule(this.queue, this.id, expectedNext, update, items, now);
+    if (expected === 'stale') {
+      expect(actual, 'fire result').toBe('stale');
+    } else {
+      expect(actual, 'fire result').not.toBe('stale');
+      if (actual === 'stale') return;
+      expect(actual.full, 'full').toBe(expected.full);
+      if (!expected.full) expect(actual.results, 'fire results').toEqual(expected.results);
+    }
+    expect(scheduleView(engine.listSchedules(undefined)), 'schedules').toEqual(world.model.listSchedules());
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `fireSchedule(${this.queue}, ${this.id}, stale=${this.stale}, [${this.items.map((s) => JSON.stringify(s)).join(',')}], step=${this.step})`;
+  }
+}
+
+class UnscheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    expect(engine.deleteSchedule(this.queue, this.id), 'unschedule').toBe(world.model.deleteSchedule(this.queue, this.id));
+    expect(scheduleView(engine.listSchedules(undefined)), 'schedules').toEqual(world.model.listSchedules());
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `unschedule(${this.queue}, ${this.id})`;
+  }
+}
+
 const commands = commandArbitraries<Cmd>({
   enqueue: (...args) => new EnqueueCommand(...args),
   enqueueMany: (...args) => new EnqueueManyCommand(...args),
@@ -330,6 +403,9 @@ const commands = commandArbitraries<Cmd>({
   purge: (queue) => new PurgeCommand(queue),
   stats: (queue) => new StatsCommand(queue),
   peek: (...args) => new PeekCommand(...args),
+  schedule: (...args) => new ScheduleCommand(...args),
+  fireSchedule: (...args) => new FireScheduleCommand(...args),
+  unschedule: (...args) => new UnscheduleCommand(...args),
 });
 
 describe('Engine against the reference model', () => {

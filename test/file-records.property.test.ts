@@ -129,6 +129,8 @@ function recorder(): { restorer: EngineRestorer; calls: unknown[][]; token: numb
       return c;
     },
     lastToken: (t) => token.push(t),
+    schedule: (queue, schedule) => calls.push(['schedule', queue, schedule.id]),
+    unschedule: (queue, id) => calls.push(['unschedule', queue, id]),
     messageCount: () => 0,
     finish: () => undefined,
     abort: () => undefined,

@@ -17,6 +17,8 @@ import { newMessage } from './helpers/new-message.js';
 
 const START = 1_700_000_000_000;
 const POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', deadLetter: 'jobs.dlq', dedupeWindow: 60_000 };
+/** A SCHEDULE record's policy field as the writer writes it. */
+const SCHEDULE_POLICY = '{"maxLength":null,"overflow":"reject","deadLetter":"jobs.dlq","dedupeWindow":0}';
 const CLAIM = { max: 10, leaseMs: 30_000, maxAttempts: 10, deadLetter: 'jobs.dlq' as const };
 
 const dirs: string[] = [];
@@ -136,7 +138,11 @@ describe('FileStorage: replay checks every field of a record whose checksum pass
     ['a META whose key is a number', '[9,[4,1,"v"]]', 'key'],
     ['a COUNTERS record with a negative count', '[9,[5,"jobs",-1,0,0,0,0,0]]', 'sent'],
     ['a DEDUPE whose until is a string', '[9,[6,"jobs","d","x","soon"]]', 'until'],
-    ['a record of a type that does not exist', '[9,[8,"jobs"]]', 'unknown type'],
+    ['a SCHEDULE whose next is a string', `[9,[8,"jobs","s",1000,null,null,"soon",null,0,{},${SCHEDULE_POLICY}]]`, 'next'],
+    ['a SCHEDULE with both every and cron', `[9,[8,"jobs","s",1000,"* * * * *","UTC",${START},null,0,{},${SCHEDULE_POLICY}]]`, 'exactly one of'],
+    ['a SCHEDULE whose policy overflows nowhere', `[9,[8,"jobs","s",1000,null,null,${START},null,0,{},{"maxLength":null,"overflow":"spill","deadLetter":false,"dedupeWindow":0}]]`, 'policy'],
+    ['an UNSCHEDULE without its id', '[9,[9,"jobs"]]', '2 elements'],
+    ['a record of a type that does not exist', '[9,[10,"jobs"]]', 'unknown type'],
     ['a batch whose lease-token count is fractional', '[1.5]', 'lease-token count'],
   ];
 

@@ -29,6 +29,7 @@ import type {
   Storage,
   StorageSignal,
   StoredMessage,
+  StoredSchedule,
 } from '../src/storage/storage.js';
 import { TestClock } from '../src/test-clock.js';
 import { countingStorage } from './helpers/counting-storage.js';
@@ -933,6 +934,99 @@ export function describeStorage(name: string, make: StorageFactory): void {
         await enqueue(c, [message('a', c.clock.now())]);
         await ready;
         expect(removed).toEqual([]);
+      });
+    });
+
+    describe('schedules', () => {
+      const schedule = (next: number, overrides: Partial<StoredSchedule> = {}): StoredSchedule => ({
+        id: 'poll',
+        every: 1_000,
+        cron: undefined,
+        tz: undefined,
+        next,
+        last: undefined,
+        count: 0,
+        body: { kind: 'poll', n: [1, 'ü'] },
+        options: { priority: 2, headers: { a: 'b' } },
+        policy: policy(),
+        ...overrides,
+      });
+
+      /** The storage's schedule operations: every adapter of this repository has them. */
+      const ops = (storage: Storage) => storage as Storage & Required<Pick<Storage, 'putSchedule' | 'deleteSchedule' | 'listSchedules' | 'fireSchedule'>>;
+
+      contract('.putSchedule() - stores a schedule; listSchedules() gives it back by queue, or of every queue; deleteSchedule() removes it', async (c) => {
+        const s = ops(c.storage);
+        const now = c.clock.now();
+        await s.putSchedule(QUEUE, schedule(now + 1_000), now);
+        await s.putSchedule('other', schedule(now + 5_000, { id: 'nightly', every: undefined, cron: '0 3 * * *', tz: 'Europe/Paris', last: now - 1, count: 4 }), now);
+        expect(await s.listSchedules(QUEUE, now)).toEqual([{ queue: QUEUE, schedule: schedule(now + 1_000) }]);
+        expect((await s.listSchedules(undefined, now)).map((e) => [e.queue, e.schedule.id, e.schedule.next, e.schedule.cron, e.schedule.tz, e.schedule.count])).toEqual([
+          [QUEUE, 'poll', now + 1_000, undefined, undefined, 0],
+          ['other', 'nightly', now + 5_000, '0 3 * * *', 'Europe/Paris', 4],
+        ]);
+        await s.putSchedule(QUEUE, schedule(now + 2_000, { body: 'replaced' }), now);
+        expect((await s.listSchedules(QUEUE, now)).map((e) => [e.schedule.next, e.schedule.body])).toEqual([[now + 2_000, 'replaced']]);
+        expect(await s.deleteSchedule(QUEUE, 'poll', now)).toBe(true);
+        expect(await s.deleteSchedule(QUEUE, 'poll', now)).toBe(false);
+        expect(await s.listSchedules(QUEUE, now)).toEqual([]);
+      });
+
+      contract('.fireSchedule() - enqueues and advances only when the stored next is the expected one (compare-and-set)', async (c) => {
+        const s = ops(c.storage);
+        const now = c.clock.now();
+        await s.putSchedule(QUEUE, schedule(now), now);
+        const tick = message('t1', now, { dedupeId: `poll@${now}` });
+        const fired = await s.fireSchedule(QUEUE, 'poll', now, { next: now + 1_000, last: now, count: 1 }, [tick], now);
+        expect(fired).toEqual({ results: [{ id: 't1', status: 'stored' }], full: false, dropped: [] });
+        // A second process that read the same `next` loses the race: nothing is sent twice.
+        expect(await s.fireSchedule(QUEUE, 'poll', now, { next: now + 1_000, last: now, count: 1 }, [message('t1-again', now)], now)).toBe('stale');
+        expect(await s.fireSchedule(QUEUE, 'gone', now, { next: now + 1_000, last: now, count: 1 }, [message('t-gone', now)], now)).toBe('stale');
+        expect(await peekIds(c)).toEqual(['t1']);
+        expect((await s.listSchedules(QUEUE, now))[0]!.schedule).toMatchObject({ next: now + 1_000, last: now, count: 1, body: { kind: 'poll', n: [1, 'ü'] } });
+        // No next tick: the schedule goes with its last send.
+        expect(await s.fireSchedule(QUEUE, 'poll', now + 1_000, { next: undefined, last: now + 1_000, count: 2 }, [message('t2', now)], now)).toMatchObject({ full: false });
+        expect(await s.listSchedules(QUEUE, now)).toEqual([]);
+        expect(await peekIds(c)).toEqual(['t1', 't2']);
+      });
+
+      contract('.fireSchedule() - enqueues under the stored policy: a full queue stores nothing but the schedule advances', async (c) => {
+        const s = ops(c.storage);
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now)]);
+        await s.putSchedule(QUEUE, schedule(now, { policy: policy({ maxLength: 1 }) }), now);
+        expect(await s.fireSchedule(QUEUE, 'poll', now, { next: now + 1_000, last: now, count: 1 }, [message('t1', now)], now)).toMatchObject({ full: true });
+        expect(await peekIds(c)).toEqual(['a']);
+        expect((await s.listSchedules(QUEUE, now))[0]!.schedule.next).toBe(now + 1_000);
+      });
+
+      contract(".watch() - signals 'schedules' with the earliest tick when schedules change", async (c) => {
+        const s = ops(c.storage);
+        const now = c.clock.now();
+        let signal = nextSignal(c.storage, (x) => x.type === 'schedules' && x.at === now + 5_000);
+        await s.putSchedule(QUEUE, schedule(now + 5_000), now);
+        await signal;
+        signal = nextSignal(c.storage, (x) => x.type === 'schedules' && x.at === now + 2_000);
+        await s.putSchedule('other', schedule(now + 2_000, { id: 'sooner' }), now);
+        await signal;
+        signal = nextSignal(c.storage, (x) => x.type === 'schedules' && x.at === undefined);
+        await s.deleteSchedule(QUEUE, 'poll', now);
+        await s.deleteSchedule('other', 'sooner', now);
+        await signal;
+      });
+
+      contract('through a Queue: ticks on the clock, each once, with the x-schedule header and the tick dedupeId', async (c) => {
+        const queue = new Queue<string>(QUEUE, { storage: c.storage });
+        const start = c.clock.now();
+        await queue.schedule('poll', { every: 1_000 }, 'tick');
+        await c.clock.advance(3_500);
+        const messages = await c.storage.peek(QUEUE, 10, c.clock.now());
+        expect(messages.map((m) => [m.body, m.headers?.['x-schedule'], m.dedupeId])).toEqual([1, 2, 3].map((k) => ['tick', 'poll', `poll@${start + k * 1_000}`]));
+        expect(await queue.schedules()).toMatchObject([{ id: 'poll', every: 1_000, next: start + 4_000, last: start + 3_000, count: 3 }]);
+        expect(await queue.unschedule('poll')).toBe(true);
+        await c.clock.advance(3_000);
+        expect(await c.storage.peek(QUEUE, 10, c.clock.now())).toHaveLength(3);
+        await queue.close();
       });
     });
 

@@ -26,6 +26,7 @@ import {
   commandArbitraries,
   type ItemSpec,
   Model,
+  modelSchedule,
   modelView,
   newMessages,
   OBSERVED,
@@ -33,6 +34,7 @@ import {
   type Queue,
   REPLAY,
   RUNS,
+  scheduleView,
   SEED,
   START,
   TARGET,
@@ -97,11 +99,15 @@ async function compareAll(world: World, subject: Subject): Promise<void> {
   const { model, now } = world;
   const { storage } = subject;
   // All at once: on Redis they leave in one write and cost one round trip.
-  const looks = await Promise.all(OBSERVED.map(async (name) => ({ name, stats: await storage.stats(name, now), peek: await storage.peek(name, 1_000, now) })));
+  const [looks, schedules] = await Promise.all([
+    Promise.all(OBSERVED.map(async (name) => ({ name, stats: await storage.stats(name, now), peek: await storage.peek(name, 1_000, now) }))),
+    storage.listSchedules!(undefined, now),
+  ]);
   for (const { name, stats, peek } of looks) {
     expect(stats, `stats of ${name}`).toEqual(model.stats(name, now));
     expect(peek.map(view), `peek of ${name}`).toEqual(model.peek(name, 1_000, now).map(modelView));
   }
+  expect(scheduleView(schedules), 'schedules').toEqual(model.listSchedules());
   compareExpired(world, subject);
 }
 
@@ -340,6 +346,74 @@ class PeekCommand implements Cmd {
  * state lives in the server, so nothing changes, leases included; on a storage that
  * keeps nothing across a close, the command does nothing.
  */
+class ScheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+    readonly offset: number,
+    readonly maxLength: number | undefined,
+    readonly toTarget: boolean,
+  ) {}
+  check = () => true;
+  async run(world: World, subject: Subject): Promise<void> {
+    const policy: EnqueuePolicy = { maxLength: this.maxLength, overflow: 'reject', deadLetter: this.toTarget ? TARGET[this.queue] : false, dedupeWindow: 8 };
+    const schedule = modelSchedule(this.id, world.now + this.offset, policy);
+    await subject.storage.putSchedule!(this.queue, schedule, world.now);
+    world.model.putSchedule(this.queue, { id: this.id, next: schedule.next, last: undefined, count: 0, policy });
+    await compareAll(world, subject);
+  }
+  toString(): string {
+    return `schedule(${this.queue}, ${this.id}, +${this.offset}, maxLength=${this.maxLength}, dlq=${this.toTarget})`;
+  }
+}
+
+class FireScheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+    readonly stale: boolean,
+    readonly items: ItemSpec[],
+    readonly step: number | undefined,
+  ) {}
+  check = () => true;
+  async run(world: World, subject: Subject): Promise<void> {
+    const { now } = world;
+    const stored = world.model.schedules.get(this.queue)?.get(this.id);
+    const expectedNext = (stored?.next ?? now) + (this.stale ? 1 : 0);
+    const items = newMessages(world, this.items);
+    const update = { next: this.step === undefined ? undefined : expectedNext + this.step, last: expectedNext, count: (stored?.count ?? 0) + items.length };
+    const actual = await subject.storage.fireSchedule!(this.queue, this.id, expectedNext, update, items, now);
+    const expected = world.model.fireSchedule(this.queue, this.id, expectedNext, update, items, now);
+    if (expected === 'stale') {
+      expect(actual, 'fire result').toBe('stale');
+    } else {
+      expect(actual, 'fire result').not.toBe('stale');
+      if (actual === 'stale') return;
+      expect(actual.full, 'full').toBe(expected.full);
+      if (!expected.full) expect(actual.results, 'fire results').toEqual(expected.results);
+    }
+    await compareAll(world, subject);
+  }
+  toString(): string {
+    return `fireSchedule(${this.queue}, ${this.id}, stale=${this.stale}, [${this.items.map((s) => JSON.stringify(s)).join(',')}], step=${this.step})`;
+  }
+}
+
+class UnscheduleCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly id: string,
+  ) {}
+  check = () => true;
+  async run(world: World, subject: Subject): Promise<void> {
+    expect(await subject.storage.deleteSchedule!(this.queue, this.id, world.now), 'unschedule').toBe(world.model.deleteSchedule(this.queue, this.id));
+    await compareAll(world, subject);
+  }
+  toString(): string {
+    return `unschedule(${this.queue}, ${this.id})`;
+  }
+}
+
 class ReopenCommand implements Cmd {
   check = () => true;
   async run(world: World, subject: Subject): Promise<void> {
@@ -371,6 +445,9 @@ const commands = [
     purge: (queue) => new PurgeCommand(queue),
     stats: (queue) => new StatsCommand(queue),
     peek: (...args) => new PeekCommand(...args),
+    schedule: (...args) => new ScheduleCommand(...args),
+    fireSchedule: (...args) => new FireScheduleCommand(...args),
+    unschedule: (...args) => new UnscheduleCommand(...args),
   }),
   fc.constant(null).map(() => new ReopenCommand()),
 ];

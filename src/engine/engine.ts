@@ -8,12 +8,16 @@ import type {
   EngineErrors,
   EnqueuePolicy,
   EnqueueResult,
+  FireResult,
   NewMessage,
   QueueStats,
   Receipt,
+  ScheduleAdvance,
   Settle,
   StoredMessage,
+  StoredSchedule,
 } from './types.js';
+import { ScheduleTable } from './schedule-table.js';
 import type { EngineJournal, EngineRestorer, EngineState, QueueSnapshot } from './persistence.js';
 import { DueHeap } from './due-heap.js';
 import { type Entry, EntryState, newEntry } from './entry.js';
@@ -82,6 +86,8 @@ export class Engine {
   #drainCount = 0;
   /** Messages expired since the last {@link Engine.takeExpired}, per queue; `undefined` when none. */
   #expired: Map<string, StoredMessage[]> | undefined = undefined;
+  /** Recurring sends, kept beside the queues: they are not messages, and a queue forgotten keeps them. */
+  readonly #schedules = new ScheduleTable();
 
   constructor(deadLetterHeaders: DeadLetterHeaderNames, errors: EngineErrors) {
     this.#deadLetterHeaders = deadLetterHeaders;
@@ -630,6 +636,45 @@ export class Engine {
     return undefined;
   }
 
+  // ----------------------------------------------------------------- schedules
+
+  /** Stores or replaces the schedule `schedule.id` of `queue`. */
+  putSchedule(queue: string, schedule: StoredSchedule): void {
+    this.#schedules.put(queue, schedule);
+    this.#journal?.scheduled(queue, schedule);
+  }
+
+  /** Removes a schedule; true if it existed. */
+  deleteSchedule(queue: string, id: string): boolean {
+    const deleted = this.#schedules.delete(queue, id);
+    if (deleted) this.#journal?.unscheduled(queue, id);
+    return deleted;
+  }
+
+  /** The schedules of `queue` (of every queue when `undefined`), by queue then id. */
+  listSchedules(queue: string | undefined): { queue: string; schedule: StoredSchedule }[] {
+    return this.#schedules.list(queue);
+  }
+
+  /**
+   * Sends one tick of a schedule and advances it, only if its stored `next` is still
+   * `expectedNext` (compare-and-set: of two processes racing for one tick, one sends it).
+   * The items are enqueued under the schedule's stored policy.
+   */
+  fireSchedule(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): FireResult {
+    const schedule = this.#schedules.get(queue, id);
+    if (schedule === undefined || schedule.next !== expectedNext) return 'stale';
+    const result = items.length === 0 ? { results: [], full: false, dropped: NO_DEAD } : this.enqueue(queue, items, schedule.policy, now);
+    if (update.next === undefined) this.deleteSchedule(queue, id);
+    else this.putSchedule(queue, { ...schedule, next: update.next, last: update.last, count: update.count });
+    return result;
+  }
+
+  /** The earliest tick of every schedule; `undefined` when there is none. */
+  nextScheduleAt(): number | undefined {
+    return this.#schedules.nextAt();
+  }
+
   // ------------------------------------------------- persistence (FileStorage)
   // What a storage that keeps the state elsewhere needs: a journal told of every
   // change to a message (so the storage can log effects, not calls), and a way to
@@ -668,7 +713,7 @@ export class Engine {
       dedupe: [...q.dedupe].filter(([, seen]) => seen.until > now).map(([key, seen]) => [key, seen.id, seen.until] as const),
       counters: { sent: q.sent, delivered: q.delivered, acked: q.acked, retried: q.retried, deadLettered: q.deadLettered, expired: q.expired },
     }));
-    return { lastToken: this.#lastToken, queues };
+    return { lastToken: this.#lastToken, queues, schedules: this.#schedules.list(undefined) };
   }
 
   /**
@@ -685,6 +730,7 @@ export class Engine {
       for (const [key, id, until] of snapshot.dedupe) restorer.dedupe(snapshot.name, key, id, until);
       for (const message of snapshot.messages) restorer.put(snapshot.name, message);
     }
+    for (const { queue, schedule } of state.schedules ?? []) restorer.schedule(queue, schedule);
     restorer.finish(now);
   }
 
@@ -695,7 +741,7 @@ export class Engine {
    * which places everything as {@link Engine.restore} does.
    */
   beginRestore(): EngineRestorer {
-    if (this.#queues.size > 0) throw this.#errors.internal('Engine.beginRestore() needs an empty engine');
+    if (this.#queues.size > 0 || !this.#schedules.empty) throw this.#errors.internal('Engine.beginRestore() needs an empty engine');
     let finished = false;
     // Claim, release and remove records name messages by id. A queue's id index is
     // built from its stored list at the first such record and kept up to date from
@@ -731,6 +777,10 @@ export class Engine {
         q.dedupeOrder.push(key);
       },
       counters: (queue) => this.#queue(queue),
+      schedule: (queue, schedule) => this.#schedules.put(queue, schedule),
+      unschedule: (queue, id) => {
+        this.#schedules.delete(queue, id);
+      },
       lastToken: (token) => {
         this.#lastToken = token;
       },
@@ -742,6 +792,7 @@ export class Engine {
       abort: () => {
         finished = true;
         this.#queues.clear();
+        this.#schedules.clear();
         this.#heap.clear();
         this.#lastToken = 0;
         for (let i = 0; i < this.#readyCount; i++) this.#ready[i]!.readyMarked = false;

@@ -3,7 +3,7 @@
  * the engine tells of every durable change, the exported state, and the restorer that
  * rebuilds an engine from either. The methods live on {@link Engine}; these are their types.
  */
-import type { QueueStats, StoredMessage } from './types.js';
+import type { QueueStats, StoredMessage, StoredSchedule } from './types.js';
 
 /** Rebuilds an engine one recorded change at a time; see `Engine.beginRestore`. */
 export interface EngineRestorer {
@@ -16,6 +16,9 @@ export interface EngineRestorer {
   /** The queue's counters, to add to or overwrite. */
   counters(queue: string): QueueCounters;
   lastToken(token: number): void;
+  /** A schedule as stored (replacing one with its id), or its removal. */
+  schedule(queue: string, schedule: StoredSchedule): void;
+  unschedule(queue: string, id: string): void;
   /** Messages restored so far and not removed. */
   messageCount(): number;
   /** Places every message by its times; after this the engine is ready for operations. */
@@ -39,6 +42,10 @@ export interface EngineJournal {
   removed(queue: string, id: string, kind: RemovalKind): void;
   /** A queue that held nothing was forgotten (`Engine.forget`): its counters are 0 again. */
   forgotten(queue: string): void;
+  /** A schedule was stored, replaced or advanced by a tick: its whole new state. */
+  scheduled(queue: string, schedule: StoredSchedule): void;
+  /** A schedule was removed (by `unschedule()`, or after its last tick). */
+  unscheduled(queue: string, id: string): void;
 }
 
 /** The counters of {@link QueueStats} that are history rather than current contents. */
@@ -65,4 +72,6 @@ export interface QueueSnapshot {
 export interface EngineState {
   readonly lastToken: number;
   readonly queues: Iterable<QueueSnapshot>;
+  /** Every schedule; absent in states made before schedules existed. */
+  readonly schedules?: Iterable<{ readonly queue: string; readonly schedule: StoredSchedule }>;
 }

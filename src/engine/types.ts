@@ -151,3 +151,46 @@ export interface EngineErrors {
   /** A broken invariant, i.e. a bug in the engine's caller: an `ERR_INTERNAL` error. */
   internal(message: string): Error;
 }
+
+/**
+ * A recurring send as a storage keeps it (see `Queue.schedule`). The storage only
+ * stores it and compares `next` when a tick is fired (`Storage.fireSchedule`); the tick arithmetic (intervals,
+ * cron expressions, time zones) runs in the process that fires it.
+ */
+export interface StoredSchedule {
+  /** Unique per queue. */
+  readonly id: string;
+  /** Interval in ms between ticks, or `undefined` for a cron schedule. */
+  readonly every: number | undefined;
+  /** Cron expression, or `undefined` for an interval schedule. */
+  readonly cron: string | undefined;
+  /** IANA time zone of `cron`; `undefined` is UTC. */
+  readonly tz: string | undefined;
+  /** The next tick's time. */
+  readonly next: number;
+  /** The last tick sent, `undefined` before the first. */
+  readonly last: number | undefined;
+  /** Messages sent so far. */
+  readonly count: number;
+  /** The body every tick sends. Memory keeps the reference; file and Redis store it encoded. */
+  readonly body: unknown;
+  /** The options given to `schedule()`, as plain JSON (schedule and send options). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** How the ticks' sends treat the queue's bounds: the policy of the handle that scheduled it. */
+  readonly policy: EnqueuePolicy;
+}
+
+/** A schedule's state after a tick, as given to a storage's `fireSchedule`. */
+export interface ScheduleAdvance {
+  /** The following tick, or `undefined` when there is none (limit reached, past `endAt`): the schedule is then removed. */
+  readonly next: number | undefined;
+  readonly last: number | undefined;
+  readonly count: number;
+}
+
+/**
+ * Outcome of firing a tick: `'stale'` when the stored `next` was not the expected one
+ * (another process fired it, or the schedule changed or went), and nothing was done;
+ * otherwise the enqueue's result.
+ */
+export type FireResult = EnqueueResult | 'stale';

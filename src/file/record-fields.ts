@@ -29,6 +29,24 @@ export const isCount = (value: unknown): value is number => Number.isSafeInteger
 /** Queue names, ids and dedupe ids: never empty. */
 export const isKey = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 export const isText = (value: unknown): value is string => typeof value === 'string';
+/** A schedule's interval: at least 1 ms. */
+export const isEvery = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 1;
+
+/** A plain JSON object (not an array, not null); a schedule's options. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An enqueue policy as a SCHEDULE record holds it. */
+export function isPolicy(value: unknown): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false;
+  const { maxLength, overflow, deadLetter, dedupeWindow } = value;
+  if (Object.keys(value).length !== 4) return false;
+  return (maxLength === null || isCount(maxLength)) && (overflow === 'reject' || overflow === 'drop-oldest') && (deadLetter === false || isKey(deadLetter)) && isTime(dedupeWindow) && dedupeWindow >= 0;
+}
+
+/** A check of one record field. */
+export type RecordCheck = (value: unknown) => boolean;
 
 /** A plain object of string values (JSON.parse makes a `"__proto__"` key an own property, never a prototype). */
 export function isHeaders(value: unknown): value is Record<string, string> {
@@ -44,6 +62,7 @@ const WHAT = new Map<(value: unknown) => boolean, string>([
   [isKey, 'a non-empty string'],
   [isText, 'a string'],
   [isHeaders, 'an object of string values'],
+  [isEvery, 'a finite number >= 1'],
 ]);
 
 /** `value` as record text, or an {@link UnencodableFieldError} naming `field`. */
@@ -71,7 +90,7 @@ export function headersField(field: string, value: unknown): string {
   throw new UnencodableFieldError(field, WHAT.get(isHeaders)!, value);
 }
 
-type Check = (value: unknown) => boolean;
+type Check = RecordCheck;
 const orNull = (check: Check): Check => (value) => value === null || check(value);
 const isRemovalCode = (value: unknown) => value === 0 || value === 1 || value === 2 || value === 3;
 
@@ -97,6 +116,13 @@ const LAYOUTS: readonly (readonly [string, Check][])[] = [
   [['queue', isKey], ['dedupeId', isKey], ['id', isKey], ['until', isTime]],
   // END
   [],
+  // SCHEDULE (its optional body, any JSON, comes last)
+  [
+    ['queue', isKey], ['id', isKey], ['every', orNull(isEvery)], ['cron', orNull(isKey)], ['tz', orNull(isKey)], ['next', isTime],
+    ['last', orNull(isTime)], ['count', isCount], ['options', isPlainObject], ['policy', isPolicy],
+  ],
+  // UNSCHEDULE
+  [['queue', isKey], ['id', isKey]],
 ];
 
 /**
@@ -108,8 +134,8 @@ export function recordProblem(record: unknown): string | undefined {
   const type: unknown = record[0];
   const layout = Number.isInteger(type) ? LAYOUTS[type as number] : undefined;
   if (!layout) return `a record of unknown type ${describe(type)}`;
-  // PUT may carry one more element, the body; a body of `undefined` is left out.
-  const most = type === 0 ? layout.length + 2 : layout.length + 1;
+  // PUT and SCHEDULE may carry one more element, the body; a body of `undefined` is left out.
+  const most = type === 0 || type === 8 ? layout.length + 2 : layout.length + 1;
   if (record.length !== layout.length + 1 && record.length !== most) {
     return `a record of type ${type as number} with ${record.length} elements`;
   }
@@ -119,5 +145,7 @@ export function recordProblem(record: unknown): string | undefined {
   }
   // A PUT's dedupe entry needs the dedupeId it is for.
   if (type === 0 && record[8] !== null && record[7] === null) return 'a record of type 0 with a `dedupeUntil` but no `dedupeId`';
+  // A schedule ticks by an interval or by a cron expression: exactly one of them.
+  if (type === 8 && (record[3] === null) === (record[4] === null)) return 'a record of type 8 without exactly one of `every` and `cron`';
   return undefined;
 }

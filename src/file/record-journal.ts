@@ -1,9 +1,9 @@
 import { encodeBody } from '../codec.js';
 import type { EngineJournal, RemovalKind } from '../engine/persistence.js';
-import type { NewMessage, StoredMessage } from '../storage/storage.js';
+import type { NewMessage, StoredMessage, StoredSchedule } from '../storage/storage.js';
 import { FRAME_HEADER_SIZE, sealFrame } from './frame.js';
 import { isCount, isKey, numberField, stringField } from './record-fields.js';
-import { claimRecord, forgottenRecord, putRecord, releaseRecord, removeRecord } from './records.js';
+import { claimRecord, forgottenRecord, putRecord, releaseRecord, removeRecord, scheduleRecord, unscheduleRecord } from './records.js';
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
 export type EncodedBodies = { readonly body: unknown; readonly text: string } | Map<unknown, string>;
@@ -91,6 +91,23 @@ export class RecordJournal implements EngineJournal {
 
   forgotten(queue: string): void {
     this.#add(forgottenRecord(this.#quoted(queue)));
+  }
+
+  scheduled(queue: string, schedule: StoredSchedule): void {
+    try {
+      // Checked against the JSON rule by schedule() before it reached the engine.
+      this.#add(scheduleRecord(this.#quoted(queue), schedule, encodeBody(schedule.body)));
+    } catch (error) {
+      this.#refuse(error);
+    }
+  }
+
+  unscheduled(queue: string, id: string): void {
+    try {
+      this.#add(unscheduleRecord(this.#quoted(queue), id));
+    } catch (error) {
+      this.#refuse(error);
+    }
   }
 
   /**

@@ -4,11 +4,14 @@
  * record-fields.ts. Inside the templates the type code is written as a digit.
  */
 import type { QueueCounters, RemovalKind } from '../engine/persistence.js';
-import type { StoredMessage } from '../storage/storage.js';
+import type { EnqueuePolicy, StoredMessage, StoredSchedule } from '../storage/storage.js';
 import {
   headersField,
   isCount,
+  isEvery,
   isKey,
+  isPlainObject,
+  isPolicy,
   isPriority,
   isTime,
   numberField,
@@ -16,6 +19,7 @@ import {
   optionalStringField,
   stringField,
   UnencodableFieldError,
+  type RecordCheck,
 } from './record-fields.js';
 
 /** Record types: the first element of every record array. */
@@ -28,6 +32,10 @@ export const COUNTERS = 5;
 export const DEDUPE = 6;
 /** Last record of a snapshot: without it the snapshot is incomplete. */
 export const END = 7;
+/** A schedule's whole state (stored, replaced, or advanced by a tick). */
+export const SCHEDULE = 8;
+/** A schedule removed. */
+export const UNSCHEDULE = 9;
 
 /** REMOVE's `kind` field, by its code. */
 export const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
@@ -70,6 +78,38 @@ export function forgottenRecord(queueText: string): string {
 
 export function dedupeRecord(queueText: string, dedupeId: string, id: string, until: number): string {
   return `[6,${queueText},${stringField('dedupeId', dedupeId, isKey)},${stringField('id', id, isKey)},${numberField('until', until, isTime)}]`;
+}
+
+/** `value` as JSON record text, or an {@link UnencodableFieldError} naming `field`. */
+function jsonField(field: string, value: unknown, check: RecordCheck, what: string): string {
+  if (check(value)) return JSON.stringify(value);
+  throw new UnencodableFieldError(field, what, value);
+}
+
+/** The text of a SCHEDULE record; `bodyText` is the codec's encoding of its body ('' for `undefined`, left out). */
+export function scheduleRecord(queueText: string, s: StoredSchedule, bodyText: string): string {
+  const body = bodyText === '' ? '' : `,${bodyText}`;
+  const policy = policyFields(s.policy);
+  return `[8,${queueText},${stringField('id', s.id, isKey)},${s.every === undefined ? 'null' : numberField('every', s.every, isEvery)},${optionalStringField('cron', s.cron)},${optionalStringField('tz', s.tz)},${numberField('next', s.next, isTime)},${optionalNumberField('last', s.last, isTime)},${numberField('count', s.count, isCount)},${jsonField('options', s.options, isPlainObject, 'a JSON object')},${jsonField('policy', policy, isPolicy, 'an enqueue policy')}${body}]`;
+}
+
+/** A policy as the record holds it: `maxLength` null when unbounded. */
+function policyFields(p: EnqueuePolicy): Record<string, unknown> {
+  return { maxLength: p.maxLength ?? null, overflow: p.overflow, deadLetter: p.deadLetter, dedupeWindow: p.dedupeWindow };
+}
+
+/** The policy of a replayed SCHEDULE record (checked by `recordProblem`). */
+export function policyOf(fields: Record<string, unknown>): EnqueuePolicy {
+  return {
+    maxLength: (fields.maxLength as number | null) ?? undefined,
+    overflow: fields.overflow as EnqueuePolicy['overflow'],
+    deadLetter: fields.deadLetter as string | false,
+    dedupeWindow: fields.dedupeWindow as number,
+  };
+}
+
+export function unscheduleRecord(queueText: string, id: string): string {
+  return `[9,${queueText},${stringField('id', id, isKey)}]`;
 }
 
 export const END_RECORD = '[7]';

@@ -4,7 +4,7 @@
  */
 import type { EngineRestorer } from '../engine/persistence.js';
 import { isCount, recordProblem } from './record-fields.js';
-import { CLAIM, COUNTERS, DEDUPE, END, META, PUT, RELEASE, REMOVAL_KINDS, REMOVE } from './records.js';
+import { CLAIM, COUNTERS, DEDUPE, END, META, policyOf, PUT, RELEASE, REMOVAL_KINDS, REMOVE, SCHEDULE, UNSCHEDULE } from './records.js';
 
 /** A payload a checksum passed but that is not a batch the writer makes; its message completes "the batch …". */
 export class BadPayloadError extends Error {}
@@ -110,6 +110,23 @@ export class Fold {
         break;
       case END:
         this.ended = true;
+        break;
+      case SCHEDULE:
+        restorer.schedule(r[1], {
+          id: r[2],
+          every: r[3] ?? undefined,
+          cron: r[4] ?? undefined,
+          tz: r[5] ?? undefined,
+          next: r[6],
+          last: r[7] ?? undefined,
+          count: r[8],
+          options: r[9],
+          policy: policyOf(r[10]),
+          body: r[11],
+        });
+        break;
+      case UNSCHEDULE:
+        restorer.unschedule(r[1], r[2]);
         break;
       default:
         throw new BadPayloadError(`holds a record of unknown type ${String(r[0])}`);

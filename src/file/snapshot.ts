@@ -10,7 +10,7 @@ import { type FileIo, fsyncDir, writeFully } from './file-io.js';
 import { encodeFrame, SNAPSHOT_HEADER } from './frame.js';
 import { snapshotName } from './log-files.js';
 import { isKey, stringField } from './record-fields.js';
-import { batchPayload, countersRecord, dedupeRecord, END_RECORD, putRecord } from './records.js';
+import { batchPayload, countersRecord, dedupeRecord, END_RECORD, putRecord, scheduleRecord } from './records.js';
 
 /** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
 const SNAPSHOT_FRAME_RECORDS = 4096;
@@ -32,6 +32,7 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
     for (const [key, id, until] of q.dedupe) add(dedupeRecord(queueText, key, id, until));
     add(countersRecord(queueText, q.counters));
   }
+  for (const { queue, schedule } of state.schedules ?? []) add(scheduleRecord(stringField('queue', queue, isKey), schedule, encodeBody(schedule.body)));
   records.push(END_RECORD);
   frames.push(encodeFrame(batchPayload(state.lastToken, records)));
   return frames;

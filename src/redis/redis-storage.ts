@@ -7,20 +7,24 @@ import { checkKeys, checkObject, expected } from '../validate.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
 import { SCRIPT, type Operation } from './lua/script.js';
 import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, RECORD_FIELDS, type Reply } from './record-codec.js';
+import { decodeSchedule, encodeSchedule } from './schedule-codec.js';
 import type {
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
   EnqueuePolicy,
   EnqueueResult,
+  FireResult,
   NewMessage,
   QueueStats,
   Receipt,
+  ScheduleAdvance,
   Settle,
   Storage,
   StorageCapabilities,
   StorageSignal,
   StoredMessage,
+  StoredSchedule,
 } from '../storage/storage.js';
 import { readySignal } from '../storage/queue-signals.js';
 
@@ -97,6 +101,20 @@ interface PendingAck {
   readonly reject: (error: unknown) => void;
 }
 
+/** The result of one enqueue segment of the script (see lua/enqueue.ts); `undefined` for a segment of no items. */
+function enqueueResult(items: readonly NewMessage[], r: [number, Reply, Reply] | 0 | undefined): EnqueueResult {
+  if (r === 0 || r === undefined) {
+    // Every item stored under its own id, nothing dropped.
+    const results: { id: string; status: 'stored' }[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) results[i] = { id: items[i]!.id, status: 'stored' };
+    return { results, full: false, dropped: [] };
+  }
+  if (r[0] === 1) return { results: [], full: true, dropped: [] };
+  const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
+  for (let i = 0; i < r[1].length; i += 2) results.push({ id: r[1][i] as string, status: r[1][i + 1] as 'stored' | 'duplicate' });
+  return { results, full: false, dropped: decodeDeadLettered(r[2]) };
+}
+
 /** How long the scheduler waits before ticking again after a failed tick. */
 const TICK_RETRY_MS = 1_000;
 /** Closes a connection: politely when it is up, at once when it is not (a QUIT would wait for a reconnect). */
@@ -162,6 +180,18 @@ export class RedisStorage implements Storage {
   /** Per queue, its hash tag and the start of its keys, made once. */
   readonly #keys = new Map<string, { tag: string; base: string }>();
   readonly #channel: string;
+  /** Where a change of any schedule is announced (the message is the announcer's id): other processes re-read their earliest tick. */
+  readonly #scheduleChannel: string;
+  /**
+   * The set of queue names that have (or had) schedules: what `listSchedules()` of every
+   * queue reads. Never trimmed, so a racing `unschedule()` cannot hide a new schedule.
+   */
+  readonly #scheduledQueues: string;
+  /** The earliest schedule tick last signalled. */
+  #scheduleAt: number | undefined = undefined;
+  /** A re-read of the schedules in progress, and whether another was asked for during it. */
+  #scheduleRefresh: Promise<void> | undefined = undefined;
+  #scheduleRefreshAgain = false;
   /** Tells this storage's own announcements apart from other processes'. */
   readonly #self = randomId();
   #subscriber: Client | undefined = undefined;
@@ -214,6 +244,8 @@ export class RedisStorage implements Storage {
     this.clock = clock ?? systemClock;
     this.prefix = prefix;
     this.#channel = `${prefix}:signals`;
+    this.#scheduleChannel = `${prefix}:schedules`;
+    this.#scheduledQueues = `${prefix}:scheduled-queues`;
     if (o.url !== undefined) {
       // No auto-pipelining: it holds every command back to the next event-loop turn (setImmediate),
       // a delay on each awaited round trip, and enqueue() already merges the sends of one tick.
@@ -250,14 +282,16 @@ export class RedisStorage implements Storage {
       subscriber.on('error', this.#onError);
       subscriber.on('message', (channel: string, message: string) => {
         if (channel === this.#channel) this.#onAnnouncement(message);
+        else if (channel === this.#scheduleChannel && message !== this.#self) this.#refreshSchedules();
       });
     }
     await whenReady(subscriber);
-    await subscriber.subscribe(this.#channel);
+    await subscriber.subscribe(this.#channel, this.#scheduleChannel);
     // Announcements missed while either connection was down are made up for by a resync.
     client.on('ready', this.#onReady);
     subscriber.on('ready', this.#onReady);
     this.#opened = true;
+    this.#refreshSchedules();
   }
 
   /** Closes the storage, as {@link RedisStorage.close}: `await using storage = new RedisStorage(...)` closes it at the end of the block. */
@@ -284,6 +318,14 @@ export class RedisStorage implements Storage {
 
   watch(listener: (signal: StorageSignal) => void): () => void {
     this.#watchers = [...this.#watchers, listener];
+    // A watcher that comes after the schedules were read still learns when they tick.
+    // Told on the next microtask, as any signal: never from inside watch().
+    if (this.#scheduleAt !== undefined) {
+      queueMicrotask(() => {
+        const at = this.#scheduleAt;
+        if (at !== undefined && this.#watchers.includes(listener)) listener({ type: 'schedules', at });
+      });
+    }
     return () => {
       this.#watchers = this.#watchers.filter((w) => w !== listener);
     };
@@ -332,24 +374,7 @@ export class RedisStorage implements Storage {
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
       const segments = (await this.#run('enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
-      for (let k = 0; k < calls.length; k++) {
-        const r = segments[k]!;
-        if (r === 0) {
-          // Every item stored under its own id, nothing dropped.
-          const { items } = calls[k]!;
-          const results: { id: string; status: 'stored' }[] = new Array(items.length);
-          for (let i = 0; i < items.length; i++) results[i] = { id: items[i]!.id, status: 'stored' };
-          calls[k]!.resolve({ results, full: false, dropped: [] });
-          continue;
-        }
-        if (r[0] === 1) {
-          calls[k]!.resolve({ results: [], full: true, dropped: [] });
-          continue;
-        }
-        const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
-        for (let i = 0; i < r[1].length; i += 2) results.push({ id: r[1][i] as string, status: r[1][i + 1] as 'stored' | 'duplicate' });
-        calls[k]!.resolve({ results, full: false, dropped: decodeDeadLettered(r[2]) });
-      }
+      for (let k = 0; k < calls.length; k++) calls[k]!.resolve(enqueueResult(calls[k]!.items, segments[k]!));
     } catch (error) {
       for (const call of calls) call.reject(error);
     }
@@ -495,6 +520,117 @@ export class RedisStorage implements Storage {
       if (forgotten) this.#queues.delete(queue);
       return forgotten;
     });
+  }
+
+  putSchedule(queue: string, schedule: StoredSchedule): Promise<void> {
+    return this.#track(async () => {
+      await this.#ready('putSchedule');
+      const text = encodeSchedule(schedule);
+      try {
+        // Listed first: a process listing every queue's schedules never misses one stored.
+        await this.#client.sadd(this.#scheduledQueues, queue);
+        await this.#client.hset(this.#scheduleKey(queue), schedule.id, text);
+      } catch (error) {
+        throw this.#failure('putSchedule', error, true);
+      }
+      this.#schedulesChanged();
+    });
+  }
+
+  deleteSchedule(queue: string, id: string): Promise<boolean> {
+    return this.#track(async () => {
+      await this.#ready('deleteSchedule');
+      let removed: number;
+      try {
+        removed = await this.#client.hdel(this.#scheduleKey(queue), id);
+      } catch (error) {
+        throw this.#failure('deleteSchedule', error, true);
+      }
+      if (removed > 0) this.#schedulesChanged();
+      return removed > 0;
+    });
+  }
+
+  listSchedules(queue: string | undefined): Promise<{ queue: string; schedule: StoredSchedule }[]> {
+    return this.#track(async () => {
+      await this.#ready('listSchedules');
+      const out: { queue: string; schedule: StoredSchedule }[] = [];
+      try {
+        const queues = queue === undefined ? (await this.#client.smembers(this.#scheduledQueues)).sort() : [queue];
+        const hashes = await Promise.all(queues.map((q) => this.#client.hgetall(this.#scheduleKey(q))));
+        for (let i = 0; i < queues.length; i++) {
+          const hash = hashes[i]!;
+          for (const id of Object.keys(hash).sort()) out.push({ queue: queues[i]!, schedule: decodeSchedule(queues[i]!, id, hash[id]!).schedule });
+        }
+      } catch (error) {
+        throw this.#failure('listSchedules', error, true);
+      }
+      return out;
+    });
+  }
+
+  fireSchedule(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): Promise<FireResult> {
+    return this.#track(async () => {
+      await this.#ready('fireSchedule');
+      let text: string | null;
+      try {
+        text = await this.#client.hget(this.#scheduleKey(queue), id);
+      } catch (error) {
+        throw this.#failure('fireSchedule', error, true);
+      }
+      if (text === null) return 'stale';
+      // The policy (and the dead-letter queue's keys) come from the stored schedule; the script checks `next` again.
+      const { schedule, nextText } = decodeSchedule(queue, id, text);
+      if (schedule.next !== expectedNext) return 'stale';
+      const advanced = update.next === undefined ? '' : encodeSchedule({ ...schedule, next: update.next, last: update.last, count: update.count });
+      const { policy } = schedule;
+      const args: (string | number)[] = [id, nextText, advanced, policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
+      if (items.length > 0) encodeItems(items, now, args);
+      const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
+      const reply = (await this.#run('fireSchedule', [queue, ...dlq], now, args)) as 'stale' | ([number, Reply, Reply] | 0)[];
+      if (reply === 'stale') return 'stale';
+      this.#schedulesChanged();
+      return enqueueResult(items, reply[0]);
+    });
+  }
+
+  #scheduleKey(queue: string): string {
+    return `${this.#keysOf(queue).base}:sch`;
+  }
+
+  /** This process changed a schedule: tell the others, and re-read the earliest tick. */
+  #schedulesChanged(): void {
+    this.#client.publish(this.#scheduleChannel, this.#self).catch(() => undefined);
+    this.#refreshSchedules();
+  }
+
+  /**
+   * Re-reads every schedule's next tick and signals the earliest: at open, after a
+   * reconnect, after a change here or announced by another process. Never polls.
+   * A failed read is retried at the next of those; the schedules stay stored meanwhile.
+   */
+  #refreshSchedules(): void {
+    if (this.#scheduleRefresh) {
+      this.#scheduleRefreshAgain = true;
+      return;
+    }
+    this.#scheduleRefresh = this.listSchedules(undefined)
+      .then(
+        (all) => {
+          let at: number | undefined;
+          for (const { schedule } of all) if (at === undefined || schedule.next < at) at = schedule.next;
+          this.#scheduleAt = at;
+          if (!this.#closed) this.#send(this.#watchers, { type: 'schedules', at });
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.#scheduleRefresh = undefined;
+        if (this.#scheduleRefreshAgain && !this.#closed) {
+          this.#scheduleRefreshAgain = false;
+          this.#refreshSchedules();
+        }
+      });
   }
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
@@ -693,6 +829,7 @@ export class RedisStorage implements Storage {
     }
     this.#emitDue();
     for (const queue of queues) this.#send(this.#watchers, readySignal(queue));
+    this.#refreshSchedules();
   }
 
   #emitDue(): void {

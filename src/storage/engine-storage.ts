@@ -11,14 +11,17 @@ import type {
   DeadLetterInfo,
   EnqueuePolicy,
   EnqueueResult,
+  FireResult,
   NewMessage,
   QueueStats,
   Receipt,
+  ScheduleAdvance,
   Settle,
   Storage,
   StorageCapabilities,
   StorageSignal,
   StoredMessage,
+  StoredSchedule,
 } from './storage.js';
 import { type QueueContents, copyMessage } from './queue-contents.js';
 import { EntryState, type Entry } from '../engine/entry.js';
@@ -46,6 +49,8 @@ export abstract class EngineStorage implements Storage {
   #watchers: ((signal: StorageSignal) => void)[] = [];
   /** The due time last sent in a 'due' signal. */
   #lastDue: number | undefined = undefined;
+  /** The earliest schedule tick last sent in a 'schedules' signal. */
+  #lastScheduleAt: number | undefined = undefined;
   /** Set by tick(): its signals send the due time as it is, later or not. */
   #exactDue = false;
   #closed = false;
@@ -200,6 +205,22 @@ export abstract class EngineStorage implements Storage {
     return this.run(() => this.engine.peek(queue, max, now));
   }
 
+  putSchedule(queue: string, schedule: StoredSchedule): Promise<void> {
+    return this.run(() => this.engine.putSchedule(queue, schedule));
+  }
+
+  deleteSchedule(queue: string, id: string): Promise<boolean> {
+    return this.run(() => this.engine.deleteSchedule(queue, id));
+  }
+
+  listSchedules(queue: string | undefined): Promise<{ queue: string; schedule: StoredSchedule }[]> {
+    return this.run(() => this.engine.listSchedules(queue));
+  }
+
+  fireSchedule(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): Promise<FireResult> {
+    return this.run(() => this.engine.fireSchedule(queue, id, expectedNext, update, items, now));
+  }
+
   /** @internal Every queue's messages by state, with its stats, for `inspect()` (see `ContentsStorage`). */
   contents(now: number): Promise<QueueContents[]> {
     return this.run(() => {
@@ -237,6 +258,10 @@ export abstract class EngineStorage implements Storage {
 
   watch(listener: (signal: StorageSignal) => void): () => void {
     this.#watchers = [...this.#watchers, listener];
+    // A watcher that comes after the schedules were loaded still learns when they tick.
+    // Told on the next microtask: never from inside watch().
+    const at = this.#lastScheduleAt;
+    if (at !== undefined) queueMicrotask(() => listener({ type: 'schedules', at }));
     return () => {
       this.#watchers = this.#watchers.filter((w) => w !== listener);
     };
@@ -261,6 +286,11 @@ export abstract class EngineStorage implements Storage {
     if (due !== last && (exact || (due !== undefined && (last === undefined || due < last)))) {
       this.#lastDue = due;
       this.#send(watchers, { type: 'due', at: due });
+    }
+    const scheduleAt = this.engine.nextScheduleAt();
+    if (scheduleAt !== this.#lastScheduleAt) {
+      this.#lastScheduleAt = scheduleAt;
+      this.#send(watchers, { type: 'schedules', at: scheduleAt });
     }
   }
 

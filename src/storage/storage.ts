@@ -7,11 +7,14 @@ import type {
   Delivery,
   EnqueuePolicy,
   EnqueueResult,
+  FireResult,
   NewMessage,
   QueueStats,
   Receipt,
+  ScheduleAdvance,
   Settle,
   StoredMessage,
+  StoredSchedule,
 } from '../engine/types.js';
 
 export type {
@@ -22,11 +25,14 @@ export type {
   Delivery,
   EnqueuePolicy,
   EnqueueResult,
+  FireResult,
   NewMessage,
   QueueStats,
   Receipt,
+  ScheduleAdvance,
   Settle,
   StoredMessage,
+  StoredSchedule,
 } from '../engine/types.js';
 
 /** What a storage tells its watchers; the Queue layer turns these into wake-ups and events. */
@@ -47,6 +53,11 @@ export type StorageSignal =
    * went away) until its next `tick()`: a timer set for the earlier time then only fires early.
    */
   | { readonly type: 'due'; readonly at: number | undefined }
+  /**
+   * The earliest tick of the storage's schedules changed (or was learned, at open or from
+   * another process); `undefined` when there is none. Sent only by storages with schedules.
+   */
+  | { readonly type: 'schedules'; readonly at: number | undefined }
   /** The storage was closed: nothing will fall due or become ready any more. */
   | { readonly type: 'closed' };
 
@@ -119,6 +130,24 @@ export interface Storage {
    * within its window. Optional; absent means queues are never forgotten.
    */
   forget?(queue: string, now: number): Promise<boolean>;
+  /**
+   * Stores a schedule of `queue`, replacing the one with its id. Optional, with
+   * `deleteSchedule`, `listSchedules` and `fireSchedule`: a storage without them has no
+   * schedules, and `Queue.schedule()` rejects on it.
+   */
+  putSchedule?(queue: string, schedule: StoredSchedule, now: number): Promise<void>;
+  /** Removes a schedule; resolves true if it existed. */
+  deleteSchedule?(queue: string, id: string, now: number): Promise<boolean>;
+  /** The schedules of `queue`, or of every queue when `undefined`, ordered by queue then id. */
+  listSchedules?(queue: string | undefined, now: number): Promise<{ queue: string; schedule: StoredSchedule }[]>;
+  /**
+   * Fires one tick, atomically: if the schedule's stored `next` still equals
+   * `expectedNext`, enqueues `items` under the schedule's stored policy and sets its
+   * `next`, `last` and `count` from `update` (removing it when `update.next` is
+   * `undefined`); otherwise does nothing and resolves `'stale'`. Of several processes
+   * racing for one tick, exactly one sends it.
+   */
+  fireSchedule?(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): Promise<FireResult>;
   /** Up to `max` ready messages in delivery order, without leasing them. */
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]>;
   /** Applies everything due by `now` (delays, retries, lease expiries, TTLs) and signals what changed. */

@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { DEAD_LETTER_HEADERS } from '../../src/dead-letter-headers.js';
-import type { DeadLetterInfo, EnqueuePolicy, NewMessage, QueueStats, Receipt, Settle, StoredMessage } from '../../src/storage/storage.js';
+import type { DeadLetterInfo, EnqueuePolicy, NewMessage, QueueStats, Receipt, ScheduleAdvance, Settle, StoredMessage, StoredSchedule } from '../../src/storage/storage.js';
 
 /** Runs per property: `POCKETMQ_PROPERTY_RUNS`, 1,000 by default. */
 export const RUNS = Number(process.env.POCKETMQ_PROPERTY_RUNS ?? 1_000);
@@ -61,8 +61,19 @@ export interface ModelDeadLettered {
   target: string | false;
 }
 
+/** A schedule as the model keeps it: what the storage compares and advances. */
+export interface ModelSchedule {
+  readonly id: string;
+  readonly next: number;
+  readonly last: number | undefined;
+  readonly count: number;
+  readonly policy: EnqueuePolicy;
+}
+
 export class Model {
   readonly queues = new Map<string, ModelQueue>();
+  /** Per queue, its schedules by id. They are not messages: time does nothing to them. */
+  readonly schedules = new Map<string, Map<string, ModelSchedule>>();
   #seq = 0;
   #readyOrder = 0;
   #token = 0;
@@ -370,6 +381,51 @@ export class Model {
     this.advance(now);
     return this.readyInOrder(name).slice(0, max);
   }
+
+  // -- schedules
+
+  putSchedule(name: string, schedule: ModelSchedule): void {
+    let schedules = this.schedules.get(name);
+    if (!schedules) this.schedules.set(name, (schedules = new Map()));
+    schedules.set(schedule.id, schedule);
+  }
+
+  deleteSchedule(name: string, id: string): boolean {
+    return this.schedules.get(name)?.delete(id) ?? false;
+  }
+
+  /** Compare-and-set: enqueues the items under the stored policy and advances, only if `next` is the expected one. */
+  fireSchedule(name: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number) {
+    const schedule = this.schedules.get(name)?.get(id);
+    if (schedule === undefined || schedule.next !== expectedNext) return 'stale' as const;
+    const result = items.length === 0 ? { results: [], full: false, dropped: [] as ModelDeadLettered[] } : this.enqueue(name, items, schedule.policy, now);
+    if (update.next === undefined) this.deleteSchedule(name, id);
+    else this.putSchedule(name, { ...schedule, next: update.next, last: update.last, count: update.count });
+    return result;
+  }
+
+  /** Every queue's schedules, by queue then id, as `listSchedules(undefined)` gives them. */
+  listSchedules(): { queue: string; id: string; next: number; last: number | undefined; count: number }[] {
+    const out: { queue: string; id: string; next: number; last: number | undefined; count: number }[] = [];
+    for (const name of [...this.schedules.keys()].sort()) {
+      const schedules = this.schedules.get(name)!;
+      for (const id of [...schedules.keys()].sort()) {
+        const { next, last, count } = schedules.get(id)!;
+        out.push({ queue: name, id, next, last, count });
+      }
+    }
+    return out;
+  }
+}
+
+/** What a storage's schedules look like to the model. */
+export function scheduleView(entries: readonly { queue: string; schedule: StoredSchedule }[]) {
+  return entries.map(({ queue, schedule: { id, next, last, count } }) => ({ queue, id, next, last, count }));
+}
+
+/** A stored schedule for the model-based tests: an `every` schedule of body `{ id }` on `policy`. */
+export function modelSchedule(id: string, next: number, policy: EnqueuePolicy): StoredSchedule {
+  return { id, every: 10, cron: undefined, tz: undefined, next, last: undefined, count: 0, body: { id }, options: {}, policy };
 }
 
 /** What a storage's messages look like from outside (identity and live records aside). */
@@ -383,6 +439,7 @@ export function modelView(m: ModelMessage) {
 
 export const queueArb = fc.constantFrom<Queue>('q', 'q', 'dlq', 'fan');
 export const targetArb = fc.boolean();
+export const scheduleIdArb = fc.constantFrom('s1', 's2');
 
 export interface ItemSpec {
   priority: number;
@@ -441,6 +498,14 @@ export interface CommandMakers<C> {
   purge(queue: Queue): C;
   stats(queue: Queue): C;
   peek(queue: Queue, max: number): C;
+  /** Stores (or replaces) schedule `id` of `queue`, its next tick `offset` ms from now, its sends bounded by `maxLength`. */
+  schedule(queue: Queue, id: string, offset: number, maxLength: number | undefined, toTarget: boolean): C;
+  /**
+   * Fires schedule `id`: with the `next` the storage holds, or (`stale`) with one it does
+   * not; sends `items`; its next tick `step` ms later, or none (`undefined`: it is removed).
+   */
+  fireSchedule(queue: Queue, id: string, stale: boolean, items: ItemSpec[], step: number | undefined): C;
+  unschedule(queue: Queue, id: string): C;
 }
 
 /** The command set every model-based test draws from, so the engine and each storage meet the same sequences. */
@@ -471,5 +536,12 @@ export function commandArbitraries<C>(make: CommandMakers<C>): fc.Arbitrary<C>[]
     queueArb.map((q) => make.purge(q)),
     queueArb.map((q) => make.stats(q)),
     fc.tuple(queueArb, fc.integer({ min: 1, max: 4 })).map((args) => make.peek(...args)),
+    fc
+      .tuple(queueArb, scheduleIdArb, fc.constantFrom(0, 5, 20), fc.constantFrom(undefined, undefined, 1, 3), targetArb)
+      .map((args) => make.schedule(...args)),
+    fc
+      .tuple(queueArb, scheduleIdArb, fc.boolean(), fc.array(itemArb, { minLength: 0, maxLength: 2 }), fc.constantFrom(undefined, 1, 10))
+      .map((args) => make.fireSchedule(...args)),
+    fc.tuple(queueArb, scheduleIdArb).map((args) => make.unschedule(...args)),
   ];
 }

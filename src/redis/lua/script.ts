@@ -33,6 +33,8 @@
  *   T:due         zset id -> when something next happens to it (delay end, lease end, TTL)
  *   T:g:<group>   list of a FIFO group's ids; the head is the one that may be delivered
  *   T:dd / T:ddx  hash dedupeId -> id, and zset dedupeId -> remembered until
+ *   T:sch         hash schedule id -> `next|JSON of the rest` (see ../schedule-codec.ts);
+ *                 plain commands store, list and remove schedules, fireSchedule advances one
  *   T:s           hash of counters, sequences, `dd` (dedupeIds remembered), `v` (version)
  *                 and `pd` (announced due),
  *                 read once per script and written back once
@@ -64,6 +66,7 @@ import { FORGET } from './forget.js';
 import { PEEK } from './peek.js';
 import { PURGE } from './purge.js';
 import { RELEASE } from './release.js';
+import { FIRE_SCHEDULE } from './schedule.js';
 import { STATS } from './stats.js';
 import { TICK } from './tick.js';
 
@@ -88,6 +91,7 @@ const OPERATIONS = {
   forget: FORGET,
   peek: PEEK,
   tick: TICK,
+  fireSchedule: FIRE_SCHEDULE,
 };
 
 /** The name of an operation of {@link SCRIPT}. */
