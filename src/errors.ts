@@ -35,6 +35,7 @@ function brand(prototype: object): void {
  * - `ERR_RUN_LIMIT` ({@link RunLimitError}): `TestClock.runAll()` fired its `limit` of timers and work was still due.
  * - `ERR_HANDLER_STALLED`: the process warning of a `TestClock` that stopped waiting for a handler (see `pocketmq/testing`).
  * - `ERR_WRITE_NO_PROGRESS`: the OS accepted no byte of a log write (the `cause` of an `ERR_STORAGE_FAILED`).
+ * - `ERR_UNSUPPORTED`: an admin operation (`remove`, `redrive`, `peek` by state) on a storage that does not implement it.
  * - `ERR_INTERNAL`: a broken invariant inside pocketmq (a bug: please report it).
  */
 export class PocketMQError extends Error {

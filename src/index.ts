@@ -30,7 +30,7 @@ export type { LiveListener } from './subscription.js';
 export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
 export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
-export type { MessageInfo, NackOptions } from './message.js';
+export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle, WorkInfo } from './clock.js';
@@ -38,9 +38,11 @@ export type {
   BackoffFunction,
   BackoffOptions,
   ConsumeOptions,
+  PeekOptions,
   QueueOptions,
   RateLimit,
   ReceiveOptions,
+  RedriveOptions,
   ResolvedQueueOptions,
   SendOptions,
   StopOptions,
@@ -58,6 +60,9 @@ export type {
   ClaimRequest,
   ClaimResult,
   Delivery,
+  BrowsedMessage,
+  MessageState,
+  RedriveRequest,
   DeadLettered,
   DeadLetterInfo,
   QueueStats,

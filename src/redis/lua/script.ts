@@ -56,6 +56,7 @@ import { LEASES } from './lib/leases.js';
 import { READY } from './lib/ready.js';
 import { RECORDS } from './lib/records.js';
 import { ACK } from './ack.js';
+import { BROWSE } from './browse.js';
 import { ACK_CLAIM, CLAIM } from './claim.js';
 import { DEAD_LETTER } from './dead-letter.js';
 import { ENQUEUE, ENQUEUE_MANY } from './enqueue.js';
@@ -63,7 +64,9 @@ import { EXTEND } from './extend.js';
 import { FORGET } from './forget.js';
 import { PEEK } from './peek.js';
 import { PURGE } from './purge.js';
+import { REDRIVE } from './redrive.js';
 import { RELEASE } from './release.js';
+import { REMOVE } from './remove.js';
 import { STATS } from './stats.js';
 import { TICK } from './tick.js';
 
@@ -88,6 +91,9 @@ const OPERATIONS = {
   forget: FORGET,
   peek: PEEK,
   tick: TICK,
+  remove: REMOVE,
+  browse: BROWSE,
+  redrive: REDRIVE,
 };
 
 /** The name of an operation of {@link SCRIPT}. */
