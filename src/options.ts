@@ -187,7 +187,8 @@ const PEEK_LIMIT = 10_000;
 /** Validates `peek()`'s argument: options, or the old form, a bare `max`. */
 export function resolvePeekOptions(options: unknown): Required<PeekOptions> {
   if (options === undefined) return { max: DEFAULTS.peekMax, state: DEFAULTS.peekState };
-  if (typeof options === 'number') return { max: checkInteger('max', options, 1, PEEK_LIMIT), state: DEFAULTS.peekState };
+  // Anything but an object is the bare `max` of `peek(max)`, and errors name it so.
+  if (typeof options !== 'object' || options === null) return { max: checkInteger('max', options, 1, PEEK_LIMIT), state: DEFAULTS.peekState };
   const o = checkObject('options', options);
   checkKeys('options', o, ['max', 'state']);
   return {

@@ -74,8 +74,9 @@ async function check(storage: Storage): Promise<number> {
 async function killLoop(args: readonly string[], open: () => Storage): Promise<number> {
   let kills = 0;
   let last = 0;
-  for (let cycle = 0; cycle < 25; cycle++) {
-    const finished = await runChild(args, 10 + Math.floor(Math.random() * 60));
+  for (let cycle = 0; cycle < 40; cycle++) {
+    // Later cycles run longer, so the loop ends however fast the machine is.
+    const finished = await runChild(args, 10 + cycle * 15 + Math.floor(Math.random() * 60));
     const storage = open();
     let moved: number;
     try {
