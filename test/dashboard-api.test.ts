@@ -235,6 +235,9 @@ describe('dashboard security', () => {
     expect([form.status, form.json.error.code]).toEqual([415, 'ERR_UNSUPPORTED_MEDIA_TYPE']);
     const plain = await call(base, 'POST', '/api/queues/orders/purge', { headers: { ...AUTH, 'content-type': 'text/plain' } });
     expect(plain.status).toBe(415);
+    const [message] = await new Queue('orders', { storage }).peek();
+    const untyped = await call(base, 'DELETE', `/api/queues/orders/messages/${message!.id}`, { headers: AUTH });
+    expect(untyped.status).toBe(415);
     expect((await new Queue('orders', { storage }).stats()).ready).toBe(2);
   });
 

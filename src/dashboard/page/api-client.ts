@@ -70,7 +70,8 @@ async function failure(response: Response): Promise<ApiError> {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(path, { method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
+  // Every change says it is JSON, with or without a body: the server refuses changes that do not.
+  const response = await fetch(path, { method, headers: headers(method !== 'GET'), body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) throw await failure(response);
   return (await response.json()) as T;
 }
