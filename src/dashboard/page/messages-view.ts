@@ -20,6 +20,9 @@ const STATES: { state: MessageState; label: string }[] = [
 /** Headers a dead letter carries its story in (DEAD_LETTER_HEADERS in the core). */
 const isDeadHeader = (name: string) => name.startsWith('x-dead-') || name === 'x-original-queue' || name === 'x-attempts';
 
+/** `x-dead-at` is ms since the epoch: shown with its date as well. */
+const headerText = (name: string, value: string) => (name === 'x-dead-at' && /^\d+$/.test(value) ? `${value} (${time(Number(value))})` : value);
+
 function field(label: string, value: string): Node[] {
   return [h('dt', {}, label), h('dd', {}, value)];
 }
@@ -45,7 +48,7 @@ function messageCard(queue: string, message: MessageJson, actions: MessageAction
       : h(
           'dl',
           { class: 'headers' },
-          ...headerNames.flatMap((name) => [h('dt', { class: isDeadHeader(name) ? 'dead-header' : undefined }, name), h('dd', { class: isDeadHeader(name) ? 'dead-header' : undefined }, message.headers[name]!)]),
+          ...headerNames.flatMap((name) => [h('dt', { class: isDeadHeader(name) ? 'dead-header' : undefined }, name), h('dd', { class: isDeadHeader(name) ? 'dead-header' : undefined }, headerText(name, message.headers[name]!))]),
         );
   const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove message ${message.id}` }, 'Remove');
   if (message.state === 'inflight') {

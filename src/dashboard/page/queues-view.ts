@@ -15,6 +15,7 @@ interface Row {
 }
 
 const DLQ_SUFFIX = '.dlq';
+const RATE_WINDOW_MS = 5_000;
 
 /** A queue's dead letters: the ready count of `<name>.dlq`, the default dead-letter queue, when it exists. */
 export function deadCount(name: string, byName: ReadonlyMap<string, QueueStats>): number | undefined {
@@ -43,8 +44,8 @@ export function createQueuesView(actions: QueueActions) {
         header('Delayed'),
         header('In flight'),
         header('Dead', 'Ready messages in the queue <name>.dlq'),
-        header('Sent', 'Messages sent per second since the last update'),
-        header('Acked', 'Messages acknowledged per second since the last update'),
+        header('Sent', 'Messages sent per second over the last few seconds'),
+        header('Acked', 'Messages acknowledged per second over the last few seconds'),
         header('Actions'),
       ),
     ),
@@ -58,7 +59,8 @@ export function createQueuesView(actions: QueueActions) {
     empty,
   );
   const rows = new Map<string, Row>();
-  let previous: { at: number; stats: Map<string, QueueStats> } | undefined;
+  /** Recent snapshots: rates compare the newest with the oldest still within RATE_WINDOW_MS, so they do not flicker between updates. */
+  const history: { at: number; stats: Map<string, QueueStats> }[] = [];
 
   function createRow(name: string): Row {
     const cell = () => h('td', { class: 'number' });
@@ -87,6 +89,8 @@ export function createQueuesView(actions: QueueActions) {
   function update(snapshot: QueuesSnapshot): void {
     const at = performance.now();
     const byName = new Map(snapshot.queues.map((q) => [q.name, q.stats]));
+    while (history.length > 1 && at - history[1]!.at >= RATE_WINDOW_MS) history.shift();
+    const previous = history[0];
     const seconds = previous === undefined ? 0 : (at - previous.at) / 1000;
     for (const [name, row] of rows) {
       if (!byName.has(name)) {
@@ -115,7 +119,7 @@ export function createQueuesView(actions: QueueActions) {
       setText(row.cells.sendRate, rate(perSecond('sent')));
       setText(row.cells.ackRate, rate(perSecond('acked')));
     }
-    previous = { at, stats: byName };
+    history.push({ at, stats: byName });
     empty.hidden = snapshot.queues.length > 0;
     applyFilter();
   }
