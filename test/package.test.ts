@@ -553,7 +553,7 @@ describe('bundle size (esbuild, min+gzip)', () => {
     'pocketmq/testing': { code: `export * from 'pocketmq/testing';`, budget: 4_300 },
     'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 18_900 },
     'pocketmq/redis': { code: `export * from 'pocketmq/redis';`, budget: 21_100 },
-    'pocketmq/dashboard': { code: `export * from 'pocketmq/dashboard';`, budget: 29_700 },
+    'pocketmq/dashboard': { code: `export * from 'pocketmq/dashboard';`, budget: 29_800 },
   };
   /** What a first cron schedule loads, on top of the core. */
   const CRON_CHUNK_BUDGET = 10_600;
