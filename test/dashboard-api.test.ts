@@ -103,8 +103,8 @@ describe('dashboard JSON API', () => {
     expect(dead.status).toBe(200);
     expect(dead.json.messages.map((m: { body: unknown }) => m.body)).toEqual([{ n: 1 }, { n: 2 }]);
     const first = dead.json.messages[0];
-    expect(Object.keys(first).sort()).toEqual(['attempt', 'availableAt', 'body', 'correlationId', 'enqueuedAt', 'group', 'headers', 'id', 'leaseUntil', 'priority', 'state'].sort());
-    expect(first).toMatchObject({ state: 'ready', correlationId: null, group: null, leaseUntil: null });
+    expect(Object.keys(first).sort()).toEqual(['attempt', 'availableAt', 'body', 'correlationId', 'enqueuedAt', 'group', 'headers', 'id', 'leaseUntil', 'priority', 'state', 'subject'].sort());
+    expect(first).toMatchObject({ state: 'ready', correlationId: null, group: null, subject: null, leaseUntil: null });
     expect(first.headers).toMatchObject({ 'x-original-queue': 'orders', 'x-dead-reason': 'max-attempts' });
     const delayed = await call(base, 'GET', '/api/queues/orders/messages?state=delayed', { headers: AUTH });
     expect(delayed.json.messages.map((m: { body: unknown }) => m.body)).toEqual([{ n: 5 }]);

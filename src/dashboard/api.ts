@@ -22,6 +22,8 @@ export interface MessageJson {
   readonly priority: number;
   readonly correlationId: string | null;
   readonly group: string | null;
+  /** The subject it was published under (a topic's fan-out), or null. */
+  readonly subject: string | null;
   readonly state: MessageState;
   readonly availableAt: number;
   readonly leaseUntil: number | null;
@@ -61,6 +63,7 @@ function messageJson(message: PeekedMessage<unknown>): MessageJson {
     priority: message.priority,
     correlationId: message.correlationId ?? null,
     group: message.group ?? null,
+    subject: message.subject ?? null,
     state: message.state,
     availableAt: message.availableAt,
     leaseUntil: message.leaseUntil ?? null,

@@ -28,6 +28,7 @@ export interface MessageJson {
   readonly priority: number;
   readonly correlationId: string | null;
   readonly group: string | null;
+  readonly subject: string | null;
   readonly state: MessageState;
   readonly availableAt: number;
   readonly leaseUntil: number | null;

@@ -39,6 +39,7 @@ function messageCard(queue: string, message: MessageJson, actions: MessageAction
     ...field('Priority', String(message.priority)),
     ...(message.group === null ? [] : field('Group', message.group)),
     ...(message.correlationId === null ? [] : field('Correlation id', message.correlationId)),
+    ...(message.subject === null ? [] : field('Subject', message.subject)),
   );
   const headerNames = Object.keys(message.headers).sort((a, b) => Number(isDeadHeader(b)) - Number(isDeadHeader(a)) || a.localeCompare(b));
   const dead = headerNames.some(isDeadHeader);
