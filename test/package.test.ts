@@ -39,6 +39,7 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
       'LeaseLostError',
       'RunLimitError',
       'UnsupportedError',
+      'ReadOnlyError',
       'Topic',
       'Subscription',
       'RequestReply',
