@@ -7,7 +7,7 @@
  * fresh clone and after any edit to src/.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
+import { ensureBuilt as ensureDistBuilt } from './helpers/dist.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // ---------------------------------------------------------------------------------------------
@@ -208,25 +209,9 @@ function filesUnder(dir: string): string[] {
     .map((d) => join(d.parentPath, d.name));
 }
 
-function newestMtime(paths: string[]): number {
-  let newest = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) continue;
-    const files = statSync(p).isDirectory() ? filesUnder(p) : [p];
-    for (const f of files) newest = Math.max(newest, statSync(f).mtimeMs);
-  }
-  return newest;
-}
-
 /** Builds dist/ unless every present entry is built and newer than everything the build reads. */
-async function ensureBuilt(): Promise<void> {
-  const outputs = present.map((sub) => join(root, 'dist', `${ENTRIES[sub]!.src.slice(4, -3)}.js`));
-  const inputs = ['src', 'package.json', 'tsconfig.json', 'tsup.config.ts'].map((p) => join(root, p));
-  const built = outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs));
-  if (built !== false && built >= newestMtime(inputs)) return;
-  await run('npm', ['run', 'build', '--silent'], { cwd: root, maxBuffer: 64 << 20 }).catch((e: { stdout?: string; stderr?: string }) => {
-    throw new Error(`npm run build failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  });
+function ensureBuilt(): Promise<void> {
+  return ensureDistBuilt(present.map((sub) => join('dist', `${ENTRIES[sub]!.src.slice(4, -3)}.js`)));
 }
 
 /** Module specifiers that a built .js/.cjs/.d.ts file imports or requires (comments and strings ignored). */
