@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
+import { bundlePage } from './src/dashboard/page-bundle.js';
 
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
@@ -9,7 +10,7 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));
+const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts'].filter((file) => existsSync(file));
 // The `pocketmq` bin: built with the library so that it shares its chunks; its `#!` line
 // is kept by esbuild and makes tsup mark dist/cli.js executable. It has no types to publish.
 const entry = [...libraryEntry, 'src/cli.ts'];
@@ -29,6 +30,21 @@ const nanoidBrowser: EsbuildPlugin = {
   },
 };
 
+/**
+ * The dashboard's page, bundled for the browser and inlined: src/dashboard/page-assets.ts
+ * becomes a module that returns the text, so both the ESM and the CJS build serve the page
+ * without reading a file or loading a bundler at run time.
+ */
+const inlineDashboardPage: EsbuildPlugin = {
+  name: 'inline-dashboard-page',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]dashboard[\\/]page-assets\.ts$/ }, async () => {
+      const assets = await bundlePage(join(process.cwd(), 'src', 'dashboard', 'page'));
+      return { contents: `export async function loadPageAssets() { return ${JSON.stringify(assets)}; }`, loader: 'js' };
+    });
+  },
+};
+
 export default defineConfig({
   entry,
   format: ['esm', 'cjs'],
@@ -43,7 +59,7 @@ export default defineConfig({
   noExternal: bundled,
   // Optional peer of 'pocketmq/redis'; must never be bundled (tsup issue #998).
   external: ['ioredis'],
-  esbuildPlugins: [nanoidBrowser],
+  esbuildPlugins: [nanoidBrowser, inlineDashboardPage],
   // Inline the bundled packages' types too, so no .d.ts imports a package the user lacks
   // (STYLE.md pitfall 3). The relative-path pattern is needed as well: without it the
   // relative imports *inside* an inlined package's .d.ts files (e.g.

@@ -10,8 +10,8 @@ export default defineConfig({
       include: ['test/**/*.test-d.ts'],
       tsconfig: './tsconfig.json',
     },
-    // Prints the one line that says why Redis tests are skipped on this machine, if they are.
-    globalSetup: ['test/helpers/redis-global-setup.ts'],
+    // Print the one line that says why Redis or browser tests are skipped on this machine, if they are.
+    globalSetup: ['test/helpers/redis-global-setup.ts', 'test/helpers/chromium-global-setup.ts'],
     // Separate processes: some tests spawn children, kill them or hold file locks.
     pool: 'forks',
     // Generous for tests that spawn processes; unit tests run on a TestClock and never wait.
