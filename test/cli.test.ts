@@ -14,7 +14,7 @@ import { Queue } from '../src/queue.js';
 import { buildCli, cli, CLI, startCli } from './helpers/cli.js';
 
 const OWNER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'file-owner.ts');
-const COMMANDS = ['ls', 'peek', 'redrive', 'purge', 'stats'];
+const COMMANDS = ['ls', 'peek', 'redrive', 'purge', 'stats', 'dashboard'];
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -197,7 +197,7 @@ describe('pocketmq CLI on --file', () => {
     [['ls', '--file', '/nonexistent/pocketmq'], /--file: expected an existing directory, got "\/nonexistent\/pocketmq"/],
     [['ls', '--redis', 'localhost:6379'], /--redis: expected a redis:\/\/ or rediss:\/\/ URL/],
     [['ls', '--url', 'localhost:4000'], /--url: expected an http:\/\/ or https:\/\/ address/],
-    [['ls', '--file', '.', '--token', 'x'], /--token: only goes with --url/],
+    [['ls', '--file', '.', '--token', 'x'], /--token: only goes with --url or dashboard/],
   ])('%j - exits 2 with one line naming the argument', async (args, message) => {
     const { code, stdout, stderr } = await cli(args);
     expect(code).toBe(2);

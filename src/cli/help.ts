@@ -8,7 +8,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   redis: { type: 'string', value: 'URL', help: 'A Redis server: redis://[user:password@]host:port[/db].' },
   prefix: { type: 'string', value: 'P', help: "With --redis: the storage's key prefix. Default pocketmq." },
   url: { type: 'string', value: 'URL', help: "A running app's dashboard, e.g. http://localhost:4000." },
-  token: { type: 'string', value: 'T', help: "With --url: the dashboard's token. Default: $PMQ_TOKEN." },
+  token: { type: 'string', value: 'T', help: "With --url (and for dashboard): the dashboard's token. Default: $PMQ_TOKEN." },
   json: { type: 'boolean', help: 'Print JSON for scripts instead of tables.' },
   help: { type: 'boolean', short: 'h', help: 'Show help (of a command: pocketmq <command> --help).' },
   version: { type: 'boolean', short: 'V', help: "Print pocketmq's version." },

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Command, CommandContext, OptionSpec } from './command.js';
+import { dashboard } from './commands/dashboard.js';
 import { ls } from './commands/ls.js';
 import { peek } from './commands/peek.js';
 import { purge } from './commands/purge.js';
@@ -18,7 +19,7 @@ import type { Inspector } from './inspector.js';
 import { openInspector, openStorage, type Place } from './open-storage.js';
 import type { Streams } from './output.js';
 
-export const COMMANDS: readonly Command[] = [ls, peek, redrive, purge, stats];
+export const COMMANDS: readonly Command[] = [ls, peek, redrive, purge, stats, dashboard];
 
 /** Runs the command line `argv` (without `node` and the script); resolves with the exit code. */
 export async function main(argv: readonly string[], streams: Streams, env: NodeJS.ProcessEnv): Promise<number> {
@@ -49,9 +50,9 @@ export async function main(argv: readonly string[], streams: Streams, env: NodeJ
       streams.stdout.write(commandHelp(command));
       return EXIT.ok;
     }
-    const token = typeof values.token === 'string' ? values.token : env.PMQ_TOKEN;
+    const token = typeof values.token === 'string' ? values.token : env.PMQ_TOKEN || undefined;
     const place: Place = { file: str(values.file), redis: str(values.redis), prefix: str(values.prefix), url: str(values.url), token };
-    if (values.token !== undefined && place.url === undefined) throw usageError('--token', 'only goes with --url');
+    if (values.token !== undefined && place.url === undefined && command !== dashboard) throw usageError('--token', 'only goes with --url or dashboard');
     const note = (line: string) => streams.stderr.write(`pocketmq: ${line}\n`);
     const track = (inspector: Inspector): Inspector => {
       const close = () => inspector.close();
