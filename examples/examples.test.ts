@@ -25,16 +25,6 @@ async function run<R>(main: (options: { storage: MemoryStorage }) => Promise<R>,
 }
 
 describe('examples', () => {
-  it('dashboard - serves the page and the API under /queues/, listing the orders and the one dead letter', async () => {
-    const { result } = await run(dashboardApp);
-    expect(result.pageStatus).toBe(200);
-    expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/queues\/$/);
-    expect(result.queues.map(({ name, stats }) => [name, stats.ready, stats.acked, stats.deadLettered])).toEqual([
-      ['orders', 0, 4, 1],
-      ['orders.dlq', 1, 0, 0],
-    ]);
-  });
-
   it('scheduling - sends three heartbeats a second apart, lists the nightly report at 03:00 Paris time, and ends with no schedule left', async () => {
     const start = Date.UTC(2026, 10, 27);
     const { result } = await run(scheduling);
@@ -116,5 +106,15 @@ describe('examples', () => {
     ]);
     expect(result.remoteError).toEqual({ message: 'unknown sku "lamp"', remoteName: 'RangeError' });
     expect(result.timedOut).toBe(true);
+  });
+
+  it('dashboard - serves the page and the API under /queues/, listing the orders and the one dead letter', async () => {
+    const { result } = await run(dashboardApp);
+    expect(result.pageStatus).toBe(200);
+    expect(result.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/queues\/$/);
+    expect(result.queues.map(({ name, stats }) => [name, stats.ready, stats.acked, stats.deadLettered])).toEqual([
+      ['orders', 0, 4, 1],
+      ['orders.dlq', 1, 0, 0],
+    ]);
   });
 });

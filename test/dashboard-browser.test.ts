@@ -208,15 +208,17 @@ describeBrowser('dashboard in Chromium', () => {
     expect((await new Queue('orders', { storage }).stats()).ready).toBe(2);
   });
 
-  it('with a token: asks for it, says when it is wrong, and connects with the right one', async () => {
+  it('with a token: asks for it, says when it is wrong, and connects with the right one, opening a linked view', async () => {
     const storage = new MemoryStorage();
     await fill(storage);
-    const page = await openPage(await serve(storage), 'not-the-token');
+    const page = await openPage(`${await serve(storage)}#queue=orders.dlq&state=ready`, 'not-the-token');
     await expect.poll(() => page.locator('#token-error').textContent()).toBe("The token is not this dashboard's");
     expect(await page.locator('tr[data-queue]').count()).toBe(0);
     await page.getByLabel('Dashboard token').fill(TOKEN);
     await page.getByRole('button', { name: 'Connect' }).click();
     await expect.poll(async () => (await row(page, 'orders')).Ready).toBe('2');
     expect(await page.getByText('Read-only: changes are refused').isVisible()).toBe(false);
+    await expect.poll(() => page.locator('article.message').count()).toBe(2);
+    expect(await page.getByRole('heading', { name: 'Messages in orders.dlq' }).isVisible()).toBe(true);
   });
 });

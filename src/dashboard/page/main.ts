@@ -122,7 +122,9 @@ tokenForm.addEventListener('submit', (event) => {
   token.set(tokenInput.value);
   tokenInput.value = '';
   tokenForm.hidden = true;
-  void connect().then(route);
+  void connect();
+  // A linked view (#queue=...) opened before the token was given loads now.
+  route();
 });
 
 document.body.replaceChildren(
