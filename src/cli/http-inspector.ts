@@ -8,7 +8,8 @@ import { InvalidArgumentError, PocketMQError, ReadOnlyError } from '../errors.js
 import type { PeekedMessage } from '../message.js';
 import type { MessageState } from '../storage/storage.js';
 import { usageError } from './exit-codes.js';
-import type { Inspector, QueueSummary } from './inspector.js';
+import type { QueueSummary } from '../dashboard/api.js';
+import type { Inspector } from './inspector.js';
 
 /** A PeekedMessage as the API sends it: absent values are null. */
 type PeekedMessageJson = { [K in keyof PeekedMessage<unknown>]: PeekedMessage<unknown>[K] | null };

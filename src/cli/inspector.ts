@@ -5,13 +5,8 @@
  */
 import type { MessageState } from '../storage/storage.js';
 import type { PeekedMessage } from '../message.js';
+import type { QueueSummary } from '../dashboard/api.js';
 import type { QueueStats } from '../engine/types.js';
-
-/** A queue and its counts, as `ls` lists it (and `GET /api/queues` returns it). */
-export interface QueueSummary {
-  readonly name: string;
-  readonly stats: QueueStats;
-}
 
 export interface Inspector {
   /** The queues that hold messages or counters, sorted by name. */

@@ -4,7 +4,8 @@ import { UnsupportedError } from '../errors.js';
 import type { PeekedMessage } from '../message.js';
 import { Queue } from '../queue.js';
 import type { MessageState, Storage } from '../storage/storage.js';
-import type { Inspector, QueueSummary } from './inspector.js';
+import type { QueueSummary } from '../dashboard/api.js';
+import type { Inspector } from './inspector.js';
 
 export class StorageInspector implements Inspector {
   readonly #storage: Storage;

@@ -1,27 +1,10 @@
-import type { PeekedMessage } from '../../message.js';
+import { messageJson } from '../../dashboard/api.js';
 import { integerOption, queueArgument, stateOption } from '../arguments.js';
 import type { Command } from '../command.js';
 import { clip, json, table } from '../output.js';
 
 /** Most messages one peek lists: the library's own bound. */
 const MAX_PEEK = 10_000;
-
-/** A message as `--json` prints it (and the dashboard API sends it): absent values are null. */
-export function messageJson(m: PeekedMessage<unknown>) {
-  return {
-    id: m.id,
-    body: m.body ?? null,
-    headers: m.headers,
-    attempt: m.attempt,
-    enqueuedAt: m.enqueuedAt,
-    priority: m.priority,
-    correlationId: m.correlationId ?? null,
-    group: m.group ?? null,
-    state: m.state,
-    availableAt: m.availableAt,
-    leaseUntil: m.leaseUntil ?? null,
-  };
-}
 
 const time = (ms: number) => new Date(ms).toISOString();
 
