@@ -10,7 +10,10 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts'].filter((file) => existsSync(file));
+const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts'].filter((file) => existsSync(file));
+// The `pocketmq` bin: built with the library so that it shares its chunks; its `#!` line
+// is kept by esbuild and makes tsup mark dist/cli.js executable. It has no types to publish.
+const entry = [...libraryEntry, 'src/cli.ts'];
 
 /**
  * nanoid 5's default entry imports `node:crypto`; its `browser` build uses the global
@@ -66,7 +69,7 @@ export default defineConfig({
   // esnext.disposable lib, which the dts bundler drops from src/dispose.ts (TS >= 5.2).
   // stripInternal: members and types marked `@internal` stay out of the .d.ts, so the
   // emitted types hold only the documented API (test/package.test.ts checks the names).
-  dts: { resolve: [...bundled, /^\.\.?\//], banner: '/// <reference lib="esnext.disposable" />', compilerOptions: { stripInternal: true } },
+  dts: { entry: libraryEntry, resolve: [...bundled, /^\.\.?\//], banner: '/// <reference lib="esnext.disposable" />', compilerOptions: { stripInternal: true } },
   // Keep `node:fs` as written (tsup strips the prefix by default); it marks Node-only code.
   removeNodeProtocol: false,
   sourcemap: true,

@@ -32,6 +32,7 @@ function brand(prototype: object): void {
  * - `ERR_UNHANDLED_ERROR`: the process warning for an `'error'` nobody listened to (the error is the `cause`).
  * - `ERR_SUBSCRIPTIONS_UNREADABLE`, `ERR_TOO_MANY_SUBSCRIPTION_CHANGES`: a topic's recorded subscriptions cannot be used.
  * - `ERR_STORAGE_DIR_WORLD_WRITABLE`: a FileStorage `'warning'`: its existing directory is writable by every user.
+ * - `ERR_READ_ONLY` ({@link ReadOnlyError}): a change asked of a storage opened read-only (a FileStorage with `readOnly: true`).
  * - `ERR_UNSUPPORTED` ({@link UnsupportedError}): the storage does not implement an optional operation (schedules; `remove`, `redrive`, `peek` by state).
  * - `ERR_RUN_LIMIT` ({@link RunLimitError}): `TestClock.runAll()` fired its `limit` of timers and work was still due.
  * - `ERR_HANDLER_STALLED`: the process warning of a `TestClock` that stopped waiting for a handler (see `pocketmq/testing`).
@@ -249,6 +250,22 @@ export class UnsupportedError extends PocketMQError {
   }
 }
 
+/**
+ * A change (a send, a claim, an ack, a purge, a redrive...) was asked of a storage opened
+ * read-only, such as a `FileStorage` with `readOnly: true` reading a directory another
+ * process holds. Nothing was changed.
+ */
+export class ReadOnlyError extends PocketMQError {
+  /** The operation refused, e.g. `'purge'`. */
+  readonly operation: string;
+
+  constructor(operation: string, message: string) {
+    super('ERR_READ_ONLY', message);
+    this.name = 'ReadOnlyError';
+    this.operation = operation;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One class across copies. The ESM and CommonJS builds each define these classes; an error
 // thrown by one must still be `instanceof` the other's. Each class carries a registered
@@ -274,6 +291,7 @@ const BRANDED: readonly [Branded, string][] = [
   [InvalidBodyError, 'InvalidBodyError'],
   [RunLimitError, 'RunLimitError'],
   [UnsupportedError, 'UnsupportedError'],
+  [ReadOnlyError, 'ReadOnlyError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });

@@ -23,6 +23,7 @@ export {
   AlreadySettledError,
   RunLimitError,
   UnsupportedError,
+  ReadOnlyError,
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';

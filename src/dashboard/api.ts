@@ -53,7 +53,8 @@ export function queueSummary(storage: Storage, name: string): Promise<QueueSumma
   return withQueue(storage, name, async (queue) => ({ name: queue.name, stats: await queue.stats() }));
 }
 
-function messageJson(message: PeekedMessage<unknown>): MessageJson {
+/** A message as the API (and the CLI's `--json`) sends it: absent values are null. */
+export function messageJson(message: PeekedMessage<unknown>): MessageJson {
   return {
     id: message.id,
     body: message.body,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { checkClock } from '../clock.js';
-import { PocketMQError } from '../errors.js';
+import { PocketMQError, ReadOnlyError } from '../errors.js';
 import { reportError } from '../events.js';
 import { EngineStorage } from '../storage/engine-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from '../storage/storage.js';
@@ -11,6 +11,7 @@ import { type FileIo, fsyncDir, nodeIo } from './file-io.js';
 import { acquireLock } from './lock.js';
 import { FILE_DEFAULTS, type FileStorageOptions } from './options.js';
 import { type EncodedBodies, encodeBodies, RecordJournal } from './record-journal.js';
+import { replayReadOnly } from './read-only-replay.js';
 import { recover, type RecoveryInfo } from './recovery.js';
 import { LogWriter } from './writer.js';
 
@@ -35,6 +36,25 @@ export function withFileIo(options: FileStorageOptions, io: FileIo): FileStorage
   return Object.assign({}, options, { [IO]: io });
 }
 
+/** The operations that change a directory: a storage opened with `readOnly: true` refuses them. */
+const CHANGES = [
+  'enqueue',
+  'enqueueMany',
+  'claim',
+  'ack',
+  'release',
+  'deadLetter',
+  'extend',
+  'forget',
+  'purge',
+  'putSchedule',
+  'deleteSchedule',
+  'fireSchedule',
+  'remove',
+  'redrive',
+  'compact',
+] as const satisfies readonly (keyof FileStorage)[];
+
 /**
  * Keeps every queue in a directory: the in-process engine plus a write-ahead log,
  * so that messages survive the process being killed and, with the default
@@ -48,6 +68,7 @@ export function withFileIo(options: FileStorageOptions, io: FileIo): FileStorage
  * log is replayed; messages that were in flight when the last process died are
  * ready again at once, their attempts kept. One process owns a directory at a time
  * (`StorageLockedError` otherwise); the lock of a process that died is taken over.
+ * With `readOnly: true`, a directory another process holds can be looked at.
  *
  * ```ts
  * import { Queue } from 'pocketmq';
@@ -67,6 +88,7 @@ export class FileStorage extends EngineStorage {
   /** The directory, as an absolute path. */
   readonly dir: string;
   readonly #repair: boolean;
+  readonly #readOnly: boolean;
   readonly #journal = new RecordJournal();
   readonly #writer: LogWriter;
   readonly #events = new EventEmitter<FileStorageEvents>();
@@ -79,13 +101,15 @@ export class FileStorage extends EngineStorage {
   /** @param options Where and how to keep the log. */
   constructor(options: FileStorageOptions) {
     const o = checkObject('options', options);
-    checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'clock']);
+    checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'readOnly', 'clock']);
     const dir = checkString('options.dir', o.dir);
     super(checkClock('options.clock', o.clock));
     this.dir = resolve(dir);
     const fsync = o.fsync === undefined ? FILE_DEFAULTS.fsync : checkOneOf('options.fsync', o.fsync, ['always', 'interval', 'never']);
     const fsyncInterval = o.fsyncInterval === undefined ? FILE_DEFAULTS.fsyncInterval : checkMs('options.fsyncInterval', o.fsyncInterval, 1);
     this.#repair = o.repair === undefined ? false : checkOneOf('options.repair', o.repair, ['truncate']) === 'truncate';
+    if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') throw expected('options.readOnly', 'a boolean', o.readOnly);
+    this.#readOnly = o.readOnly === true;
     const segmentSize = o.segmentSize === undefined ? FILE_DEFAULTS.segmentSize : checkInteger('options.segmentSize', o.segmentSize, 4096);
     this.#writer = new LogWriter({
       dir: this.dir,
@@ -98,7 +122,22 @@ export class FileStorage extends EngineStorage {
       journal: this.#journal,
       onFailure: (failure) => reportError(this.#events, failure, `FileStorage "${this.dir}"`),
     });
-    this.engine.journal = this.#journal;
+    if (!this.#readOnly) {
+      this.engine.journal = this.#journal;
+      return;
+    }
+    // Own properties shadow the methods, so a writable storage's operations carry no check.
+    for (const operation of CHANGES) {
+      Object.defineProperty(this, operation, {
+        value: () =>
+          Promise.reject(new ReadOnlyError(operation, `FileStorage "${this.dir}" is open read-only (options.readOnly): ${operation}() would change it and was refused`)),
+      });
+    }
+  }
+
+  /** True when opened with `readOnly: true`: reads only, without the directory's lock. */
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   /** Listens to an event of this storage. */
@@ -198,7 +237,8 @@ export class FileStorage extends EngineStorage {
 
   /** @internal */
   protected persist(): Promise<void> | undefined {
-    return this.#writer.persist();
+    // Read-only, the engine has no journal: what reads change (a TTL passing) stays in memory.
+    return this.#readOnly ? undefined : this.#writer.persist();
   }
 
   #warn(warning: PocketMQError): void {
@@ -208,6 +248,12 @@ export class FileStorage extends EngineStorage {
 
   async #open(): Promise<void> {
     const dir = this.dir;
+    if (this.#readOnly) {
+      if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw expected('options.dir', 'an existing directory (readOnly opens nothing new)', dir);
+      replayReadOnly(dir, () => this.engine.beginRestore(), () => this.clock.now());
+      this.flushSignals();
+      return;
+    }
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       fsyncDir(dirname(dir));
@@ -242,7 +288,7 @@ export class FileStorage extends EngineStorage {
   async #close(): Promise<void> {
     this.closed = true;
     if (this.#opening) await this.#opening.catch(() => undefined);
-    if (!this.#opened) return;
+    if (!this.#opened || this.#readOnly) return;
     try {
       await this.#writer.close();
     } finally {

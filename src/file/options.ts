@@ -33,6 +33,18 @@ export interface FileStorageOptions {
    * @defaultValue `16777216` (16 MiB)
    */
   segmentSize?: number;
+  /**
+   * Open without taking the directory's lock, to look at a directory another process
+   * holds (the `pocketmq` CLI does this). Opening replays the log as it is at that moment
+   * and never writes, truncates or deletes a byte of it; a batch the owner is still
+   * appending is left out. Reads (`stats`, `peek`, `queues`, browsing) work on that
+   * picture and do not follow later changes: open again to see them. Every change
+   * (`send`, `receive`, `ack`, `purge`, `remove`, `redrive`, schedules, `compact`) rejects
+   * with `ReadOnlyError` (code `ERR_READ_ONLY`). Messages the owner has leased show as
+   * ready, since the log does not keep lease times. The directory must exist.
+   * @defaultValue `false`
+   */
+  readOnly?: boolean;
   /** Time source for every queue on this storage; a `TestClock` in tests. @defaultValue the system clock */
   clock?: Clock;
 }
