@@ -9,7 +9,7 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));
+const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/otel.ts'].filter((file) => existsSync(file));
 
 /**
  * nanoid 5's default entry imports `node:crypto`; its `browser` build uses the global
@@ -38,8 +38,8 @@ export default defineConfig({
   splitting: true,
   bundle: true,
   noExternal: bundled,
-  // Optional peer of 'pocketmq/redis'; must never be bundled (tsup issue #998).
-  external: ['ioredis'],
+  // Optional peers of 'pocketmq/redis' and 'pocketmq/otel'; must never be bundled (tsup issue #998).
+  external: ['ioredis', '@opentelemetry/api'],
   esbuildPlugins: [nanoidBrowser],
   // Inline the bundled packages' types too, so no .d.ts imports a package the user lacks
   // (STYLE.md pitfall 3). The relative-path pattern is needed as well: without it the
