@@ -71,7 +71,7 @@ const headerGetter: TextMapGetter<Readonly<Record<string, string>>> = {
  *   trace. A handler that throws sets the span's status to ERROR and `error.type`.
  * - Metrics: `messaging.client.sent.messages`, `messaging.client.consumed.messages`,
  *   `messaging.process.duration` (s), and the gauges `pocketmq.queue.depth`
- *   (`pocketmq.queue.state`: ready, delayed, inflight) and `pocketmq.queue.oldest_age`
+ *   (attribute `state`: ready, delayed, inflight) and `pocketmq.queue.oldest_age`
  *   (s) for each queue a handle is open on.
  *
  * One instrumentation is active at a time: a second `instrument()` replaces the first,
@@ -265,9 +265,9 @@ class OtelHook implements InstrumentationHook {
           const now = storage.clock.now();
           const [stats, [next]] = await Promise.all([storage.stats(name, now), storage.peek(name, 1, now)]);
           const base = { [names.ATTR_MESSAGING_SYSTEM]: names.MESSAGING_SYSTEM, [names.ATTR_MESSAGING_DESTINATION_NAME]: name };
-          result.observe(depth, stats.ready, { ...base, [names.ATTR_POCKETMQ_QUEUE_STATE]: 'ready' });
-          result.observe(depth, stats.delayed, { ...base, [names.ATTR_POCKETMQ_QUEUE_STATE]: 'delayed' });
-          result.observe(depth, stats.inflight, { ...base, [names.ATTR_POCKETMQ_QUEUE_STATE]: 'inflight' });
+          result.observe(depth, stats.ready, { ...base, [names.ATTR_QUEUE_STATE]: 'ready' });
+          result.observe(depth, stats.delayed, { ...base, [names.ATTR_QUEUE_STATE]: 'delayed' });
+          result.observe(depth, stats.inflight, { ...base, [names.ATTR_QUEUE_STATE]: 'inflight' });
           result.observe(age, next === undefined ? 0 : Math.max(0, now - next.enqueuedAt) / 1_000, base);
         } catch (error) {
           // A storage closed since its handle opened has nothing to report.

@@ -14,8 +14,8 @@ export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count
 export const ATTR_ERROR_TYPE = 'error.type';
 /** Not in the conventions: the delivery's attempt number (1 on the first delivery). */
 export const ATTR_POCKETMQ_MESSAGE_ATTEMPT = 'pocketmq.message.attempt';
-/** Not in the conventions: the state a depth is counted in (`ready`, `delayed`, `inflight`). */
-export const ATTR_POCKETMQ_QUEUE_STATE = 'pocketmq.queue.state';
+/** Not in the conventions: the state a depth is counted in (`ready`, `delayed`, `inflight`), named as DESIGN.md's contract names it. */
+export const ATTR_QUEUE_STATE = 'state';
 
 export const MESSAGING_SYSTEM = 'pocketmq';
 

@@ -262,7 +262,7 @@ describe('instrument() - metrics', () => {
     const other = new Queue('empty', { storage });
     const metrics = await sdk.metrics();
     const depth = points(metrics, 'pocketmq.queue.depth').filter((p) => p.attributes['messaging.destination.name'] === 'jobs');
-    const byState = Object.fromEntries(depth.map((p) => [p.attributes['pocketmq.queue.state'], p.value]));
+    const byState = Object.fromEntries(depth.map((p) => [p.attributes.state, p.value]));
     expect(byState).toEqual({ ready: 1, delayed: 1, inflight: 1 });
     // Handles of earlier tests are still open on storages of their own: look at this test's queues.
     const mine = (p: { attributes: Record<string, unknown> }) => ['jobs', 'empty'].includes(p.attributes['messaging.destination.name'] as string);
