@@ -9,7 +9,7 @@
  */
 import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, type DataPoint, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { MemoryStorage, Queue, type QueueMetrics } from '../src/index.js';
 import { instrument } from '../src/otel.js';
@@ -67,7 +67,7 @@ export async function main({ storage = new MemoryStorage(), log = () => {} }: Ex
       .at(-1)!
       .scopeMetrics.flatMap((scope) => scope.metrics)
       .filter((metric) => metric.descriptor.name === name)
-      .flatMap((metric) => metric.dataPoints)
+      .flatMap((metric): DataPoint<unknown>[] => metric.dataPoints)
       .reduce((total, point) => total + of(point.value), 0);
   const exported = {
     sent: sum('messaging.client.sent.messages', Number),
