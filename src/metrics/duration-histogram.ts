@@ -34,7 +34,7 @@ export function bucketValue(bucket: number): number {
   return low + width / 2;
 }
 
-/** What {@link DurationHistogram.summary} reports: ms over the window. */
+/** Durations over a window: how many, their mean, quantiles and max, in ms. */
 export interface DurationSummary {
   /** Durations recorded in the window. */
   readonly count: number;
