@@ -33,7 +33,7 @@ export type { QueueMetrics, QueueRates } from './metrics/queue-metrics.js';
 export type { DurationSummary } from './metrics/duration-histogram.js';
 export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
-export type { MessageInfo, NackOptions } from './message.js';
+export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle, TimerKind, WorkInfo } from './clock.js';
@@ -42,9 +42,11 @@ export type {
   BackoffFunction,
   BackoffOptions,
   ConsumeOptions,
+  PeekOptions,
   QueueOptions,
   RateLimit,
   ReceiveOptions,
+  RedriveOptions,
   ResolvedQueueOptions,
   SendOptions,
   StopOptions,
@@ -62,6 +64,9 @@ export type {
   ClaimRequest,
   ClaimResult,
   Delivery,
+  BrowsedMessage,
+  MessageState,
+  RedriveRequest,
   DeadLettered,
   DeadLetterInfo,
   QueueStats,
