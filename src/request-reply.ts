@@ -134,7 +134,8 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
   #lateReplies = 0;
   #replied = 0;
   #timedOut = 0;
-  readonly #latency = new DurationHistogram();
+  /** Made by the first reply: an instance that only serves never pays for it. */
+  #latency: DurationHistogram | undefined = undefined;
   #closed = false;
 
   constructor(name: string, options?: RequestReplyOptions) {
@@ -168,7 +169,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
    */
   metrics(): RequestReplyMetrics {
     const now = this.storage.clock.now();
-    return { ...this.#requests.metrics(), replied: this.#replied, timedOut: this.#timedOut, latency: DurationHistogram.summary([this.#latency], now) };
+    return { ...this.#requests.metrics(), replied: this.#replied, timedOut: this.#timedOut, latency: DurationHistogram.summary(this.#latency ? [this.#latency] : [], now) };
   }
 
   /** Requests waiting for their reply, and replies that came too late. */
@@ -320,7 +321,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
     }
     const now = this.storage.clock.now();
     this.#replied++;
-    this.#latency.at(now).add(now - pending.startedAt);
+    (this.#latency ??= new DurationHistogram()).at(now).add(now - pending.startedAt);
     const reply = message.body;
     if (typeof reply !== 'object' || reply === null) pending.reject(new RemoteError('Malformed reply', 'Error'));
     else if (reply.ok) pending.resolve(reply.value as never);
