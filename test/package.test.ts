@@ -168,6 +168,17 @@ const receiver = new esm.Queue('mixed-default');
 await sender.send({ hello: 'from cjs' });
 const [message] = await receiver.receive({ max: 1, wait: 1000 });
 report.defaultStorage = { body: message && message.body, acked: message ? await message.ack() : null, after: await sender.stats() };
+// pocketmq/otel loaded with require instruments a handle of the ESM build: one registry on globalThis.
+const { trace } = require('@opentelemetry/api');
+const started = [];
+const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+const tracerProvider = { getTracer: () => ({ startSpan: (name) => (started.push(name), trace.wrapSpanContext(spanContext)) }) };
+const uninstrument = require('pocketmq/otel').instrument({ tracerProvider });
+const traced = new esm.Queue('mixed-otel', { storage: new esm.MemoryStorage() });
+await traced.send(1);
+uninstrument();
+await traced.send(2);
+report.otel = { started, headers: (await traced.peek(2)).map((m) => m.headers) };
 console.log(JSON.stringify(report));
 `;
 
@@ -176,6 +187,7 @@ interface Mixed {
   errors: { name: string; cjsIsEsm: boolean; esmIsCjs: boolean; cjsIsEsmBase: boolean }[];
   thrown: { queue: { esmClosedError: boolean; esmPocketMQError: boolean; code: string }; file: { esmClosedError: boolean; code: string } };
   defaultStorage: { body: unknown; acked: unknown; after: { ready: number; inflight: number } };
+  otel: { started: string[]; headers: Record<string, string>[] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +436,10 @@ describe('require and import in one process', () => {
 
   it('the default storage is one storage: a message sent through a CJS Queue is received by an ESM Queue of the same name', () => {
     expect(mixed.defaultStorage).toMatchObject({ body: { hello: 'from cjs' }, acked: true, after: { ready: 0, inflight: 0 } });
+  });
+
+  it('instrument() from the CJS pocketmq/otel traces a send of the ESM build, until turned off', () => {
+    expect(mixed.otel).toEqual({ started: ['send mixed-otel'], headers: [{ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, {}] });
   });
 });
 
