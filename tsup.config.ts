@@ -10,7 +10,7 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts'].filter((file) => existsSync(file));
+const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts', 'src/otel.ts'].filter((file) => existsSync(file));
 // The `pocketmq` bin: built with the library so that it shares its chunks; its `#!` line
 // is kept by esbuild and makes tsup mark dist/cli.js executable. It has no types to publish.
 const entry = [...libraryEntry, 'src/cli.ts'];
@@ -57,8 +57,8 @@ export default defineConfig({
   splitting: true,
   bundle: true,
   noExternal: bundled,
-  // Optional peer of 'pocketmq/redis'; must never be bundled (tsup issue #998).
-  external: ['ioredis'],
+  // Optional peers of 'pocketmq/redis' and 'pocketmq/otel'; must never be bundled (tsup issue #998).
+  external: ['ioredis', '@opentelemetry/api'],
   esbuildPlugins: [nanoidBrowser, inlineDashboardPage],
   // Inline the bundled packages' types too, so no .d.ts imports a package the user lacks
   // (STYLE.md pitfall 3). The relative-path pattern is needed as well: without it the

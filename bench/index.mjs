@@ -105,6 +105,32 @@ function w1Table(concurrency) {
   };
 }
 
+/**
+ * W1 at concurrency 16 with OpenTelemetry off, on with the API alone (no-op provider), and on
+ * with the SDK exporting to memory (issue 14). Fewer messages than W1: the SDK keeps every span.
+ */
+function otelTable() {
+  const params = { n: scale(200_000), concurrency: 16 };
+  return {
+    id: 'OTEL',
+    title: `OpenTelemetry: what instrumentation costs on W1 (memory, concurrency 16, ${int(params.n)} \`{ id }\`)`,
+    note: 'msgs/s = messages / (send time + drain time), as W1. "off": pocketmq/otel not loaded (what W1 measures, metrics() included). "no-op provider": `instrument()` with no SDK registered. "SDK": `BasicTracerProvider` with a `BatchSpanProcessor` into an `InMemorySpanExporter`, a `MeterProvider` with a reader, the AsyncLocalStorage context manager: one send span and one process span per message, the counters and the duration histogram.',
+    file: 'otel',
+    rows: [
+      { label: 'OpenTelemetry off', subject: 'off', params },
+      { label: 'instrument(), no-op provider', subject: 'no-op provider', params },
+      { label: 'instrument(), SDK + in-memory exporter', subject: 'SDK, in-memory exporter', params },
+    ],
+    reference: 'OpenTelemetry off',
+    columns: [
+      { label: 'msgs/s', value: (r) => (r.n / (r.sendMs + r.drainMs)) * 1000, fmt: int },
+      { label: 'send msgs/s', value: rate('sendMs'), fmt: int },
+      { label: 'drain msgs/s', value: rate('drainMs'), fmt: int },
+    ],
+    targets: [],
+  };
+}
+
 /** pocketmq's ratio to the reference on the primary column, against `min`. */
 function ratioTarget(table, label, min) {
   const r = row(table.results, label);
@@ -128,6 +154,7 @@ function tables() {
   return [
     w1Table(1),
     w1Table(16),
+    otelTable(),
     {
       id: 'W5',
       title: 'W5 memory: heap per pending message and send cost per message, by depth',

@@ -10,6 +10,7 @@ import { main as deadLetterAnalysis } from './dead-letter-analysis.js';
 import { main as imageProcessing } from './image-processing.js';
 import { main as logPipeline } from './log-pipeline.js';
 import { main as monitoring } from './monitoring.js';
+import { main as observability } from './observability.js';
 import { main as orderProcessing } from './order-processing.js';
 import { main as requestReply } from './request-reply.js';
 import { main as scheduling } from './scheduling.js';
@@ -95,6 +96,20 @@ describe('examples', () => {
     expect(result.atEnd.averageWaitTime).toBe((7_800 + 450 + 850 + 1_250) / 15);
     // Twelve acked between the send and the last ack, 1,250 ms later.
     expect(result.atEnd.throughputPerMinute).toBe((12 * 60_000) / 1_250);
+  });
+
+  it('observability - one trace per request from send to handler, retries included; metrics() and the exported metrics agree', async () => {
+    const { result } = await run(observability);
+    const count = (name: string, parent?: string) => result.spans.filter((s) => s.name === name && (parent === undefined || s.parent === parent)).length;
+    // One send span for ada, one batch span for bob and cy, both under the request's span.
+    expect(count('send emails', 'POST /signup')).toBe(2);
+    // Three messages, bob's twice (its first attempt failed): every run under a send span.
+    expect(count('process emails', 'send emails')).toBe(4);
+    expect(count('render template', 'process emails')).toBe(4);
+    expect(result.spans.find((s) => s.name === 'process emails')!.kind).toBe('CONSUMER');
+    expect(result.metrics).toMatchObject({ sent: 3, delivered: 4, acked: 3, retried: 1, failed: 1, errorRate: 1 / 4 });
+    expect(result.metrics.processing.count).toBe(4);
+    expect(result.exported).toEqual({ sent: 3, consumed: 4, processed: 4 });
   });
 
   it('request-reply - answers concurrent quotes, reports an unknown SKU as a RemoteError and a stopped service as a timeout', async () => {

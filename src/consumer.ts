@@ -2,6 +2,7 @@ import { ClosedError } from './errors.js';
 import type { TimerHandle } from './clock.js';
 import { disposeWith } from './dispose.js';
 import { type HandlerContext, RunContext } from './handler-context.js';
+import { instrumentation } from './instrumentation.js';
 import { LeaseRenewer, type RenewedRun } from './lease-renewer.js';
 import type { Message } from './message.js';
 import { isThenable } from './is-thenable.js';
@@ -55,6 +56,8 @@ export class Consumer<T = unknown> {
    * 0 to `#ackCount`. The array is kept (and its slots cleared) rather than replaced.
    */
   #acks: Message<T>[] = [];
+  /** When each message of `#acks` started its handler, slot for slot: the durations `metrics()` reports. */
+  #ackStartedAt: number[] = [];
   #ackCount = 0;
   /** A flush of `#acks` is scheduled. */
   #ackFlushDue = false;
@@ -304,6 +307,8 @@ export class Consumer<T = unknown> {
 
   /** Starts waiting messages while a handler slot is free and the rate limit allows. */
   #dispatch(): void {
+    // One clock read for the handlers started together: their start time.
+    let startedAt: number | undefined;
     while (this.#running < this.#concurrency && this.#waitingHead < this.#waitingTail) {
       if (this.#limiter) {
         if (this.#rateTimer !== undefined) return;
@@ -323,7 +328,7 @@ export class Consumer<T = unknown> {
       const leasedAt = this.#waitingLeasedAt[this.#waitingHead]!;
       this.#waiting[this.#waitingHead++] = undefined as unknown as Message<T>;
       if (this.#waitingHead === this.#waitingTail) this.#waitingHead = this.#waitingTail = 0;
-      this.#start(message, leasedAt);
+      this.#start(message, leasedAt, (startedAt ??= this.#context.now()));
     }
   }
 
@@ -339,25 +344,27 @@ export class Consumer<T = unknown> {
   };
 
   /** Runs the handler; its outcome settles the message (see #succeeded and #failed). */
-  #start(message: Message<T>, leasedAt: number): void {
+  #start(message: Message<T>, leasedAt: number, startedAt: number): void {
     let result: unknown;
     const handlerContext = new RunContext();
+    const hook = instrumentation.hook;
     this.#handling++;
     try {
-      result = this.#handler(message, handlerContext);
+      result = hook === undefined ? this.#handler(message, handlerContext) : hook.process(this.#context.name, message, this.#handler, handlerContext);
     } catch (error) {
       this.#handling--;
-      this.#failed(message, error);
+      this.#failed(message, error, startedAt);
       return;
     }
     if (!isThenable(result)) {
       this.#handling--;
-      this.#succeeded(message);
+      this.#succeeded(message, startedAt);
       return;
     }
     const run = this.#freeRuns.pop() ?? this.#newRun();
     run.message = message;
     run.context = handlerContext;
+    run.startedAt = startedAt;
     this.#renewer.started(run, leasedAt);
     const work = Promise.resolve(result).then(run.resolved, run.rejected);
     this.#context.storage.clock.track?.(work, { queue: this.#context.name, messageId: message.id });
@@ -376,16 +383,18 @@ export class Consumer<T = unknown> {
     run.context = undefined;
     this.#freeRuns.push(run);
     this.#handling--;
-    if (failed) this.#failed(message, error);
-    else this.#succeeded(message);
+    if (failed) this.#failed(message, error, run.startedAt);
+    else this.#succeeded(message, run.startedAt);
   }
 
   /** The handler resolved: ack with the others of this tick, unless it settled the message itself. */
-  #succeeded(message: Message<T>): void {
+  #succeeded(message: Message<T>, startedAt: number): void {
     if (!message.markSettled()) {
+      this.#recordDuration(startedAt);
       this.#release(1);
       return;
     }
+    this.#ackStartedAt[this.#ackCount] = startedAt;
     this.#acks[this.#ackCount++] = message;
     if (this.#handling === 0) {
       // No other handler can finish in this tick (at concurrency 1, never): ack now.
@@ -410,6 +419,9 @@ export class Consumer<T = unknown> {
     }
     this.#ackCount = 0;
     const now = this.#context.now();
+    const durations = this.#context.metrics.durationsAt(now);
+    const startedAt = this.#ackStartedAt;
+    for (let i = 0; i < count; i++) durations.add(now - startedAt[i]!);
     // (Not `track?.(ackAll(...))`: an optional call skips its arguments when `track` is absent.)
     if (!this.#appliedAtCall) {
       // Slots are freed once the acks are stored: a consumer never holds more leases than its capacity.
@@ -433,7 +445,8 @@ export class Consumer<T = unknown> {
   };
 
   /** The handler threw or rejected: retry or dead-letter, then free the slot. */
-  #failed(message: Message<T>, error: unknown): void {
+  #failed(message: Message<T>, error: unknown, startedAt: number): void {
+    this.#recordDuration(startedAt);
     const work = this.#fail(message, error);
     this.#context.storage.clock.track?.(work);
   }
@@ -458,6 +471,12 @@ export class Consumer<T = unknown> {
     this.#pump();
   };
 
+  /** A handler that started at `startedAt` has settled now (off the batched ack path). */
+  #recordDuration(startedAt: number): void {
+    const now = this.#context.now();
+    this.#context.metrics.durationsAt(now).add(now - startedAt);
+  }
+
   #checkDrained(): void {
     if (this.#drained && this.#held === 0 && !this.#claiming && this.#acking === 0) {
       const resolve = this.#drained;
@@ -475,6 +494,8 @@ class Run<T> implements RenewedRun<T> {
   context: RunContext | undefined = undefined;
   leaseUntil = 0;
   renewing = false;
+  /** When the handler started, on the storage's clock. */
+  startedAt = 0;
   readonly resolved: () => void;
   readonly rejected: (error: unknown) => void;
 

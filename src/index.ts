@@ -29,7 +29,9 @@ export {
 export type { BatchItem } from './queue.js';
 export type { LiveListenerOptions, PublishOptions, SubscriptionInfo, SubscriptionOptions, TopicEvents, TopicOptions } from './topic.js';
 export type { LiveListener } from './subscription.js';
-export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
+export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyMetrics, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
+export type { QueueMetrics, QueueRates } from './metrics/queue-metrics.js';
+export type { DurationSummary } from './metrics/duration-histogram.js';
 export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';

@@ -4,6 +4,7 @@ import { reportError, toError } from './events.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
+import { MetricsRecorder } from './metrics/queue-metrics.js';
 import type { Scheduler } from './scheduler.js';
 import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
 
@@ -18,6 +19,8 @@ export class QueueContext<T> implements MessageSettler<T> {
   readonly scheduler: Scheduler;
   readonly events: EventEmitter<QueueEvents<T>>;
   readonly claimRequest: ClaimRequest;
+  /** What `queue.metrics()` reports, recorded since the handle was made. */
+  readonly metrics: MetricsRecorder;
   /** Claim requests by `max`, made once each: a consumer asks for the room it has on every claim. */
   readonly #claimRequests: ClaimRequest[] = [];
   /** Ack runs not in use (see {@link AckRun}). */
@@ -30,6 +33,7 @@ export class QueueContext<T> implements MessageSettler<T> {
     this.scheduler = scheduler;
     this.events = events;
     this.claimRequest = { max: 1, leaseMs: options.visibilityTimeout, maxAttempts: options.maxAttempts, deadLetter: options.deadLetter };
+    this.metrics = new MetricsRecorder(storage.clock.now());
   }
 
   now(): number {
@@ -60,13 +64,15 @@ export class QueueContext<T> implements MessageSettler<T> {
   /** The message a handler sees for one delivery; emits `'delivered'`. */
   message(delivery: Delivery): Message<T> {
     const m = new Message<T>(this, delivery.message, delivery.receipt);
+    this.metrics.delivered++;
     if (this.events.listenerCount('delivered') > 0) this.events.emit('delivered', m);
     return m;
   }
 
   async ack(message: Message<T>): Promise<boolean> {
-    const [settle] = await this.storage.ack(this.name, [message.receipt], this.now());
-    return this.#acked(message, settle === 'ok');
+    const now = this.now();
+    const [settle] = await this.storage.ack(this.name, [message.receipt], now);
+    return this.#acked(message, settle === 'ok', now);
   }
 
   /**
@@ -86,6 +92,7 @@ export class QueueContext<T> implements MessageSettler<T> {
     const run = this.#freeAckRuns.pop() ?? new AckRun(this);
     run.batch = batch;
     run.done = done;
+    run.now = now;
     return stored.then(run.stored, run.failed);
   }
 
@@ -101,7 +108,7 @@ export class QueueContext<T> implements MessageSettler<T> {
       done(batch.length);
       return;
     }
-    this.#batchAcked(batch, settles);
+    this.#batchAcked(batch, settles, run.now);
     done(batch.length);
   }
 
@@ -112,14 +119,18 @@ export class QueueContext<T> implements MessageSettler<T> {
   async ackBatch(batch: readonly Message<T>[]): Promise<boolean[]> {
     const receipts: Receipt[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) receipts[i] = batch[i]!.receipt;
-    const settles = await this.storage.ack(this.name, receipts, this.now());
-    this.#batchAcked(batch, settles);
+    const now = this.now();
+    const settles = await this.storage.ack(this.name, receipts, now);
+    this.#batchAcked(batch, settles, now);
     const acked: boolean[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) acked[i] = settles[i] === 'ok';
     return acked;
   }
 
-  #batchAcked(batch: readonly Message<T>[], settles: readonly Settle[]): void {
+  #batchAcked(batch: readonly Message<T>[], settles: readonly Settle[], now: number): void {
+    let acked = 0;
+    for (let i = 0; i < settles.length; i++) if (settles[i] === 'ok') acked++;
+    this.metrics.recordAcked(acked, now);
     if (this.events.listenerCount('acked') > 0) {
       for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
     }
@@ -127,7 +138,8 @@ export class QueueContext<T> implements MessageSettler<T> {
     this.scheduler.wake(this.name);
   }
 
-  #acked(message: Message<T>, ok: boolean): boolean {
+  #acked(message: Message<T>, ok: boolean, now: number): boolean {
+    if (ok) this.metrics.recordAcked(1, now);
     if (ok && this.events.listenerCount('acked') > 0) this.events.emit('acked', message);
     this.scheduler.wake(this.name);
     return ok;
@@ -139,6 +151,7 @@ export class QueueContext<T> implements MessageSettler<T> {
    */
   async fail(message: Message<T>, error: unknown, delay?: number): Promise<boolean> {
     const { options } = this;
+    this.metrics.recordFailed(this.now());
     if (message.attempt >= options.maxAttempts) {
       return this.deadLetter(message, 'max-attempts', toError(error).message);
     }
@@ -154,6 +167,7 @@ export class QueueContext<T> implements MessageSettler<T> {
     const now = this.now();
     const settle = await this.storage.release(this.name, message.receipt, now + ms, now);
     if (settle !== 'ok') return false;
+    this.metrics.retried++;
     if (this.events.listenerCount('retry') > 0) this.events.emit('retry', message, error, ms);
     this.scheduler.wake(this.name);
     return true;
@@ -165,6 +179,7 @@ export class QueueContext<T> implements MessageSettler<T> {
     const target = this.options.deadLetter;
     const settle = await this.storage.deadLetter(this.name, message.receipt, target, info, this.now());
     if (settle !== 'ok') return false;
+    this.metrics.deadLettered++;
     if (this.events.listenerCount('dead') > 0) this.events.emit('dead', message, reason);
     this.scheduler.wake(this.name);
     return true;
@@ -177,6 +192,7 @@ export class QueueContext<T> implements MessageSettler<T> {
 
   /** Emits `'dead'` for messages the storage dead-lettered on its own (lease ran out, overflow). */
   reportDead(items: readonly DeadLettered[]): void {
+    this.metrics.deadLettered += items.length;
     if (this.events.listenerCount('dead') > 0) {
       for (const { message, reason } of items) this.events.emit('dead', infoOf<T>(message), reason);
     }
@@ -193,6 +209,8 @@ export class QueueContext<T> implements MessageSettler<T> {
 class AckRun<T> {
   batch: readonly Message<T>[] | undefined = undefined;
   done: ((count: number) => void) | undefined = undefined;
+  /** When the acks were made: the time their metrics are recorded at. */
+  now = 0;
   readonly stored: (settles: Settle[]) => void;
   readonly failed: (error: unknown) => void;
 

@@ -21,6 +21,8 @@ import {
   type ResolvedQueueOptions,
   type SendOptions,
 } from './options.js';
+import { instrumentation, observeQueue, type SendTracker } from './instrumentation.js';
+import { type MetricsRecorder, type QueueMetrics, snapshot } from './metrics/queue-metrics.js';
 import { QueueContext } from './queue-context.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';
 import type { SchedulingHandle } from './schedule-operations.js';
@@ -75,6 +77,8 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
   readonly #closers = new Set<() => void>();
   /** Tells the scheduler this handle closed. */
   readonly #unlisten: () => void;
+  /** Takes the handle off the instrumentation's list of open queues. */
+  readonly #unobserve: () => void;
   #closed = false;
 
   constructor(name: string, options?: QueueOptions) {
@@ -87,11 +91,13 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     const scheduler = schedulerOf(this.storage);
     this.#context = new QueueContext(this.name, this.storage, this.#options, scheduler, this);
     this.#unlisten = scheduler.listen(this.name, this.#listener);
+    this.#unobserve = observeQueue(this);
   }
 
   /** Receives expiries and background errors from the scheduler; held strongly by this handle only. */
   readonly #listener = {
     expired: (messages: readonly StoredMessage[]) => {
+      this.#context.metrics.expired += messages.length;
       if (this.listenerCount('expired') === 0) return;
       for (const message of messages) this.emit('expired', infoOf<T>(message));
     },
@@ -123,18 +129,38 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     // largest part of a send's garbage. One reaction to the storage's promise instead.
     let stored: Promise<EnqueueResult>;
     let items: NewMessage[];
+    let now: number;
+    const hook = instrumentation.hook;
+    let tracker: SendTracker | undefined;
     try {
       this.#checkOpen();
-      const now = this.storage.clock.now();
+      now = this.storage.clock.now();
       items = [this.#newMessage(body, options, 'options', now, 'body')];
+      if (hook !== undefined) tracker = hook.send(this.name, items, 'send');
       stored = this.storage.enqueue(this.name, items, this.#policy, now);
     } catch (error) {
+      tracker?.end(error);
       return Promise.reject(error);
     }
-    return stored.then((result) => {
-      this.#afterEnqueue(items, result);
+    const then = (result: EnqueueResult) => {
+      this.#afterEnqueue(items, result, now);
       return result.results[0]!.id;
-    });
+    };
+    return tracker === undefined ? stored.then(then) : this.#tracked(stored, tracker, then);
+  }
+
+  /** Ends the send's span once the storage call and what follows it (a `QueueFullError`) are done. */
+  #tracked<R>(stored: Promise<EnqueueResult>, tracker: SendTracker, then: (result: EnqueueResult) => R): Promise<R> {
+    return stored.then(then).then(
+      (value) => {
+        tracker.end(undefined);
+        return value;
+      },
+      (error: unknown) => {
+        tracker.end(error);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -151,18 +177,35 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
       return this.#newMessage(item.body, item.options, `items[${i}].options`, now, `items[${i}].body`);
     });
     if (messages.length === 0) return [];
-    const result = await this.storage.enqueue(this.name, messages, this.#policy, now);
-    this.#afterEnqueue(messages, result);
-    return result.results.map((r) => r.id);
+    const then = (result: EnqueueResult) => {
+      this.#afterEnqueue(messages, result, now);
+      return result.results.map((r) => r.id);
+    };
+    const hook = instrumentation.hook;
+    if (hook === undefined) return then(await this.storage.enqueue(this.name, messages, this.#policy, now));
+    const tracker = hook.send(this.name, messages, 'send');
+    let stored: Promise<EnqueueResult>;
+    try {
+      stored = this.storage.enqueue(this.name, messages, this.#policy, now);
+    } catch (error) {
+      tracker.end(error);
+      throw error;
+    }
+    return this.#tracked(stored, tracker, then);
   }
 
   #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
     return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
-  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {
+  /** Reports what the storage did with `items` (events, metrics), or throws `QueueFullError`. */
+  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, now: number): void {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
+    const { results } = result;
+    let stored = 0;
+    for (let i = 0; i < results.length; i++) if (results[i]!.status === 'stored') stored++;
+    this.#context.metrics.recordSent(stored, now);
     if (this.listenerCount('sent') > 0) {
       for (let i = 0; i < items.length; i++) {
         if (result.results[i]!.status === 'stored') this.emit('sent', infoOf<T>({ ...items[i]!, attempt: 0 }));
@@ -342,6 +385,27 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     });
   }
 
+  /**
+   * What this handle did, from memory (no storage call): counters since the handle was
+   * made; handler durations (`consume()`: start to settle, in ms), rates per second and
+   * the error rate over the last 60 s, on the storage's clock. Each handle counts its own
+   * work: two handles (or processes) on one queue each report theirs; `stats()` gives the
+   * queue's totals.
+   *
+   * ```ts
+   * const { processing, rates, errorRate } = orders.metrics();
+   * console.log(`p95 ${processing.p95} ms, ${rates.ackedPerSec.toFixed(1)} acks/s, ${(errorRate * 100).toFixed(1)} % failed`);
+   * ```
+   */
+  metrics(): QueueMetrics {
+    return snapshot([this.#context.metrics], this.storage.clock.now());
+  }
+
+  /** @internal The recorder behind {@link Queue.metrics}, for a Topic to add its subscriptions up. */
+  get metricsRecorder(): MetricsRecorder {
+    return this.#context.metrics;
+  }
+
   /** Counts for the queue: `{ ready, delayed, inflight }` and lifetime counters. */
   async stats(): Promise<QueueStats> {
     this.#checkOpen();
@@ -496,6 +560,7 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     if (this.#closed) return;
     this.#closed = true;
     for (const close of [...this.#closers]) close();
+    this.#unobserve();
     try {
       await Promise.all([...this.#consumers].map((c) => c.stop()));
     } finally {

@@ -6,6 +6,9 @@ import { disposeWith } from './dispose.js';
 import { ClosedError, RemoteError, TimeoutError } from './errors.js';
 import { reportError, toError } from './events.js';
 import { newId, randomId } from './ids.js';
+import { instrumentation } from './instrumentation.js';
+import { DurationHistogram, type DurationSummary } from './metrics/duration-histogram.js';
+import type { QueueMetrics } from './metrics/queue-metrics.js';
 import type { Message } from './message.js';
 import type { HandlerContext } from './handler-context.js';
 import { type ConsumeOptions, DEFAULTS, QUEUE_OPTION_KEYS, type QueueOptions } from './options.js';
@@ -53,6 +56,20 @@ export interface RequestReplyStats {
   readonly lateReplies: number;
 }
 
+/**
+ * What `requestReply.metrics()` reports: the request queue handle's {@link QueueMetrics}
+ * (requests sent by this instance, and served by its `serve()` handlers), plus the
+ * requester's side: outcomes since the instance was made and latency over the last 60 s.
+ */
+export interface RequestReplyMetrics extends QueueMetrics {
+  /** Requests of this instance that got their reply (a value or a `RemoteError`). */
+  readonly replied: number;
+  /** Requests of this instance that rejected with `TimeoutError`. */
+  readonly timedOut: number;
+  /** From `request()` to its reply, in ms, over the last 60 s (in 5 s steps). */
+  readonly latency: DurationSummary;
+}
+
 /** Events of a {@link RequestReply}. */
 export interface RequestReplyEvents {
   /** A background operation failed (a storage error while sending a reply or consuming replies). */
@@ -74,6 +91,8 @@ const REPLY_POLICY: EnqueuePolicy = { maxLength: undefined, overflow: 'reject', 
 type Reply<Res> = { readonly ok: true; readonly value: Res } | { readonly ok: false; readonly name: string; readonly message: string };
 
 interface Pending {
+  /** When `request()` was called, on the storage's clock. */
+  readonly startedAt: number;
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: TimerHandle | undefined;
@@ -113,6 +132,10 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
   #untimed = 0;
   #releaseHold: (() => void) | undefined = undefined;
   #lateReplies = 0;
+  #replied = 0;
+  #timedOut = 0;
+  /** Made by the first reply: an instance that only serves never pays for it. */
+  #latency: DurationHistogram | undefined = undefined;
   #closed = false;
 
   constructor(name: string, options?: RequestReplyOptions) {
@@ -138,6 +161,15 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
   /** The queue this instance's replies arrive on (unique to the instance). */
   get replyQueue(): string {
     return this.#replyQueue;
+  }
+
+  /**
+   * The request queue's {@link Queue.metrics} for this instance, with the requester's
+   * outcomes and latency. From memory; no storage call.
+   */
+  metrics(): RequestReplyMetrics {
+    const now = this.storage.clock.now();
+    return { ...this.#requests.metrics(), replied: this.#replied, timedOut: this.#timedOut, latency: DurationHistogram.summary(this.#latency ? [this.#latency] : [], now) };
   }
 
   /** Requests waiting for their reply, and replies that came too late. */
@@ -178,9 +210,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
     checkName(`headers["${REPLY_TO}"]`, replyTo);
     const now = this.storage.clock.now();
     const deadline = Number(request.headers[DEADLINE]);
-    await this.storage.enqueue(
-      replyTo,
-      [
+    const items = [
         {
           id: newId(),
           body: reply,
@@ -195,10 +225,15 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
           correlationId: request.correlationId,
           subject: undefined,
         },
-      ],
-      REPLY_POLICY,
-      now,
-    );
+      ];
+    const tracker = instrumentation.hook?.send(replyTo, items, 'send');
+    try {
+      await this.storage.enqueue(replyTo, items, REPLY_POLICY, now);
+    } catch (error) {
+      tracker?.end(error);
+      throw error;
+    }
+    tracker?.end(undefined);
   }
 
   /**
@@ -232,11 +267,11 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
 
     const reply = new Promise<Res>((resolve, reject) => {
       const timer = timed
-        ? clock.setTimer(() => this.#finish(correlationId)?.reject(new TimeoutError(`Request to "${this.name}" got no reply within ${timeout} ms`, timeout)), timeout, true)
+        ? clock.setTimer(() => this.#timedOutAfter(correlationId, timeout), timeout, true)
         : undefined;
       const onAbort = signal ? () => this.#finish(correlationId)?.reject(signal.reason) : undefined;
       if (signal) signal.addEventListener('abort', onAbort!, { once: true });
-      this.#pending.set(correlationId, { resolve: resolve as (value: never) => void, reject, timer, signal, onAbort });
+      this.#pending.set(correlationId, { startedAt: clock.now(), resolve: resolve as (value: never) => void, reject, timer, signal, onAbort });
       if (!timed && ++this.#untimed === 1) this.#releaseHold = schedulerOf(this.storage).hold();
     });
 
@@ -246,6 +281,13 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
       this.#finish(correlationId)?.reject(error);
     }
     return reply;
+  }
+
+  #timedOutAfter(correlationId: string, timeout: number): void {
+    const pending = this.#finish(correlationId);
+    if (!pending) return;
+    this.#timedOut++;
+    pending.reject(new TimeoutError(`Request to "${this.name}" got no reply within ${timeout} ms`, timeout));
   }
 
   /** Removes a pending request and everything it holds; undefined if it already finished. */
@@ -277,6 +319,9 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
       this.#lateReplies++;
       return;
     }
+    const now = this.storage.clock.now();
+    this.#replied++;
+    (this.#latency ??= new DurationHistogram()).at(now).add(now - pending.startedAt);
     const reply = message.body;
     if (typeof reply !== 'object' || reply === null) pending.reject(new RemoteError('Malformed reply', 'Error'));
     else if (reply.ok) pending.resolve(reply.value as never);

@@ -3,7 +3,9 @@ import type { Handler } from './consumer.js';
 import { disposeWith } from './dispose.js';
 import { ClosedError, PocketMQError } from './errors.js';
 import { reportError } from './events.js';
+import { instrumentation, type SendTracker } from './instrumentation.js';
 import { isThenable } from './is-thenable.js';
+import { MetricsRecorder, type QueueMetrics, snapshot } from './metrics/queue-metrics.js';
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
@@ -291,6 +293,8 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
   readonly #attached = new Set<Subscription<T>>();
   /** The latest publishes of this tick waiting to be stored, all to the same targets. */
   #pending: PendingStore | undefined = undefined;
+  /** This handle's publishes, for {@link Topic.metrics}. */
+  readonly #metrics: MetricsRecorder;
   #closed = false;
 
   constructor(name: string, options?: TopicOptions) {
@@ -304,6 +308,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     this.storage = checkStorage(o.storage);
     this.#dedupeWindow = o.dedupeWindow === undefined ? DEFAULTS.dedupeWindow : checkMs('options.dedupeWindow', o.dedupeWindow);
     this.#registry = registryOf(this.storage, this.name);
+    this.#metrics = new MetricsRecorder(this.storage.clock.now());
   }
 
   /**
@@ -317,24 +322,45 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     // a publish to live listeners does otherwise. One reaction to the shared read.
     let item: NewMessage;
     let read: Promise<unknown>;
+    const hook = instrumentation.hook;
+    let tracker: SendTracker | undefined;
     try {
       this.#checkOpen();
       item = this.#newMessage(body, options, 'options', 'body');
+      if (hook !== undefined) {
+        const items = [item];
+        tracker = hook.send(this.name, items, 'publish');
+        item = items[0]!;
+      }
       read = this.#registry.refresh();
     } catch (error) {
+      tracker?.end(error);
       return Promise.reject(error);
     }
-    return read.then(() => this.#publishRead(item));
+    const published = read.then(() => this.#publishRead(item));
+    if (tracker === undefined) return published;
+    return published.then(
+      (id) => {
+        tracker.end(undefined);
+        return id;
+      },
+      (error: unknown) => {
+        tracker.end(error);
+        throw error;
+      },
+    );
   }
 
   /** The rest of {@link Topic.publish} once the subscriptions are up to date. */
   #publishRead(item: NewMessage): string | Promise<string> {
     const targets = this.#registry.targets(item.subject);
     if (targets.length === 0) {
+      this.#metrics.recordSent(1, this.storage.clock.now());
       this.#announce(item, 0);
       return item.id;
     }
     return this.#storeLater(targets, item).then(() => {
+      this.#metrics.recordSent(1, this.storage.clock.now());
       this.#announce(item, targets.length);
       return item.id;
     });
@@ -353,6 +379,18 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
       return this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`);
     });
     if (messages.length === 0) return [];
+    const tracker = instrumentation.hook?.send(this.name, messages, 'publish');
+    try {
+      await this.#publishBatch(messages);
+    } catch (error) {
+      tracker?.end(error);
+      throw error;
+    }
+    tracker?.end(undefined);
+    return messages.map((m) => m.id);
+  }
+
+  async #publishBatch(messages: readonly NewMessage[]): Promise<void> {
     await this.#registry.refresh();
     const groups = new Map<string, { targets: string[]; items: NewMessage[] }>();
     const counts: number[] = [];
@@ -369,8 +407,8 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     // Publishes made before this batch are stored first.
     this.#flush();
     for (const { targets, items: grouped } of groups.values()) await this.#store(targets, grouped);
+    this.#metrics.recordSent(messages.length, this.storage.clock.now());
     for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!);
-    return messages.map((m) => m.id);
   }
 
   /**
@@ -517,6 +555,20 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
       throw expected('name', `a subscription name of at most ${MAX_NAME_LENGTH - this.name.length - 1} characters on topic "${this.name}"`, name, RangeError);
     }
     return queueName;
+  }
+
+  /**
+   * The shape of `queue.metrics()` for this handle: `sent` and `rates.sentPerSec` count
+   * its publishes (with or without subscribers); the delivery counters, handler durations
+   * and error rate add up the durable subscriptions attached through this handle now.
+   */
+  metrics(): QueueMetrics {
+    const recorders = [this.#metrics];
+    for (const subscription of this.#attached) {
+      const queue = subscription.queue;
+      if (queue !== undefined) recorders.push(queue.metricsRecorder);
+    }
+    return snapshot(recorders, this.storage.clock.now());
   }
 
   /** The durable subscriptions recorded in the storage, with their filters. */

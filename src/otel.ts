@@ -1,0 +1,2 @@
+export { instrument } from './otel/instrument.js';
+export type { InstrumentOptions } from './otel/instrument.js';
