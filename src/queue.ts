@@ -15,11 +15,13 @@ import {
   newMessage,
   resolveSendOptions,
   type ResolvedQueueOptions,
+  type ResolvedSendOptions,
   type SendOptions,
 } from './options.js';
 import { QueueContext } from './queue-context.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';
 import type { SchedulingHandle } from './schedule-operations.js';
+import { validateWith } from './schema.js';
 import { schedulerOf } from './scheduler.js';
 import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
@@ -51,7 +53,7 @@ export function checkStorage(value: unknown): Storage {
  * orders.consume(async (msg) => process(msg.body));
  * ```
  */
-export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
+export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
   /** The queue's name in its storage. */
   readonly name: string;
   /** The storage the queue's messages live in. */
@@ -65,7 +67,11 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
   readonly #unlisten: () => void;
   #closed = false;
 
-  constructor(name: string, options?: QueueOptions) {
+  /**
+   * With `options.schema`, `T` (what handlers get) and `In` (what `send()` takes) are
+   * inferred from the schema: `new Queue('signups', { schema: z.object({ email: z.string() }) })`.
+   */
+  constructor(name: string, options?: QueueOptions<T, In>) {
     super();
     this.name = checkName('name', name);
     this.storage = checkStorage((options as { storage?: unknown } | undefined)?.storage);
@@ -106,7 +112,8 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
    * instance, a function, a bigint, a cycle...) rejects with `InvalidBodyError`
    * (code `ERR_INVALID_BODY`, with the `path` to the value), storing nothing.
    */
-  send(body: T, options?: SendOptions): Promise<string> {
+  send(body: In, options?: SendOptions): Promise<string> {
+    if (this.#options.schema) return this.#sendValidated(body, options);
     // Not an async function: its frame and the two closures of its `await` were the
     // largest part of a send's garbage. One reaction to the storage's promise instead.
     let stored: Promise<EnqueueResult>;
@@ -125,35 +132,61 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     });
   }
 
+  /** {@link Queue.send} with a schema: the body is validated first, and stored only if it passes. */
+  async #sendValidated(body: In, options: SendOptions | undefined): Promise<string> {
+    this.#checkOpen();
+    const sendOptions = resolveSendOptions(options, 'options');
+    const output = await validateWith(this.#options.schema!, body, { argument: 'body' });
+    this.#checkOpen();
+    const now = this.storage.clock.now();
+    const items = [this.#newMessageResolved(body, sendOptions, now, 'body')];
+    const result = await this.storage.enqueue(this.name, items, this.#policy, now);
+    this.#afterEnqueue(items, result, [output]);
+    return result.results[0]!.id;
+  }
+
   /**
    * Stores several messages in one storage operation: all of them, or (when they
    * would exceed `maxLength` with `overflow: 'reject'`, or an item is invalid) none.
+   * With a `schema`, every body is validated before anything is stored: one invalid
+   * body rejects the whole batch with a `ValidationError` naming it (`items[2].body`).
    * Resolves with the ids in order.
    */
-  async sendBatch(items: readonly BatchItem<T>[]): Promise<string[]> {
+  async sendBatch(items: readonly BatchItem<In>[]): Promise<string[]> {
     this.#checkOpen();
     if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
-    const now = this.storage.clock.now();
-    const messages = items.map((item, i) => {
+    items.forEach((item, i) => {
       if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`, now, `items[${i}].body`);
     });
+    const resolved = items.map((item, i) => resolveSendOptions(item.options, `items[${i}].options`));
+    const schema = this.#options.schema;
+    const outputs = schema ? await Promise.all(items.map((item, i) => validateWith(schema, item.body, { argument: `items[${i}].body` }))) : undefined;
+    if (schema) this.#checkOpen();
+    const now = this.storage.clock.now();
+    const messages = items.map((item, i) => this.#newMessageResolved(item.body, resolved[i]!, now, `items[${i}].body`));
     if (messages.length === 0) return [];
     const result = await this.storage.enqueue(this.name, messages, this.#policy, now);
-    this.#afterEnqueue(messages, result);
+    this.#afterEnqueue(messages, result, outputs);
     return result.results.map((r) => r.id);
   }
 
-  #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
-    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
+  #newMessage(body: In, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
+    return this.#newMessageResolved(body, resolveSendOptions(options, prefix), now, bodyArgument);
   }
 
-  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult): void {
+  #newMessageResolved(body: In, options: ResolvedSendOptions, now: number, bodyArgument: string): NewMessage {
+    return newMessage(body, options, now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
+  }
+
+  /** `outputs`: the schema's output for each item, what `'sent'` shows (as a handler will see it). */
+  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, outputs?: readonly unknown[]): void {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
     if (this.listenerCount('sent') > 0) {
       for (let i = 0; i < items.length; i++) {
-        if (result.results[i]!.status === 'stored') this.emit('sent', infoOf<T>({ ...items[i]!, attempt: 0 }));
+        if (result.results[i]!.status !== 'stored') continue;
+        const sent = outputs ? { ...items[i]!, body: outputs[i], attempt: 0 } : { ...items[i]!, attempt: 0 };
+        this.emit('sent', infoOf<T>(sent));
       }
     }
   }
