@@ -1,12 +1,13 @@
 /**
  * Dead-letter analysis: payments that fail every attempt land in the dead-letter
  * queue with the reason and last error in their headers. Once the payment
- * gateway is back, an analyst pass redrives the retryable ones to the main queue
- * and records the rest for a person to look at.
+ * gateway is back, an analyst pass looks at the dead letters without taking them
+ * (`peek`), records and removes those a retry cannot fix (`remove`), and redrives
+ * the rest back to the queue they came from (`redrive`), each from attempt 1.
  *
  * Run it: npx tsx examples/dead-letter-analysis.ts
  */
-import { DEAD_LETTER_HEADERS, MemoryStorage, type Message, Queue } from '../src/index.js';
+import { DEAD_LETTER_HEADERS, MemoryStorage, Queue } from '../src/index.js';
 import { type ExampleOptions, isMain } from './run-main.js';
 
 interface Payment {
@@ -78,29 +79,18 @@ export async function main({ storage = new MemoryStorage(), log = () => {} }: Ex
 
   gatewayUp = true;
   log('gateway is back; analysing the dead-letter queue');
-  for (;;) {
-    const batch: Message<Payment>[] = await dlq.receive({ max: 10 });
-    if (batch.length === 0) break;
-    for (const msg of batch) {
-      const reason = msg.headers[DEAD_LETTER_HEADERS.reason] ?? 'unknown';
-      const error = msg.headers[DEAD_LETTER_HEADERS.error] ?? '';
-      if (isRetryable(reason, error)) {
-        await payments.send(msg.body);
-        result.redriven++;
-        log(`redrove ${msg.body.id} (${error})`);
-      } else {
-        const failure = {
-          id: msg.body.id,
-          reason,
-          error,
-          attempts: Number(msg.headers[DEAD_LETTER_HEADERS.attempts]),
-        };
-        result.recorded.push(failure);
-        log(`recorded ${failure.id} for investigation: ${failure.reason}`);
-      }
-      await msg.ack();
-    }
+  for (const msg of await dlq.peek({ max: 100 })) {
+    const reason = msg.headers[DEAD_LETTER_HEADERS.reason] ?? 'unknown';
+    const error = msg.headers[DEAD_LETTER_HEADERS.error] ?? '';
+    if (isRetryable(reason, error)) continue;
+    const failure = { id: msg.body.id, reason, error, attempts: Number(msg.headers[DEAD_LETTER_HEADERS.attempts]) };
+    result.recorded.push(failure);
+    log(`recorded ${failure.id} for investigation: ${failure.reason}`);
+    await dlq.remove(msg.id);
   }
+  // Every dead letter left goes back to its `x-original-queue`, in order, as a new message.
+  result.redriven = await dlq.redrive();
+  log(`redrove ${result.redriven} payments`);
 
   await payments.idle();
   await worker.stop();

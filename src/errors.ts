@@ -33,7 +33,7 @@ function brand(prototype: object): void {
  * - `ERR_UNHANDLED_ERROR`: the process warning for an `'error'` nobody listened to (the error is the `cause`).
  * - `ERR_SUBSCRIPTIONS_UNREADABLE`, `ERR_TOO_MANY_SUBSCRIPTION_CHANGES`: a topic's recorded subscriptions cannot be used.
  * - `ERR_STORAGE_DIR_WORLD_WRITABLE`: a FileStorage `'warning'`: its existing directory is writable by every user.
- * - `ERR_UNSUPPORTED` ({@link UnsupportedError}): the storage does not implement an optional operation (schedules).
+ * - `ERR_UNSUPPORTED` ({@link UnsupportedError}): the storage does not implement an optional operation (schedules; `remove`, `redrive`, `peek` by state).
  * - `ERR_RUN_LIMIT` ({@link RunLimitError}): `TestClock.runAll()` fired its `limit` of timers and work was still due.
  * - `ERR_HANDLER_STALLED`: the process warning of a `TestClock` that stopped waiting for a handler (see `pocketmq/testing`).
  * - `ERR_WRITE_NO_PROGRESS`: the OS accepted no byte of a log write (the `cause` of an `ERR_STORAGE_FAILED`).
@@ -281,7 +281,8 @@ export class RunLimitError extends PocketMQError {
 
 /**
  * The storage does not implement an optional operation (a third-party storage without
- * schedules, given to `queue.schedule()`): nothing was done.
+ * schedules or admin operations, given to `queue.schedule()` or `queue.redrive()`):
+ * nothing was done.
  */
 export class UnsupportedError extends PocketMQError {
   /** The operation refused, e.g. `'schedule'`. */

@@ -34,7 +34,7 @@ export type { LiveListener } from './subscription.js';
 export type { RequestHandler, RequestOptions, RequestReplyEvents, RequestReplyOptions, RequestReplyStats, ServeOptions } from './request-reply.js';
 export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
-export type { MessageInfo, NackOptions } from './message.js';
+export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';
 export type { QueueEvents } from './events.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle, TimerKind, WorkInfo } from './clock.js';
@@ -43,9 +43,11 @@ export type {
   BackoffFunction,
   BackoffOptions,
   ConsumeOptions,
+  PeekOptions,
   QueueOptions,
   RateLimit,
   ReceiveOptions,
+  RedriveOptions,
   ResolvedQueueOptions,
   SendOptions,
   StopOptions,
@@ -63,6 +65,9 @@ export type {
   ClaimRequest,
   ClaimResult,
   Delivery,
+  BrowsedMessage,
+  MessageState,
+  RedriveRequest,
   DeadLettered,
   DeadLetterInfo,
   QueueStats,

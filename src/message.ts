@@ -1,5 +1,5 @@
 import { AlreadySettledError, PocketMQError } from './errors.js';
-import type { Receipt, StoredMessage } from './storage/storage.js';
+import type { MessageState, Receipt, StoredMessage } from './storage/storage.js';
 import { checkKeys, checkMs, checkObject, checkString } from './validate.js';
 
 /**
@@ -28,6 +28,16 @@ export interface MessageInfo<T> {
   readonly correlationId: string | undefined;
   readonly group: string | undefined;
   readonly subject: string | undefined;
+}
+
+/** A message as `Queue.peek` lists it: where it is in its queue's life, and its times. */
+export interface PeekedMessage<T> extends MessageInfo<T> {
+  /** `'ready'`, `'delayed'` or `'inflight'`: the state it was listed for. */
+  readonly state: MessageState;
+  /** When it became (or becomes) deliverable, in ms since the epoch on the storage's clock. */
+  readonly availableAt: number;
+  /** When its lease runs out unless settled or extended: set for an in-flight message only. */
+  readonly leaseUntil: number | undefined;
 }
 
 /** Options of {@link Message.nack}. */

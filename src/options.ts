@@ -2,7 +2,7 @@ import { checkBody } from './body.js';
 import { newId } from './ids.js';
 import { checkSchema } from './schema.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
-import type { NewMessage, Storage } from './storage/storage.js';
+import type { MessageState, NewMessage, Storage } from './storage/storage.js';
 import {
   checkFunction,
   checkHeaders,
@@ -149,6 +149,26 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link Queue.peek}. */
+export interface PeekOptions {
+  /** Most messages to return (1–10 000). @defaultValue `10` */
+  max?: number;
+  /**
+   * Which messages: `'ready'` (deliverable, in delivery order, then those waiting behind
+   * their FIFO group's head), `'delayed'` (waiting for a delay or retry backoff, earliest
+   * first) or `'inflight'` (leased, earliest lease end first). @defaultValue `'ready'`
+   */
+  state?: MessageState;
+}
+
+/** Options of {@link Queue.redrive}. */
+export interface RedriveOptions {
+  /** Most messages to move (an integer >= 1). @defaultValue all the ready messages */
+  max?: number;
+  /** The queue to move every message to, instead of each one's `x-original-queue` header. */
+  to?: string;
+}
+
 /** Every default in one place; the docs cite these. A queue's `deadLetter` defaults to `` `${name}.dlq` ``. */
 export const DEFAULTS = {
   /** {@link QueueOptions.visibilityTimeout}, in ms. */
@@ -171,7 +191,38 @@ export const DEFAULTS = {
   abandon: false,
   /** RequestReply: how long `request()` waits for a reply, in ms. */
   requestTimeout: 30_000,
+  /** {@link PeekOptions.max}. */
+  peekMax: 10,
+  /** {@link PeekOptions.state}. */
+  peekState: 'ready' as MessageState,
+  /** {@link RedriveOptions.max}: no bound. */
+  redriveMax: Infinity,
 } as const;
+
+/** The most messages one `peek()` returns. */
+const PEEK_LIMIT = 10_000;
+
+/** Validates `peek()`'s argument: options, or the old form, a bare `max`. */
+export function resolvePeekOptions(options: unknown): Required<PeekOptions> {
+  if (options === undefined) return { max: DEFAULTS.peekMax, state: DEFAULTS.peekState };
+  // Anything but an object is the bare `max` of `peek(max)`, and errors name it so.
+  if (typeof options !== 'object' || options === null) return { max: checkInteger('max', options, 1, PEEK_LIMIT), state: DEFAULTS.peekState };
+  const o = checkObject('options', options);
+  checkKeys('options', o, ['max', 'state']);
+  return {
+    max: o.max === undefined ? DEFAULTS.peekMax : checkInteger('options.max', o.max, 1, PEEK_LIMIT),
+    state: o.state === undefined ? DEFAULTS.peekState : checkOneOf('options.state', o.state, ['ready', 'delayed', 'inflight']),
+  };
+}
+
+/** Validates `redrive()`'s options; `queue` is the queue redriven, which `to` may not name. */
+export function resolveRedriveOptions(queue: string, options: unknown): { max: number; to: string | undefined } {
+  const o = options === undefined ? {} : checkObject('options', options);
+  checkKeys('options', o, ['max', 'to']);
+  const to = o.to === undefined ? undefined : checkName('options.to', o.to);
+  if (to === queue) throw expected('options.to', `a queue other than the queue redriven ("${queue}")`, to);
+  return { max: o.max === undefined ? DEFAULTS.redriveMax : checkInteger('options.max', o.max, 1), to };
+}
 
 /** Appended to a queue's name to name its default dead-letter queue. */
 const DEAD_LETTER_SUFFIX = '.dlq';

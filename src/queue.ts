@@ -1,17 +1,21 @@
 import { Emitter } from './event-emitter.js';
 import { Consumer, type Handler } from './consumer.js';
 import { disposeWith } from './dispose.js';
-import { ClosedError, InvalidArgumentError, QueueFullError } from './errors.js';
+import { ClosedError, InvalidArgumentError, PocketMQError, QueueFullError, UnsupportedError } from './errors.js';
 import type { QueueEvents } from './events.js';
-import { infoOf, Message, type MessageInfo } from './message.js';
+import { infoOf, Message, type PeekedMessage } from './message.js';
 import {
   checkFunction,
   type ConsumeOptions,
+  type PeekOptions,
   type QueueOptions,
+  type RedriveOptions,
   type ReceiveOptions,
   resolveConsumeOptions,
   resolveQueueOptions,
+  resolvePeekOptions,
   resolveReceiveOptions,
+  resolveRedriveOptions,
   newMessage,
   resolveSendOptions,
   type ResolvedQueueOptions,
@@ -26,6 +30,14 @@ import { schedulerOf } from './scheduler.js';
 import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
 import { checkInteger, checkName, expected } from './validate.js';
+
+/** Messages one storage operation of {@link Queue.redrive} moves at most. */
+const REDRIVE_SLICE = 1000;
+
+/** The error of an admin operation the queue's storage does not implement (a third-party adapter). */
+function unsupported(member: string, operation: string): UnsupportedError {
+  return new UnsupportedError(operation.slice(0, operation.indexOf('(')), `${operation} needs a storage with \`${member}()\`; this storage has none`);
+}
 
 /** One item of {@link Queue.sendBatch}. */
 export interface BatchItem<T> {
@@ -377,12 +389,84 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
     return removed;
   }
 
-  /** Up to `max` ready messages in delivery order, without leasing them. */
-  async peek(max = 10): Promise<MessageInfo<T>[]> {
+  /**
+   * Lists up to `max` messages of one state without leasing them, with their headers
+   * (a dead letter's `x-dead-*` story included), attempts and times: `'ready'` ones
+   * (the default) in delivery order, then those waiting behind their FIFO group's head;
+   * `'delayed'` ones earliest first; `'inflight'` ones by lease end, with `leaseUntil`.
+   * `peek(20)` is `peek({ max: 20 })`. Rejects with code `'ERR_UNSUPPORTED'` for a
+   * state other than `'ready'` on a storage without `browse` (a third-party adapter).
+   * Bodies are as stored: with a `schema`, what was sent (its input type `In`), not validated.
+   */
+  async peek(options?: number | PeekOptions): Promise<PeekedMessage<In>[]> {
     this.#checkOpen();
-    checkInteger('max', max, 1, 10_000);
-    const stored = await this.storage.peek(this.name, max, this.storage.clock.now());
-    return stored.map((m) => infoOf<T>(m));
+    const { max, state } = resolvePeekOptions(options);
+    const now = this.storage.clock.now();
+    if (this.storage.browse === undefined) {
+      if (state !== 'ready') throw unsupported('browse', `peek({ state: '${state}' })`);
+      const stored = await this.storage.peek(this.name, max, now);
+      return stored.map((m) => ({ ...infoOf<In>(m), state, availableAt: m.availableAt, leaseUntil: undefined }));
+    }
+    const listed = await this.storage.browse(this.name, state, max, now);
+    return listed.map(({ message, leaseUntil }) => ({ ...infoOf<In>(message), state, availableAt: message.availableAt, leaseUntil }));
+  }
+
+  /**
+   * Removes one waiting (ready, delayed, or behind its FIFO group's head) message by id.
+   * Resolves `true` if it was removed, `false` if it is in flight (its consumer settles
+   * it) or not in the queue. No event is emitted and no counter changes; a `dedupeId` it
+   * was sent with stays remembered for the dedupe window. Rejects with a `TypeError`
+   * naming `id` when it is not a non-empty string.
+   */
+  async remove(id: string): Promise<boolean> {
+    this.#checkOpen();
+    if (typeof id !== 'string' || id.length === 0) throw expected('id', 'a message id (a non-empty string)', id);
+    if (this.storage.remove === undefined) throw unsupported('remove', 'remove()');
+    const removed = await this.storage.remove(this.name, id, this.storage.clock.now());
+    if (removed) this.#context.scheduler.wake(this.name);
+    return removed;
+  }
+
+  /**
+   * Moves up to `max` (default: all those ready when it is called) ready messages of
+   * this queue, usually a dead-letter queue, in delivery order, each back to the queue
+   * its `x-original-queue` header names, or to `to`. Each message moves atomically: a
+   * crash leaves it in exactly one of the two queues, never lost, never in both. A moved message keeps its id, body, priority,
+   * group, correlationId, subject and user headers; its `x-dead-*`, `x-original-queue`
+   * and `x-attempts` headers are gone and `x-redrive-count` counts its redrives; its
+   * attempt count is 0 (its next delivery is attempt 1). It is stored whatever the
+   * target's dedupe window remembers and beyond its `maxLength`, with no TTL.
+   * Messages without an origin (or whose header names no valid queue, or this one) and
+   * without `to` stay. Resolves with the number moved. Delayed and in-flight messages
+   * are not moved.
+   *
+   * ```ts
+   * const dlq = new Queue('orders.dlq', { storage });
+   * await dlq.redrive();                       // every dead letter back to its queue
+   * await dlq.redrive({ max: 100, to: 'orders.retry' });
+   * ```
+   */
+  async redrive(options?: RedriveOptions): Promise<number> {
+    this.#checkOpen();
+    const resolved = resolveRedriveOptions(this.name, options);
+    const { to } = resolved;
+    let { max } = resolved;
+    const { storage } = this;
+    if (storage.redrive === undefined) throw unsupported('redrive', 'redrive()');
+    // "All" is what is ready now: a message that fails again and comes back while the
+    // redrive runs waits for the next one, so the loop always ends.
+    if (max === Infinity) max = (await storage.stats(this.name, storage.clock.now())).ready;
+    let moved = 0;
+    // In slices, each one storage operation: a large dead-letter queue never holds the
+    // storage (a Redis server, the file log's batch) for one long step.
+    while (moved < max) {
+      const want = Math.min(REDRIVE_SLICE, max - moved);
+      const count = await storage.redrive(this.name, { max: want, to }, storage.clock.now());
+      moved += count;
+      if (count < want) break;
+    }
+    if (moved > 0) this.#context.scheduler.wake(this.name);
+    return moved;
   }
 
   /**

@@ -114,6 +114,11 @@ const NAME = /* @__PURE__ */ new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,${MAX_NA
  */
 export const RESERVED_SEPARATOR = '::';
 
+/** Whether `value` is a name a handle accepts (see {@link checkName}): no reserved name, no `..`. */
+export function isName(value: unknown): value is string {
+  return typeof value === 'string' && NAME.test(value) && !value.includes('..') && !value.includes(RESERVED_SEPARATOR);
+}
+
 export function checkName(name: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME.test(value) || value.includes('..')) {
     throw expected(name, `a name of 1-${MAX_NAME_LENGTH} letters, digits or . _ - : / that starts with a letter or digit and has no ".."`, value);

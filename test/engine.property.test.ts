@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { DEAD_LETTER_HEADERS } from '../src/dead-letter-headers.js';
 import { ENGINE_ERRORS } from '../src/storage/engine-storage.js';
+import { isName } from '../src/validate.js';
 import type { EnqueuePolicy, Receipt } from '../src/storage/storage.js';
 import {
   type AckHow,
@@ -28,6 +29,7 @@ import {
   OBSERVED,
   PATH,
   type Queue,
+  type RedriveSource,
   REPLAY,
   RUNS,
   scheduleView,
@@ -390,6 +392,38 @@ class UnscheduleCommand implements Cmd {
   }
 }
 
+class RemoveCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly pick: number,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    const id = `m${1 + (this.pick % Math.max(1, world.nextId))}`;
+    expect(engine.remove(this.queue, id, world.now), `remove ${id}`).toBe(world.model.remove(this.queue, id, world.now));
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `remove(${this.queue}, ${this.pick})`;
+  }
+}
+
+class RedriveCommand implements Cmd {
+  constructor(
+    readonly source: RedriveSource,
+    readonly max: number,
+  ) {}
+  check = () => true;
+  run(world: World, engine: Engine): void {
+    const moved = engine.redrive(this.source, { max: this.max, to: undefined }, isName, world.now);
+    expect(moved, 'redrive').toBe(world.model.redrive(this.source, this.max, world.now));
+    compareAll(world, engine);
+  }
+  toString(): string {
+    return `redrive(${this.source}, ${this.max})`;
+  }
+}
+
 const commands = commandArbitraries<Cmd>({
   enqueue: (...args) => new EnqueueCommand(...args),
   enqueueMany: (...args) => new EnqueueManyCommand(...args),
@@ -406,6 +440,8 @@ const commands = commandArbitraries<Cmd>({
   schedule: (...args) => new ScheduleCommand(...args),
   fireSchedule: (...args) => new FireScheduleCommand(...args),
   unschedule: (...args) => new UnscheduleCommand(...args),
+  remove: (...args) => new RemoveCommand(...args),
+  redrive: (...args) => new RedriveCommand(...args),
 });
 
 describe('Engine against the reference model', () => {

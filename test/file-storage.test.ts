@@ -74,6 +74,25 @@ describe('FileStorage: replay after reopen', () => {
     expect(Object.getPrototypeOf(a!.headers)).toBe(Object.prototype);
   });
 
+  it('.redrive() and .remove() - what they moved and removed stays so after reopen, counters included', async () => {
+    const clock = new TestClock(START);
+    const storage = storageAt(tempDir(), clock);
+    const dead = (id: string) => message(id, START, { headers: { k: 'v', 'x-original-queue': 'jobs', 'x-dead-reason': 'max-attempts' }, group: 'g' });
+    await storage.enqueue('jobs.dlq', [dead('a'), dead('b'), dead('c'), message('plain', START)], { ...POLICY, deadLetter: false }, START);
+    expect(await storage.remove('jobs.dlq', 'c', START)).toBe(true);
+    expect(await storage.redrive('jobs.dlq', { max: 10, to: undefined }, START)).toBe(2);
+    const again = await reopen(storage, clock);
+    const moved = await again.browse('jobs', 'ready', 10, START);
+    expect(moved.map(({ message: m }) => [m.id, m.attempt, m.group, m.headers])).toEqual([
+      ['a', 0, 'g', { k: 'v', 'x-redrive-count': '1' }],
+      ['b', 0, 'g', { k: 'v', 'x-redrive-count': '1' }],
+    ]);
+    expect((await again.peek('jobs.dlq', 10, START)).map((m) => m.id)).toEqual(['plain']);
+    expect(await again.stats('jobs', START)).toMatchObject({ ready: 2, sent: 2 });
+    expect(await again.stats('jobs.dlq', START)).toMatchObject({ ready: 1, sent: 4, acked: 0, deadLettered: 0, expired: 0 });
+    expect(await again.queues(START)).toEqual(['jobs', 'jobs.dlq']);
+  });
+
   it('.enqueue() - a dedupeId is still remembered after reopen', async () => {
     const clock = new TestClock(START);
     const storage = storageAt(tempDir(), clock);

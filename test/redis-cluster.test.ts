@@ -165,6 +165,23 @@ describe('RedisStorage on Redis Cluster', () => {
     await s.close();
   });
 
+  it('redrives within a family, rejects a redrive to another family with ERR_REDIS_CROSS_SLOT moving nothing, and lists queues of every node', async () => {
+    const clock = new TestClock(1_700_000_000_000);
+    const s = storage(freshPrefix(), { clock });
+    const now = clock.now();
+    const dead = (id: string) => newMessage(id, now, { headers: { 'x-original-queue': 'orders' } });
+    await s.enqueue('orders.dlq', [dead('a'), dead('b')], POLICY, now);
+    await s.enqueue('invoices', [newMessage('i', now)], POLICY, now);
+    const dlq = new Queue('orders.dlq', { storage: s });
+    await expect(dlq.redrive({ to: 'invoices' })).rejects.toMatchObject({ code: 'ERR_REDIS_CROSS_SLOT', message: expect.stringContaining('"invoices"') });
+    expect(await s.stats('orders.dlq', now)).toMatchObject({ ready: 2 });
+    expect(await dlq.redrive({ max: 1 })).toBe(1);
+    expect((await s.peek('orders', 10, now)).map((m) => m.id)).toEqual(['a']);
+    expect(await s.queues(now)).toEqual(['invoices', 'orders', 'orders.dlq']);
+    await dlq.close();
+    await s.close();
+  });
+
   it("with keyTag 'queue', rejects dead-lettering into another queue with ERR_REDIS_CROSS_SLOT rather than Redis's CROSSSLOT", async () => {
     const clock = new TestClock(1_700_000_000_000);
     const s = storage(freshPrefix(), { clock, keyTag: 'queue' });

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { type Message, type MessageInfo, Queue, RequestReply, type StandardSchemaV1, Topic, type QueueOptions } from '../src/index.js';
+import { type Message, type MessageInfo, type PeekedMessage, Queue, RequestReply, type StandardSchemaV1, Topic, type QueueOptions } from '../src/index.js';
 
 const Signup = z.object({ email: z.string(), age: z.number() });
 const SignupV = v.object({ email: v.string(), age: v.number() });
@@ -32,6 +32,8 @@ describe('body types inferred from a schema', () => {
       q.consume(async (msg) => expectTypeOf(msg.body.at).toEqualTypeOf<Date>());
       expectTypeOf(q.receive).returns.resolves.toEqualTypeOf<Message<{ at: Date }>[]>();
       q.on('sent', (m) => expectTypeOf(m).toEqualTypeOf<MessageInfo<{ at: Date }>>());
+      // peek() shows bodies as stored: what was sent.
+      expectTypeOf(q.peek).returns.resolves.toEqualTypeOf<PeekedMessage<{ at: string }>[]>();
     }
   });
 

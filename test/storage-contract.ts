@@ -737,6 +737,301 @@ export function describeStorage(name: string, make: StorageFactory): void {
       });
     });
 
+    describe('admin operations', () => {
+      /** A dead letter of QUEUE as a dead-letter copy stores it, with the user headers `own`. */
+      const deadLetter = (id: string, now: number, fields: Partial<NewMessage> = {}, own: Record<string, string> = {}) =>
+        message(id, now, {
+          ...fields,
+          headers: { ...own, 'x-dead-reason': 'max-attempts', 'x-dead-error': 'boom', 'x-original-queue': QUEUE, 'x-attempts': '3', 'x-dead-at': String(now) },
+        });
+
+      async function redrive({ storage, clock }: Context, max = 100, to?: string, queue = DLQ): Promise<number> {
+        expect(storage.redrive).toBeTypeOf('function');
+        return storage.redrive!(queue, { max, to }, clock.now());
+      }
+
+      contract('.remove() - removes a ready, a delayed or a group-waiting message by id; false for one in flight or unknown', async (c) => {
+        expect(c.storage.remove).toBeTypeOf('function');
+        const now = c.clock.now();
+        await enqueue(c, [
+          message('inflight', now),
+          message('ready', now),
+          message('delayed', now, { delay: 500 }),
+          message('g1', now, { group: 'g' }),
+          message('g2', now, { group: 'g' }),
+          message('g3', now, { group: 'g' }),
+        ]);
+        const { receipt } = await claimOne(c);
+        expect(await c.storage.remove!(QUEUE, 'inflight', now)).toBe(false);
+        expect(await c.storage.remove!(QUEUE, 'unknown', now)).toBe(false);
+        expect(await c.storage.remove!('never-used', 'ready', now)).toBe(false);
+        expect(await c.storage.remove!(QUEUE, 'ready', now)).toBe(true);
+        expect(await c.storage.remove!(QUEUE, 'ready', now)).toBe(false);
+        expect(await c.storage.remove!(QUEUE, 'delayed', now)).toBe(true);
+        expect(await c.storage.remove!(QUEUE, 'g2', now)).toBe(true);
+        expect(await stats(c)).toMatchObject({ ready: 2, delayed: 0, inflight: 1, sent: 6, acked: 0, deadLettered: 0, expired: 0 });
+        // The head removed, the group goes on with its next member.
+        expect(await c.storage.remove!(QUEUE, 'g1', now)).toBe(true);
+        await c.clock.advance(500);
+        expect(await claimIds(c)).toEqual(['g3']);
+        expect(await ack(c, receipt)).toBe('ok');
+      });
+
+      contract('.remove() - keeps the dedupeId of the removed message remembered for its window', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now, { dedupeId: 'k' })]);
+        expect(await c.storage.remove!(QUEUE, 'a', now)).toBe(true);
+        expect((await enqueue(c, [message('b', now, { dedupeId: 'k' })])).results).toEqual([{ id: 'a', status: 'duplicate' }]);
+        expect(await stats(c)).toMatchObject({ ready: 0 });
+      });
+
+      contract('.queues() - lists, sorted, the queues that hold messages or counters, not those forgotten or kept for pocketmq', async (c) => {
+        expect(c.storage.queues).toBeTypeOf('function');
+        const now = c.clock.now();
+        expect(await c.storage.queues!(now)).toEqual([]);
+        // No dead-letter queue: on a Redis Cluster these queues are in slots of their own.
+        const alone = { deadLetter: false } as const;
+        await enqueue(c, [message('a', now)], 'zeta', alone);
+        await enqueue(c, [message('b', now)], 'alpha', alone);
+        await enqueue(c, [message('c', now)], 'events::subscriptions', alone);
+        await enqueue(c, [message('d', now)], 'gone', alone);
+        const { delivered } = await claim(c, alone, 'gone');
+        await c.storage.ack('gone', [delivered[0]!.receipt], now);
+        await c.storage.purge('alpha', now);
+        // Looking at a queue does not make it one that holds something.
+        await c.storage.stats('looked-at', now);
+        await c.storage.peek('looked-at', 10, now);
+        expect(await c.storage.queues!(now)).toEqual(['alpha', 'gone', 'zeta']);
+        expect(await c.storage.forget!('gone', now)).toBe(true);
+        expect(await c.storage.queues!(now)).toEqual(['alpha', 'zeta']);
+      });
+
+      contract('.redrive() - moves ready dead letters back to their queue in order, as new: attempt 0, story headers gone, x-redrive-count', async (c) => {
+        const now = c.clock.now();
+        await enqueue(
+          c,
+          [
+            deadLetter('a', now, { priority: 2, correlationId: 'c1', subject: 's.x', body: { n: 1 } }, { type: 'order' }),
+            deadLetter('b', now),
+            deadLetter('c', now, { priority: 2 }),
+          ],
+          DLQ,
+          { deadLetter: false },
+        );
+        // Delivered once from the dead-letter queue (someone looked) and put back: attempt 1 there.
+        const looked = await claimOne(c, DLQ, { deadLetter: false });
+        expect(looked.message.id).toBe('a');
+        expect(await c.storage.release(DLQ, looked.receipt, now, now)).toBe('ok');
+        await c.clock.advance(10);
+        const t = c.clock.now();
+        expect(await redrive(c)).toBe(3);
+        expect(await stats(c, DLQ)).toMatchObject({ ready: 0, delayed: 0, inflight: 0, sent: 3 });
+        expect(await stats(c)).toMatchObject({ ready: 3, sent: 3 });
+        const moved = (await c.storage.peek(QUEUE, 10, t)).map(fields);
+        expect(moved.map((m) => m.id)).toEqual(['c', 'a', 'b']);
+        expect(moved[1]).toEqual({
+          ...message('a', t, { priority: 2, correlationId: 'c1', subject: 's.x', body: { n: 1 } }),
+          headers: { type: 'order', 'x-redrive-count': '1' },
+          attempt: 0,
+        });
+        const { delivered } = await claim(c);
+        expect(delivered.map((d) => [d.message.id, d.message.attempt])).toEqual([['c', 1], ['a', 1], ['b', 1]]);
+        // Dead-lettered again and redriven again: the count goes on.
+        for (const d of delivered) expect(await c.storage.deadLetter(QUEUE, d.receipt, DLQ, { reason: 'rejected' }, t)).toBe('ok');
+        expect(await redrive(c, 1)).toBe(1);
+        const [again] = await c.storage.peek(QUEUE, 1, t);
+        expect(again!.headers).toEqual({ 'x-redrive-count': '2' });
+        expect(again!.id).toBe('c');
+        expect(await peekIds(c, DLQ)).toEqual(['a', 'b']);
+      });
+
+      contract('.redrive() - moves up to max; to overrides the origin; messages without an origin stay, and so do delayed and in-flight ones', async (c) => {
+        const now = c.clock.now();
+        await enqueue(
+          c,
+          [
+            message('plain', now, { headers: { type: 'x' } }),
+            deadLetter('a', now),
+            message('self', now, { headers: { 'x-original-queue': DLQ } }),
+            message('bad-name', now, { headers: { 'x-original-queue': '../etc' } }),
+            deadLetter('b', now),
+            deadLetter('c', now),
+            deadLetter('later', now, { availableAt: now + 1_000 }),
+            deadLetter('leased', now),
+          ],
+          DLQ,
+          { deadLetter: false },
+        );
+        // Only 'leased' stays in flight: the others are claimed and put back at once.
+        const all = await claim(c, { max: 10, leaseMs: 10_000, deadLetter: false }, DLQ);
+        for (const d of all.delivered) {
+          if (d.message.id !== 'leased') expect(await c.storage.release(DLQ, d.receipt, now, now)).toBe('ok');
+        }
+        expect(await redrive(c, 2)).toBe(2);
+        expect(await peekIds(c)).toEqual(['a', 'b']);
+        expect(await redrive(c, 100, 'jobs.other')).toBe(4);
+        expect(await peekIds(c, 'jobs.other')).toEqual(['plain', 'self', 'bad-name', 'c']);
+        const [plain] = await c.storage.peek('jobs.other', 1, now);
+        expect(plain!.headers).toEqual({ type: 'x', 'x-redrive-count': '1' });
+        expect(await stats(c, DLQ)).toMatchObject({ ready: 0, delayed: 1, inflight: 1 });
+        expect(await redrive(c)).toBe(0);
+        await c.clock.advance(1_000);
+        expect(await redrive(c)).toBe(1);
+        expect(await peekIds(c)).toEqual(['a', 'b', 'later']);
+      });
+
+      contract('.redrive() - keeps FIFO groups in order and priorities, and a staying head holds its group', async (c) => {
+        const now = c.clock.now();
+        await enqueue(
+          c,
+          [
+            deadLetter('g1', now, { group: 'g' }),
+            deadLetter('x', now, { priority: 1 }),
+            deadLetter('g2', now, { group: 'g', priority: 5 }),
+            deadLetter('g3', now, { group: 'g' }),
+            message('h1', now, { group: 'h' }),
+            deadLetter('h2', now, { group: 'h' }),
+          ],
+          DLQ,
+          { deadLetter: false },
+        );
+        expect(await redrive(c)).toBe(4);
+        expect(await peekIds(c, DLQ)).toEqual(['h1']);
+        expect(await stats(c, DLQ)).toMatchObject({ ready: 2 });
+        const order: string[] = [];
+        for (;;) {
+          const { delivered } = await claim(c);
+          if (delivered.length === 0) break;
+          for (const d of delivered) {
+            order.push(`${d.message.id}:${d.message.priority}:${d.message.group ?? ''}`);
+            expect(await ack(c, d.receipt)).toBe('ok');
+          }
+        }
+        expect(order).toEqual(['x:1:', 'g1:0:g', 'g2:5:g', 'g3:0:g']);
+      });
+
+      contract('.redrive() - stores a message whatever the target remembers of its dedupeId, and the target still dedupes new sends', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [message('a', now, { dedupeId: 'k' })]);
+        const { receipt } = await claimOne(c);
+        expect(await c.storage.deadLetter(QUEUE, receipt, DLQ, { reason: 'rejected' }, now)).toBe('ok');
+        expect(await redrive(c)).toBe(1);
+        const [moved] = await c.storage.peek(QUEUE, 1, now);
+        expect(moved!.id).toBe('a');
+        expect(moved!.dedupeId).toBeUndefined();
+        expect((await enqueue(c, [message('b', now, { dedupeId: 'k' })])).results).toEqual([{ id: 'a', status: 'duplicate' }]);
+        expect(await peekIds(c)).toEqual(['a']);
+      });
+
+      contract('.redrive() - moves more than one slice of messages, all of them, in order', async (c) => {
+        const now = c.clock.now();
+        const ids = Array.from({ length: 1_500 }, (_, i) => `m${i}`);
+        await enqueue(c, ids.map((id) => deadLetter(id, now)), DLQ, { deadLetter: false });
+        const dlq = new Queue(DLQ, { storage: c.storage });
+        expect(await dlq.redrive()).toBe(1_500);
+        expect(await peekIds(c, QUEUE, 2_000)).toEqual(ids);
+        expect(await stats(c, DLQ)).toMatchObject({ ready: 0 });
+        await dlq.close();
+      });
+
+      contract('.browse() - lists delayed messages by due time and in-flight ones by lease end, ready ones then those behind their group head', async (c) => {
+        expect(c.storage.browse).toBeTypeOf('function');
+        const now = c.clock.now();
+        await enqueue(c, [
+          message('late', now, { delay: 300 }),
+          message('early', now, { delay: 100 }),
+          message('g1', now, { group: 'g' }),
+          message('g2', now, { group: 'g', headers: { k: 'v' } }),
+          message('r', now, { priority: 1 }),
+          message('lease-long', now),
+          message('lease-short', now),
+        ]);
+        const { delivered } = await claim(c, { max: 1 });
+        expect(delivered[0]!.message.id).toBe('r');
+        expect(await c.storage.release(QUEUE, delivered[0]!.receipt, now, now)).toBe('ok');
+        const first = await claim(c, { max: 2, leaseMs: 5_000 });
+        expect(first.delivered.map((d) => d.message.id)).toEqual(['r', 'g1']);
+        const second = await claim(c, { max: 2, leaseMs: 1_000 });
+        expect(second.delivered.map((d) => d.message.id)).toEqual(['lease-long', 'lease-short']);
+        const browse = (state: 'ready' | 'delayed' | 'inflight', max = 10) => c.storage.browse!(QUEUE, state, max, c.clock.now());
+        const ready = await browse('ready');
+        expect(ready.map((b) => [b.message.id, b.leaseUntil])).toEqual([['g2', undefined]]);
+        expect(fields(ready[0]!.message)).toEqual({ ...message('g2', now, { group: 'g', headers: { k: 'v' } }), attempt: 0 });
+        expect((await browse('delayed')).map((b) => b.message.id)).toEqual(['early', 'late']);
+        expect((await browse('delayed', 1)).map((b) => b.message.id)).toEqual(['early']);
+        const inflight = await browse('inflight');
+        expect(inflight.map((b) => [b.message.id, b.message.attempt, b.leaseUntil])).toEqual([
+          ['lease-long', 1, now + 1_000],
+          ['lease-short', 1, now + 1_000],
+          // Equal lease ends: in the order the messages were stored.
+          ['g1', 1, now + 5_000],
+          ['r', 2, now + 5_000],
+        ]);
+        expect(await stats(c)).toMatchObject({ ready: 1, delayed: 2, inflight: 4, delivered: 5 });
+        expect(await c.storage.browse!('never-used', 'inflight', 10, now)).toEqual([]);
+      });
+
+      contract('queue.redrive() and queue.remove() - refuse bad arguments naming them, changing nothing', async (c) => {
+        const now = c.clock.now();
+        await enqueue(c, [deadLetter('a', now)], DLQ, { deadLetter: false });
+        const dlq = new Queue(DLQ, { storage: c.storage });
+        await expect(dlq.redrive({ max: 0 })).rejects.toThrow(/`options\.max`/);
+        await expect(dlq.redrive({ max: 1.5 })).rejects.toThrow(/`options\.max`/);
+        await expect(dlq.redrive({ max: '3' as unknown as number })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(dlq.redrive({ to: 'a..b' })).rejects.toThrow(/`options\.to`/);
+        await expect(dlq.redrive({ to: DLQ })).rejects.toThrow(/`options\.to`/);
+        await expect(dlq.redrive({ mx: 1 } as never)).rejects.toThrow(/`options\.mx`/);
+        await expect(dlq.remove(42 as unknown as string)).rejects.toThrow(/`id`/);
+        await expect(dlq.remove('')).rejects.toThrow(/`id`/);
+        await expect(dlq.peek({ state: 'dead' as never })).rejects.toThrow(/`options\.state`/);
+        await expect(dlq.peek({ max: 0 })).rejects.toThrow(/`options\.max`/);
+        expect(await peekIds(c, DLQ)).toEqual(['a']);
+        expect(await stats(c)).toMatchObject({ sent: 0 });
+        await dlq.close();
+      });
+
+      contract('queue.redrive() - a message that failed its attempts runs again after a redrive, from attempt 1', async (c) => {
+        const queue = new Queue<string>(QUEUE, { storage: c.storage, maxAttempts: 2, backoff: { type: 'exponential', initial: 10, factor: 1, jitter: 'none' } });
+        const dlq = new Queue<string>(DLQ, { storage: c.storage });
+        await queue.send('job', { headers: { type: 't' }, priority: 3 });
+        let fixed = false;
+        const attempts: number[] = [];
+        const consumer = queue.consume(async (msg) => {
+          attempts.push(msg.attempt);
+          if (!fixed) throw new Error('broken');
+        });
+        await c.clock.runAll();
+        await queue.idle();
+        const [dead] = await dlq.peek();
+        expect(dead).toMatchObject({ body: 'job', state: 'ready', headers: { type: 't', 'x-dead-reason': 'max-attempts', 'x-attempts': '2' } });
+        fixed = true;
+        expect(await dlq.redrive()).toBe(1);
+        await c.clock.runAll();
+        await queue.idle();
+        expect(attempts).toEqual([1, 2, 1]);
+        expect(await dlq.stats()).toMatchObject({ ready: 0 });
+        expect(await queue.stats()).toMatchObject({ acked: 1, deadLettered: 1 });
+        await consumer.stop();
+        await queue.close();
+        await dlq.close();
+      });
+
+      contract('queue.peek({ state }) - lists delayed and in-flight messages with their headers, attempts and times', async (c) => {
+        const queue = new Queue<string>(QUEUE, { storage: c.storage });
+        const now = c.clock.now();
+        await queue.send('later', { delay: 1_000, headers: { h: '1' } });
+        await queue.send('now');
+        const [msg] = await queue.receive();
+        expect(msg!.body).toBe('now');
+        expect(await queue.peek({ state: 'delayed' })).toMatchObject([{ body: 'later', state: 'delayed', availableAt: now + 1_000, headers: { h: '1' }, attempt: 0, leaseUntil: undefined }]);
+        expect(await queue.peek({ state: 'inflight', max: 5 })).toMatchObject([{ body: 'now', state: 'inflight', attempt: 1, leaseUntil: now + 30_000 }]);
+        expect(await queue.peek()).toEqual([]);
+        expect(await queue.remove(msg!.id)).toBe(false);
+        await msg!.ack();
+        await queue.close();
+      });
+    });
+
     describe('dedupe', () => {
       contract('.enqueue() - stores a dedupeId seen within the window once and answers with the first id', async (c) => {
         const now = c.clock.now();

@@ -32,6 +32,7 @@ import {
   OBSERVED,
   PATH,
   type Queue,
+  type RedriveSource,
   REPLAY,
   RUNS,
   scheduleView,
@@ -431,6 +432,38 @@ class ReopenCommand implements Cmd {
   }
 }
 
+class RemoveCommand implements Cmd {
+  constructor(
+    readonly queue: Queue,
+    readonly pick: number,
+  ) {}
+  check = () => true;
+  async run(world: World, subject: Subject): Promise<void> {
+    const id = `m${1 + (this.pick % Math.max(1, world.nextId))}`;
+    expect(await subject.storage.remove!(this.queue, id, world.now), `remove ${id}`).toBe(world.model.remove(this.queue, id, world.now));
+    await compareAll(world, subject);
+  }
+  toString(): string {
+    return `remove(${this.queue}, ${this.pick})`;
+  }
+}
+
+class RedriveCommand implements Cmd {
+  constructor(
+    readonly source: RedriveSource,
+    readonly max: number,
+  ) {}
+  check = () => true;
+  async run(world: World, subject: Subject): Promise<void> {
+    const moved = await subject.storage.redrive!(this.source, { max: this.max, to: undefined }, world.now);
+    expect(moved, 'redrive').toBe(world.model.redrive(this.source, this.max, world.now));
+    await compareAll(world, subject);
+  }
+  toString(): string {
+    return `redrive(${this.source}, ${this.max})`;
+  }
+}
+
 const commands = [
   ...commandArbitraries<Cmd>({
     enqueue: (...args) => new EnqueueCommand(...args),
@@ -448,6 +481,8 @@ const commands = [
     schedule: (...args) => new ScheduleCommand(...args),
     fireSchedule: (...args) => new FireScheduleCommand(...args),
     unschedule: (...args) => new UnscheduleCommand(...args),
+    remove: (...args) => new RemoveCommand(...args),
+    redrive: (...args) => new RedriveCommand(...args),
   }),
   fc.constant(null).map(() => new ReopenCommand()),
 ];

@@ -9,6 +9,7 @@ import {
   Message,
   type MessageInfo,
   type NackOptions,
+  type PeekedMessage,
   Queue,
   type QueueEvents,
   type QueueOptions,
@@ -72,8 +73,11 @@ describe('Queue<T> types', () => {
     expectTypeOf(orders[Symbol.asyncIterator]()).toEqualTypeOf<AsyncGenerator<Message<Order>, void, undefined>>();
   });
 
-  it('peek() resolves with MessageInfo<T>[], stats() with QueueStats', () => {
-    expectTypeOf(orders.peek()).toEqualTypeOf<Promise<MessageInfo<Order>[]>>();
+  it('peek() resolves with PeekedMessage<T>[] (a MessageInfo<T> with its state and times), stats() with QueueStats', () => {
+    expectTypeOf(orders.peek()).toEqualTypeOf<Promise<PeekedMessage<Order>[]>>();
+    expectTypeOf<PeekedMessage<Order>>().toMatchTypeOf<MessageInfo<Order>>();
+    expectTypeOf(orders.redrive({ max: 10, to: 'orders' })).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(orders.remove('id')).toEqualTypeOf<Promise<boolean>>();
     expectTypeOf(orders.stats()).toEqualTypeOf<Promise<QueueStats>>();
     expectTypeOf<QueueStats>().toHaveProperty('ready').toEqualTypeOf<number>();
     expectTypeOf<QueueStats>().toHaveProperty('delayed').toEqualTypeOf<number>();

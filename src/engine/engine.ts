@@ -1,4 +1,5 @@
 import type {
+  BrowsedMessage,
   ClaimRequest,
   ClaimResult,
   DeadLetterHeaderNames,
@@ -9,9 +10,11 @@ import type {
   EnqueuePolicy,
   EnqueueResult,
   FireResult,
+  MessageState,
   NewMessage,
   QueueStats,
   Receipt,
+  RedriveRequest,
   ScheduleAdvance,
   Settle,
   StoredMessage,
@@ -23,6 +26,7 @@ import { DueHeap } from './due-heap.js';
 import { type Entry, EntryState, newEntry } from './entry.js';
 import { EntryList } from './entry-lists.js';
 import { QueueState } from './queue-state.js';
+import { redrivenHeaders, redriveTarget } from './redrive.js';
 
 /**
  * The receipts the engine hands out: each keeps its entry, so settling it needs no
@@ -288,6 +292,113 @@ export class Engine {
   peek(queue: string, max: number, now: number): StoredMessage[] {
     this.advance(now);
     return this.#queues.get(queue)?.ready.list(max) ?? [];
+  }
+
+  /**
+   * Removes one waiting (ready, delayed or behind its group) message by id; its group's
+   * next member moves up. False, changing nothing, for a message in flight or not in the
+   * queue. O(1) on a queue with an id index, else O(n): an admin operation, not a hot path.
+   * The message's dedupeId stays remembered for its window.
+   */
+  remove(queue: string, id: string, now: number): boolean {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    if (q === undefined) return false;
+    const entry = q.byId === undefined ? findStored(q, id) : q.byId.get(id);
+    if (entry === undefined || entry.state === EntryState.Inflight || entry.state === EntryState.Removed) return false;
+    this.#unlink(q, entry, now);
+    this.#journal?.removed(q.name, entry.id, 'purged');
+    return true;
+  }
+
+  /**
+   * Moves up to `request.max` ready messages (those behind their group's head included,
+   * as a consumer would get them: in delivery order) each to `request.to`, or else to the
+   * queue its `x-original-queue` header names when `isQueueName` accepts it; the others
+   * stay. Each moved message is stored anew in its target: attempt 0, no dedupeId (it is
+   * never dropped as a duplicate), no TTL, maxLength not applied, its id, body, priority,
+   * group, correlationId, subject and headers kept but the dead-letter story, and
+   * `x-redrive-count` one more. Removal and store are one operation, so a journal records
+   * both in one batch. O(moved + stayers ahead of them) per move.
+   */
+  redrive(queue: string, request: RedriveRequest, isQueueName: (name: string) => boolean, now: number): number {
+    if (request.to === queue) throw this.#errors.outOfRange('request.to', `Expected \`request.to\` to name a queue other than "${queue}"`);
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    if (q === undefined) return 0;
+    const names = this.#deadLetterHeaders;
+    const stay = new Set<Entry>();
+    let moved = 0;
+    while (moved < request.max) {
+      const entry = q.ready.firstNotIn(stay);
+      if (entry === undefined) break;
+      const target = redriveTarget(entry, queue, request.to, names, isQueueName);
+      if (target === undefined) {
+        stay.add(entry);
+        continue;
+      }
+      this.#unlink(q, entry, now);
+      this.#journal?.removed(q.name, entry.id, 'purged');
+      const destination = this.#queue(target);
+      // The id may come back to a queue it left, or meet a fan-out copy there: as a queue that
+      // receives dead-letter copies, the target keeps an id index (see QueueState.byId).
+      destination.index();
+      this.#insert(destination, {
+        id: entry.id,
+        body: entry.body,
+        headers: redrivenHeaders(entry.headers, names),
+        priority: entry.priority,
+        enqueuedAt: now,
+        availableAt: now,
+        expiresAt: undefined,
+        dedupeId: undefined,
+        group: entry.group,
+        correlationId: entry.correlationId,
+        subject: entry.subject,
+      }, 0, now);
+      moved++;
+    }
+    return moved;
+  }
+
+  /**
+   * Up to `max` messages of the queue in one state, without leasing them: ready ones in
+   * delivery order, then those behind their group's head in group order; delayed ones by
+   * when they become ready; in-flight ones by lease end, with it. Live records: copy them.
+   * O(n log n) for delayed and in-flight: for inspectors, not a hot path.
+   */
+  browse(queue: string, state: MessageState, max: number, now: number): BrowsedMessage[] {
+    this.advance(now);
+    const q = this.#queues.get(queue);
+    if (q === undefined || max <= 0) return [];
+    const out: BrowsedMessage[] = [];
+    if (state === 'ready') {
+      for (const entry of q.ready.list(max)) out.push({ message: entry, leaseUntil: undefined });
+      if (out.length < max && q.groupedCount > 0) {
+        for (const entry of q.stored) {
+          if (entry.state !== EntryState.Grouped) continue;
+          out.push({ message: entry, leaseUntil: undefined });
+          if (out.length >= max) break;
+        }
+      }
+      return out;
+    }
+    const wanted = state === 'delayed' ? EntryState.Delayed : EntryState.Inflight;
+    const found: Entry[] = [];
+    for (const entry of q.stored) if (entry.state === wanted) found.push(entry);
+    if (state === 'delayed') found.sort((a, b) => a.availableAt - b.availableAt || a.seq - b.seq);
+    else found.sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq);
+    if (found.length > max) found.length = max;
+    for (const entry of found) out.push({ message: entry, leaseUntil: state === 'inflight' ? entry.dueAt : undefined });
+    return out;
+  }
+
+  /** The names of the queues that hold a message, a dedupeId within its window, or counters, sorted. */
+  queueNames(now: number): string[] {
+    this.advance(now);
+    const names: string[] = [];
+    for (const q of this.#queues.values()) if (!holdsNothing(q, now)) names.push(q.name);
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /**
@@ -593,7 +704,7 @@ export class Engine {
         if (leased.state === EntryState.Inflight && leased.token === receipt.token) return leased;
         if (leased.state !== EntryState.Removed) return 'stale';
         // Gone. Another message with its id can be in the queue only if the queue
-        // receives dead-letter copies or is journaled, and then it has an index.
+        // receives dead-letter copies or redriven messages, or is journaled, and then it has an index.
         if (q.byId === undefined) return 'missing';
       }
     }
@@ -841,6 +952,12 @@ export class Engine {
     // that it expires through advance(), which tells the journal.
     this.#place(q, entry, now);
   }
+}
+
+/** The entry stored under `id`, by a walk of the stored list (the queue keeps no id index). */
+function findStored(q: QueueState, id: string): Entry | undefined {
+  for (let entry = q.stored.head; entry !== undefined; entry = entry.storedNext) if (entry.id === id) return entry;
+  return undefined;
 }
 
 /**

@@ -27,7 +27,10 @@ export interface EngineRestorer {
   abort(): void;
 }
 
-/** Why a message left its queue, as told to an {@link EngineJournal}. */
+/**
+ * Why a message left its queue, as told to an {@link EngineJournal}. `'purged'` is every
+ * removal that counts nowhere: `purge`, `remove`, and the leaving half of a redrive.
+ */
 export type RemovalKind = 'acked' | 'dead' | 'expired' | 'purged';
 
 /** Receives every durable change the engine makes, synchronously, in order. */

@@ -9,8 +9,9 @@ export class QueueState implements EntryOwner {
   readonly stored = new StoredList();
   /**
    * id → entry, kept only when something needs to find messages by id: a queue
-   * that receives dead-letter copies (a copy may meet an earlier copy of itself and
-   * is renamed, so ids stay unique per queue, which a journal's records rely on), a
+   * that receives dead-letter copies or redriven messages (a copy may meet an earlier
+   * copy of itself and is renamed, so ids stay unique per queue, which a journal's
+   * records rely on; a stale receipt of an id that came back is told apart), a
    * receipt the engine did not hand out, or a log being replayed once its records
    * name messages by id. `undefined` otherwise: a lease already points at its entry,
    * and the map was the dearest part of a send and ack (docs/benchmarks.md).

@@ -33,6 +33,14 @@ export class ReadyIndex {
     return this.#buckets[0]?.list.head;
   }
 
+  /** The first entry in delivery order that is not in `skipped`: O(skipped entries ahead of it + 1). */
+  firstNotIn(skipped: ReadonlySet<Entry>): Entry | undefined {
+    for (const { list } of this.#buckets) {
+      for (let e = list.head; e; e = e.readyNext) if (!skipped.has(e)) return e;
+    }
+    return undefined;
+  }
+
   /** The oldest entry of the lowest priority: what `overflow: 'drop-oldest'` sheds first. */
   leastImportant(): Entry | undefined {
     return this.#buckets[this.#buckets.length - 1]?.list.head;

@@ -139,6 +139,26 @@ export interface DeadLetterHeaderNames {
   readonly queue: string;
   readonly attempts: string;
   readonly at: string;
+  /** Counts how many times a message was redriven out of a dead-letter queue. */
+  readonly redriveCount: string;
+}
+
+/** Where a message is in its queue's life, as `Storage.browse` lists them. */
+export type MessageState = 'ready' | 'delayed' | 'inflight';
+
+/** One message as `Storage.browse` lists it. */
+export interface BrowsedMessage {
+  readonly message: StoredMessage;
+  /** When its lease runs out: set for an in-flight message only. */
+  readonly leaseUntil: number | undefined;
+}
+
+/** What `Storage.redrive` moves, and where. */
+export interface RedriveRequest {
+  /** Most messages to move (>= 1). */
+  readonly max: number;
+  /** The queue every moved message goes to; `undefined`: each to its `x-original-queue`. */
+  readonly to: string | undefined;
 }
 
 /**

@@ -3,21 +3,26 @@ import { checkClock, type Clock, systemClock } from '../clock.js';
 import { ClosedError, InvalidArgumentError, PocketMQError } from '../errors.js';
 import { disposeWith } from '../dispose.js';
 import { randomId } from '../ids.js';
-import { checkKeys, checkObject, expected } from '../validate.js';
+import { checkKeys, checkObject, expected, isName } from '../validate.js';
+import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
+import { redrivenHeaders, redriveTarget } from '../engine/redrive.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
 import { SCRIPT, type Operation } from './lua/script.js';
-import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, RECORD_FIELDS, type Reply } from './record-codec.js';
 import { decodeSchedule, encodeSchedule } from './schedule-codec.js';
+import { decodeClaim, decodeDeadLettered, decodeRecord, decodeRecords, encodeItems, encodeRecord, RECORD_FIELDS, type Reply } from './record-codec.js';
 import type {
+  BrowsedMessage,
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
   EnqueuePolicy,
   EnqueueResult,
   FireResult,
+  MessageState,
   NewMessage,
   QueueStats,
   Receipt,
+  RedriveRequest,
   ScheduleAdvance,
   Settle,
   Storage,
@@ -78,6 +83,17 @@ const KEY_TAGS = ['family', 'queue', 'storage'] as const;
 const COMMAND = 'pocketmq';
 
 type Client = Redis | Cluster;
+
+/** How deep one step of a redrive looks past messages that stay (without an origin). */
+const REDRIVE_LOOK_LIMIT = 10_000;
+/** Steps in a row that may move nothing (each met a message sent since it listed) before a redrive ends. */
+const REDRIVE_IDLE_STEPS = 3;
+
+/** `text` with Redis glob characters escaped, for a SCAN MATCH pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 /** The script as ioredis's `defineCommand` adds it to a client. */
 type ScriptCommand = Record<typeof COMMAND, (...args: unknown[]) => Promise<[unknown, Reply, Reply]>>;
 
@@ -637,6 +653,132 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       return decodeRecords((await this.#run('peek', [queue], now, [max])) as Reply);
     });
+  }
+
+  /** Removes one waiting message by id: see {@link Storage.remove}. */
+  remove(queue: string, id: string, now: number): Promise<boolean> {
+    return this.#track(async () => (await this.#run('remove', [queue], now, [id])) === 1);
+  }
+
+  /** Lists messages of one state without leasing them: see {@link Storage.browse}. Delayed and in-flight ones cost a read of the queue's hash. */
+  browse(queue: string, state: MessageState, max: number, now: number): Promise<BrowsedMessage[]> {
+    return this.#track(async () => {
+      const [records, leaseEnds] = (await this.#run('browse', [queue], now, [state, max])) as [Reply, Reply];
+      return decodeRecords(records).map((message, i) => ({ message, leaseUntil: state === 'inflight' ? Number(leaseEnds[i]) : undefined }));
+    });
+  }
+
+  /**
+   * In steps: lists the ready messages (at most 10,000 deep), decides
+   * each one's target and new headers here, then moves those still ready in one script,
+   * in delivery order: atomic per message and per step. A step stops at a ready message
+   * it did not list (a group member its head's move made ready), and the next step lists
+   * again. On a Cluster every target must share the queue's slot, or the step rejects
+   * with `'ERR_REDIS_CROSS_SLOT'`, moving nothing.
+   */
+  redrive(queue: string, request: RedriveRequest, now: number): Promise<number> {
+    return this.#track(async () => {
+      const { max, to } = request;
+      if (to !== undefined && (!isName(to) || to === queue)) throw expected('request.to', `a valid queue name other than "${queue}"`, to);
+      let moved = 0;
+      // A step that moved nothing but met an unlisted message (one sent since its listing) is
+      // tried again, a few times: messages arriving without end must not hold the redrive.
+      for (let idle = 0; moved < max && idle < REDRIVE_IDLE_STEPS; ) {
+        const [count, unlisted] = await this.#redriveStep(queue, max - moved, to, now);
+        moved += count;
+        if (unlisted === 0) break;
+        idle = count === 0 ? idle + 1 : 0;
+      }
+      return moved;
+    });
+  }
+
+  /** One step of {@link RedisStorage.redrive}: resolves with how many moved and whether it stopped at an unlisted message (1). */
+  async #redriveStep(queue: string, max: number, to: string | undefined, now: number): Promise<[number, number]> {
+    let look = Math.min(max, REDRIVE_LOOK_LIMIT);
+    let chosen: { message: StoredMessage; target: string }[];
+    let stays: string[];
+    for (;;) {
+      const listed = await this.browse(queue, 'ready', look, now);
+      chosen = [];
+      stays = [];
+      for (const { message } of listed) {
+        const target = redriveTarget(message, queue, to, DEAD_LETTER_HEADERS, isName);
+        if (target === undefined) stays.push(message.id);
+        else chosen.push({ message, target });
+      }
+      // Messages that stay may hide movable ones behind them: look deeper, up to the limit.
+      if (chosen.length >= max || listed.length < look || look >= REDRIVE_LOOK_LIMIT) break;
+      look = Math.min(look * 4, REDRIVE_LOOK_LIMIT);
+    }
+    if (chosen.length === 0) return [0, 0];
+    const targets: string[] = [];
+    const args: (string | number)[] = [max, stays.length, ...stays];
+    for (const { message, target } of chosen) {
+      let index = targets.indexOf(target);
+      if (index < 0) index = targets.push(target) - 1;
+      const moved: NewMessage = { ...message, headers: redrivenHeaders(message.headers, DEAD_LETTER_HEADERS), enqueuedAt: now, availableAt: now, expiresAt: undefined, dedupeId: undefined };
+      // KEYS is 1-based in Lua and the queue itself comes first.
+      args.push(message.id, index + 2, encodeRecord(moved));
+    }
+    return (await this.#run('redrive', [queue, ...targets], now, args)) as [number, number];
+  }
+
+  /**
+   * The queues of this prefix that hold messages or counters (those with a counters hash),
+   * by a SCAN of every node; the queues pocketmq keeps for itself are left out.
+   */
+  queues(_now: number): Promise<string[]> {
+    return this.#track(async () => {
+      await this.#ready('queues');
+      const nodes: Redis[] = this.#isCluster ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
+      const pattern = `${globEscape(this.#keyTag === 'storage' ? `{${this.prefix}}:` : `{${this.prefix}:`)}*:s`;
+      const found = new Map<string, string>();
+      const names: string[] = [];
+      try {
+        for (const node of nodes) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+            cursor = next;
+            for (const key of keys) {
+              const name = this.#queueOfCountersKey(key);
+              if (name !== undefined) found.set(name, key);
+            }
+          } while (cursor !== '0');
+        }
+        // A look at a queue never sent to (stats, peek) leaves a counters hash holding only its
+        // version: such a queue holds nothing, as on the engine storages. Every stored message counted in `sent`.
+        const sent = await Promise.all([...found.values()].map((key) => this.#client.hget(key, 'sent')));
+        let i = 0;
+        for (const name of found.keys()) if (Number(sent[i++] ?? 0) > 0) names.push(name);
+      } catch (error) {
+        throw this.#failure('queues', error, true);
+      }
+      return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    });
+  }
+
+  /** The queue whose counters hash `key` is, or undefined when it is no such key (or names no queue a handle can open). */
+  #queueOfCountersKey(key: string): string | undefined {
+    if (!key.endsWith(':s')) return undefined;
+    let name: string;
+    if (this.#keyTag === 'queue') {
+      const start = `{${this.prefix}:`;
+      if (!key.startsWith(start) || !key.endsWith('}:s')) return undefined;
+      name = key.slice(start.length, -3);
+    } else {
+      const close = key.indexOf('}:');
+      if (close < 0) return undefined;
+      name = key.slice(close + 2, -2);
+    }
+    if (!isName(name)) return undefined;
+    try {
+      // A key of another layout (a group list named `s`) may look like one: its queue's own key must be it.
+      return `${this.#keysOf(name).base}:s` === key ? name : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

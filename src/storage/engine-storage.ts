@@ -3,18 +3,21 @@ import { Engine } from '../engine/engine.js';
 import type { EngineErrors } from '../engine/types.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
 import { ClosedError, OutOfRangeError, PocketMQError } from '../errors.js';
-import { expected } from '../validate.js';
+import { expected, isName } from '../validate.js';
 import { disposeWith } from '../dispose.js';
 import type {
+  BrowsedMessage,
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
   EnqueuePolicy,
   EnqueueResult,
   FireResult,
+  MessageState,
   NewMessage,
   QueueStats,
   Receipt,
+  RedriveRequest,
   ScheduleAdvance,
   Settle,
   Storage,
@@ -219,6 +222,28 @@ export abstract class EngineStorage implements Storage {
 
   fireSchedule(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): Promise<FireResult> {
     return this.run(() => this.engine.fireSchedule(queue, id, expectedNext, update, items, now));
+  }
+
+  /** Removes one waiting message by id: see {@link Storage.remove}. O(1) on a queue with an id index, else O(n). */
+  remove(queue: string, id: string, now: number): Promise<boolean> {
+    return this.run(() => this.engine.remove(queue, id, now));
+  }
+
+  /** Moves ready messages to their origin (or `request.to`) in one operation, one log batch on FileStorage: see {@link Storage.redrive}. */
+  redrive(queue: string, request: RedriveRequest, now: number): Promise<number> {
+    if (request.to !== undefined && !isName(request.to)) return Promise.reject(expected('request.to', 'a valid queue name', request.to));
+    return this.run(() => this.engine.redrive(queue, request, isName, now));
+  }
+
+  /** Lists messages of one state without leasing them: see {@link Storage.browse}. Copies, not live records. */
+  browse(queue: string, state: MessageState, max: number, now: number): Promise<BrowsedMessage[]> {
+    return this.run(() => this.engine.browse(queue, state, max, now).map(({ message, leaseUntil }) => ({ message: copyMessage(message), leaseUntil })));
+  }
+
+  /** The names of the queues that hold messages or counters, sorted: see {@link Storage.queues}. */
+  queues(now: number): Promise<string[]> {
+    // The queues pocketmq keeps for itself (a topic's `<topic>::subscriptions`) are no handle's to open.
+    return this.run(() => this.engine.queueNames(now).filter(isName));
   }
 
   /** @internal Every queue's messages by state, with its stats, for `inspect()` (see `ContentsStorage`). */

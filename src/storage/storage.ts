@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type {
+  BrowsedMessage,
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
@@ -8,9 +9,11 @@ import type {
   EnqueuePolicy,
   EnqueueResult,
   FireResult,
+  MessageState,
   NewMessage,
   QueueStats,
   Receipt,
+  RedriveRequest,
   ScheduleAdvance,
   Settle,
   StoredMessage,
@@ -18,6 +21,7 @@ import type {
 } from '../engine/types.js';
 
 export type {
+  BrowsedMessage,
   ClaimRequest,
   ClaimResult,
   DeadLetterInfo,
@@ -26,9 +30,11 @@ export type {
   EnqueuePolicy,
   EnqueueResult,
   FireResult,
+  MessageState,
   NewMessage,
   QueueStats,
   Receipt,
+  RedriveRequest,
   ScheduleAdvance,
   Settle,
   StoredMessage,
@@ -150,6 +156,35 @@ export interface Storage {
   fireSchedule?(queue: string, id: string, expectedNext: number, update: ScheduleAdvance, items: readonly NewMessage[], now: number): Promise<FireResult>;
   /** Up to `max` ready messages in delivery order, without leasing them. */
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]>;
+  /**
+   * The admin operations below are optional so that an adapter written before them keeps
+   * compiling; every adapter of this package has them. `Queue.remove`, `Queue.redrive`,
+   * `Queue.peek({ state })` reject with code `'ERR_UNSUPPORTED'` on a storage without them.
+   */
+  /**
+   * Removes one waiting (ready, delayed, or behind its FIFO group's head) message by id.
+   * Resolves false, changing nothing, when the message is in flight or not in the queue.
+   * Its dedupeId stays remembered for its window; no counter changes.
+   */
+  remove?(queue: string, id: string, now: number): Promise<boolean>;
+  /**
+   * Moves up to `request.max` ready messages of `queue`, in delivery order, each to
+   * `request.to` or else to the queue its `x-original-queue` header names (a valid queue
+   * name other than `queue`); the others stay. Atomic per message: a crash leaves each
+   * one in exactly one of the two queues. A moved message is stored anew (attempt 0, no
+   * dedupeId, no TTL, `maxLength` not applied) with its id, body, priority, group,
+   * correlationId, subject and headers, except the dead-letter headers, and with
+   * `x-redrive-count` one more. Resolves with how many moved.
+   */
+  redrive?(queue: string, request: RedriveRequest, now: number): Promise<number>;
+  /**
+   * Up to `max` messages of the queue in `state`, without leasing them: ready ones in
+   * delivery order then those behind their group's head; delayed ones by when they
+   * become ready; in-flight ones by lease end (`leaseUntil`).
+   */
+  browse?(queue: string, state: MessageState, max: number, now: number): Promise<BrowsedMessage[]>;
+  /** The names of the queues that hold a message, a dedupeId within its window, or counters, sorted. */
+  queues?(now: number): Promise<string[]>;
   /** Applies everything due by `now` (delays, retries, lease expiries, TTLs) and signals what changed. */
   tick(now: number): Promise<void>;
   /** Registers a listener for {@link StorageSignal}s; returns the function that removes it. */

@@ -382,6 +382,42 @@ export class Model {
     return this.readyInOrder(name).slice(0, max);
   }
 
+  /** A waiting message removed by id, counting nowhere; in flight or absent: false. */
+  remove(name: string, id: string, now: number): boolean {
+    this.advance(now);
+    const m = this.queue(name).messages.find((o) => o.id === id);
+    if (!m || m.state === 'inflight') return false;
+    this.#remove(name, m, now);
+    return true;
+  }
+
+  /**
+   * Up to `max` ready messages, each time the first in delivery order that does not stay,
+   * back to their `x-original-queue` as new messages: attempt 0, no dedupeId or TTL, the
+   * dead-letter headers replaced by `x-redrive-count`.
+   */
+  redrive(name: string, max: number, now: number): number {
+    this.advance(now);
+    const stay = new Set<ModelMessage>();
+    let moved = 0;
+    while (moved < max) {
+      const m = this.readyInOrder(name).find((o) => !stay.has(o));
+      if (!m) break;
+      const target = m.message.headers?.[DEAD_LETTER_HEADERS.queue];
+      if (target === undefined || target === name) {
+        stay.add(m);
+        continue;
+      }
+      this.#remove(name, m, now);
+      const headers: Record<string, string> = { ...m.message.headers };
+      for (const key of [DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.error, DEAD_LETTER_HEADERS.queue, DEAD_LETTER_HEADERS.attempts, DEAD_LETTER_HEADERS.at]) delete headers[key];
+      headers[DEAD_LETTER_HEADERS.redriveCount] = String(Number(m.message.headers?.[DEAD_LETTER_HEADERS.redriveCount] ?? 0) + 1);
+      this.#insert(target, { ...m.message, headers, enqueuedAt: now, availableAt: now, expiresAt: undefined, dedupeId: undefined }, 0, now);
+      moved++;
+    }
+    return moved;
+  }
+
   // -- schedules
 
   putSchedule(name: string, schedule: ModelSchedule): void {
@@ -438,6 +474,9 @@ export function modelView(m: ModelMessage) {
 }
 
 export const queueArb = fc.constantFrom<Queue>('q', 'q', 'dlq', 'fan');
+/** Queues that receive dead letters (with their origin in their headers): what a redrive starts from. */
+export const REDRIVE_SOURCES = ['dlq', 'dead', 'fan.dlq'] as const;
+export type RedriveSource = (typeof REDRIVE_SOURCES)[number];
 export const targetArb = fc.boolean();
 export const scheduleIdArb = fc.constantFrom('s1', 's2');
 
@@ -506,6 +545,9 @@ export interface CommandMakers<C> {
    */
   fireSchedule(queue: Queue, id: string, stale: boolean, items: ItemSpec[], step: number | undefined): C;
   unschedule(queue: Queue, id: string): C;
+  /** Removes message number `pick` (modulo the ids handed out so far) from `queue`, if it waits there. */
+  remove(queue: Queue, pick: number): C;
+  redrive(source: RedriveSource, max: number): C;
 }
 
 /** The command set every model-based test draws from, so the engine and each storage meet the same sequences. */
@@ -543,5 +585,7 @@ export function commandArbitraries<C>(make: CommandMakers<C>): fc.Arbitrary<C>[]
       .tuple(queueArb, scheduleIdArb, fc.boolean(), fc.array(itemArb, { minLength: 0, maxLength: 2 }), fc.constantFrom(undefined, 1, 10))
       .map((args) => make.fireSchedule(...args)),
     fc.tuple(queueArb, scheduleIdArb).map((args) => make.unschedule(...args)),
+    fc.tuple(queueArb, fc.nat()).map((args) => make.remove(...args)),
+    fc.tuple(fc.constantFrom(...REDRIVE_SOURCES), fc.integer({ min: 1, max: 3 })).map((args) => make.redrive(...args)),
   ];
 }

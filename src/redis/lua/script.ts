@@ -58,6 +58,7 @@ import { LEASES } from './lib/leases.js';
 import { READY } from './lib/ready.js';
 import { RECORDS } from './lib/records.js';
 import { ACK } from './ack.js';
+import { BROWSE } from './browse.js';
 import { ACK_CLAIM, CLAIM } from './claim.js';
 import { DEAD_LETTER } from './dead-letter.js';
 import { ENQUEUE, ENQUEUE_MANY } from './enqueue.js';
@@ -65,8 +66,10 @@ import { EXTEND } from './extend.js';
 import { FORGET } from './forget.js';
 import { PEEK } from './peek.js';
 import { PURGE } from './purge.js';
+import { REDRIVE } from './redrive.js';
 import { RELEASE } from './release.js';
 import { FIRE_SCHEDULE } from './schedule.js';
+import { REMOVE } from './remove.js';
 import { STATS } from './stats.js';
 import { TICK } from './tick.js';
 
@@ -92,6 +95,9 @@ const OPERATIONS = {
   peek: PEEK,
   tick: TICK,
   fireSchedule: FIRE_SCHEDULE,
+  remove: REMOVE,
+  browse: BROWSE,
+  redrive: REDRIVE,
 };
 
 /** The name of an operation of {@link SCRIPT}. */
