@@ -243,6 +243,28 @@ describe.each(targets)('schemas on $name', ({ make }) => {
   });
 });
 
+describe('a durable subscription with a schema of its own', () => {
+  it('checks its own deliveries with it, instead of the topic\'s, and leaves other subscriptions alone', async () => {
+    const clock = new TestClock();
+    const storage = new MemoryStorage({ clock });
+    const events = new Topic<{ n: unknown }>('numbers', { storage });
+    const errors: unknown[] = [];
+    events.on('error', (e) => errors.push(e));
+    const strict: unknown[] = [];
+    const loose: unknown[] = [];
+    const a = events.subscribe('strict', async (m) => void strict.push(m.body.n), { schema: z.object({ n: z.number() }) });
+    const b = events.subscribe('loose', async (m) => void loose.push(m.body.n));
+    await Promise.all([a.ready, b.ready]);
+    await events.publishBatch([{ body: { n: 1 } }, { body: { n: 'two' } }]);
+    await Promise.all(['numbers:strict', 'numbers:loose'].map((q) => new Queue(q, { storage }).idle()));
+    expect(strict).toEqual([1]);
+    expect(loose).toEqual([1, 'two']);
+    expect(errors).toHaveLength(1);
+    expect((await new Queue('numbers:strict.dlq', { storage }).peek()).map((m) => m.body)).toEqual([{ n: 'two' }]);
+    await events.close();
+  });
+});
+
 describe('the schema option', () => {
   it('refuses a value that is not a Standard Schema v1, naming the option', () => {
     const storage = new MemoryStorage();
