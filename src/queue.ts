@@ -486,19 +486,24 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
    *
    * Rejects, storing nothing, on an invalid `id` (a queue name), a cron expression
    * croner cannot read, an unknown time zone, `every` below 1 ms, a schedule with no
-   * tick before `endAt`, a body or option `send()` would refuse, or a storage without
-   * schedules (`UnsupportedError`). Resolves with the schedule as {@link Queue.schedules} lists it.
+   * tick before `endAt`, a body or option `send()` would refuse (with a `schema`, a body
+   * it refuses: `ValidationError`), or a storage without schedules (`UnsupportedError`).
+   * Resolves with the schedule as {@link Queue.schedules} lists it; its body as sent.
    */
-  schedule(id: string, spec: ScheduleSpec, body: T, options?: ScheduleOptions): Promise<ScheduleInfo<T>> {
-    return this.#scheduling((ops, handle) => ops.schedule<T>(handle, id, spec, body, options));
+  schedule(id: string, spec: ScheduleSpec, body: In, options?: ScheduleOptions): Promise<ScheduleInfo<In>> {
+    return this.#scheduling(async (ops, handle) => {
+      const { schema } = this.#options;
+      if (schema) await validateWith(schema, body, { argument: 'body' });
+      return ops.schedule<In>(handle, id, spec, body, options);
+    });
   }
 
   /**
    * This queue's schedules, ordered by id: `{ id, every | cron, tz, next, last, count,
    * body, options }`, `next` and `last` in ms since the epoch.
    */
-  schedules(): Promise<ScheduleInfo<T>[]> {
-    return this.#scheduling((ops, handle) => ops.schedules<T>(handle));
+  schedules(): Promise<ScheduleInfo<In>[]> {
+    return this.#scheduling((ops, handle) => ops.schedules<In>(handle));
   }
 
   /** Removes the schedule `id` of this queue; resolves true if it existed. Messages it already sent stay. */

@@ -32,6 +32,7 @@ describe('body types inferred from a schema', () => {
       q.consume(async (msg) => expectTypeOf(msg.body.at).toEqualTypeOf<Date>());
       expectTypeOf(q.receive).returns.resolves.toEqualTypeOf<Message<{ at: Date }>[]>();
       q.on('sent', (m) => expectTypeOf(m).toEqualTypeOf<MessageInfo<{ at: Date }>>());
+      expectTypeOf(q.schedule).parameter(2).toEqualTypeOf<{ at: string }>();
       // peek() shows bodies as stored: what was sent.
       expectTypeOf(q.peek).returns.resolves.toEqualTypeOf<PeekedMessage<{ at: string }>[]>();
     }

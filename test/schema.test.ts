@@ -104,6 +104,15 @@ describe.each(targets)('schemas on $name', ({ make }) => {
     expect((await signups.stats()).ready).toBe(1);
   });
 
+  it('schedule() refuses a body the schema refuses, and stores no schedule', async () => {
+    await using s = await setup();
+    const signups = new Queue('signups', { storage: s.storage, schema: Signup });
+    await expect(signups.schedule('nightly', { every: 60_000 }, { email: 'nope', age: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_MESSAGE', argument: 'body' });
+    expect(await signups.schedules()).toEqual([]);
+    await signups.schedule('nightly', { every: 60_000 }, { email: 'a@b.example', age: 1 });
+    expect((await signups.schedules()).map((schedule) => schedule.body)).toEqual([{ email: 'a@b.example', age: 1 }]);
+  });
+
   it('sendBatch() with one invalid body rejects naming it and stores none of the batch', async () => {
     await using s = await setup();
     const signups = new Queue('signups', { storage: s.storage, schema: Signup });
