@@ -14,6 +14,7 @@ import { main as observability } from './observability.js';
 import { main as orderProcessing } from './order-processing.js';
 import { main as requestReply } from './request-reply.js';
 import { main as scheduling } from './scheduling.js';
+import { main as schemas } from './schemas.js';
 import { main as workQueue } from './work-queue.js';
 
 /** Starts `main` on a fresh TestClock storage and moves time far enough for every retry to run. */
@@ -26,6 +27,13 @@ async function run<R>(main: (options: { storage: MemoryStorage }) => Promise<R>,
 }
 
 describe('examples', () => {
+  it('schemas - refuses an invalid send, dead-letters a message written without the schema, and hands the handler the output', async () => {
+    const { result } = await run(schemas);
+    expect(result.welcomed).toEqual([{ email: 'ada@example.com', plan: 'pro', signedUpAt: '2026-11-27T09:30:00.000Z' }]);
+    expect(result.refused.map((issue) => issue.split(':')[0])).toEqual(['email', 'plan', 'signedUpAt']);
+    expect(result.dead).toEqual([{ body: { email: 'grace@example.com' }, reason: 'invalid' }]);
+  });
+
   it('scheduling - sends three heartbeats a second apart, lists the nightly report at 03:00 Paris time, and ends with no schedule left', async () => {
     const start = Date.UTC(2026, 10, 27);
     const { result } = await run(scheduling);

@@ -253,7 +253,9 @@ export class Consumer<T = unknown> {
     try {
       const request = context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held));
       const claimedAt = (this.#claimedAt = now ?? context.now());
-      work = context.storage.claim(context.name, request, claimedAt).then(this.#onClaimed, this.#onClaimFailed);
+      const claimed = context.storage.claim(context.name, request, claimedAt);
+      // With a schema, bodies are checked (and invalid ones dead-lettered) before the consumer holds them.
+      work = (context.options.schema ? claimed.then((result) => context.checkClaim(result)) : claimed).then(this.#onClaimed, this.#onClaimFailed);
     } catch (error) {
       // A storage that throws instead of rejecting.
       work = Promise.resolve().then(() => this.#onClaimFailed(error));

@@ -22,6 +22,7 @@ function brand(prototype: object): void {
  * - `ERR_INVALID_ARGUMENT` ({@link InvalidArgumentError}, a `TypeError`): an argument or option of the wrong type or shape.
  * - `ERR_OUT_OF_RANGE` ({@link OutOfRangeError}, a `RangeError`): a number or name outside what the argument accepts.
  * - `ERR_INVALID_BODY` ({@link InvalidBodyError}, a `TypeError`): a body that JSON cannot give back unchanged.
+ * - `ERR_INVALID_MESSAGE` ({@link ValidationError}): a body that the queue's `schema` refuses, at send or when claimed.
  * - `ERR_ALREADY_SETTLED` ({@link AlreadySettledError}): a second `ack()`/`nack()`/`deadLetter()`, or `extend()` after one.
  * - `ERR_QUEUE_FULL` ({@link QueueFullError}), `ERR_TIMEOUT` ({@link TimeoutError}), `ERR_REMOTE` ({@link RemoteError}),
  *   `ERR_CLOSED` ({@link ClosedError}), `ERR_STORAGE_LOCKED` ({@link StorageLockedError}), `ERR_CORRUPT_LOG` ({@link CorruptLogError}).
@@ -101,6 +102,51 @@ export class InvalidBodyError extends InvalidArgumentError {
     super(argument, message, 'ERR_INVALID_BODY');
     this.path = path;
   }
+}
+
+/** One issue of a failed schema validation, as the Standard Schema spec reports it. */
+export interface ValidationIssue {
+  /** What is wrong, in the schema library's words. */
+  readonly message: string;
+  /** Where in the body, if the schema said: keys, or `{ key }` segments. */
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/**
+ * A body failed its queue's `schema` (any Standard Schema v1: zod, valibot...).
+ * At send (`argument` set), nothing was stored. When claimed (`queue` and
+ * `messageId` set), the message was dead-lettered with reason `'invalid'` and never
+ * reached a handler; this error is the queue's `'error'` event.
+ */
+export class ValidationError extends PocketMQError {
+  /** The schema's issues, as it reported them. */
+  readonly issues: readonly ValidationIssue[];
+  /** The argument that was refused at send, e.g. `'body'`, `'items[2].body'`; undefined when claimed. */
+  readonly argument: string | undefined;
+  /** The queue a claimed message failed in; undefined at send. */
+  readonly queue: string | undefined;
+  /** The id of the claimed message that failed; undefined at send. */
+  readonly messageId: string | undefined;
+
+  constructor(issues: readonly ValidationIssue[], where: { argument: string } | { queue: string; messageId: string }) {
+    const what = 'argument' in where ? `\`${where.argument}\` does not match the schema` : `Message ${where.messageId} in queue "${where.queue}" does not match the schema`;
+    super('ERR_INVALID_MESSAGE', `${what}: ${describeIssues(issues)}`);
+    this.name = 'ValidationError';
+    this.issues = issues;
+    this.argument = 'argument' in where ? where.argument : undefined;
+    this.queue = 'queue' in where ? where.queue : undefined;
+    this.messageId = 'messageId' in where ? where.messageId : undefined;
+  }
+}
+
+/** The first few issues as `path: message`, so the error's message says what to fix. */
+function describeIssues(issues: readonly ValidationIssue[]): string {
+  const shown = issues.slice(0, 3).map((issue) => {
+    const path = (issue.path ?? []).map((segment) => String(typeof segment === 'object' && segment !== null ? segment.key : segment)).join('.');
+    return path === '' ? issue.message : `${path}: ${issue.message}`;
+  });
+  if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
+  return shown.length === 0 ? 'the schema reported a failure without issues' : shown.join('; ');
 }
 
 /** A delivery was settled twice (`ack()` after `ack()`, `nack()` after `deadLetter()`), or `extend()`ed after it was settled. */
@@ -292,6 +338,7 @@ const BRANDED: readonly [Branded, string][] = [
   [RunLimitError, 'RunLimitError'],
   [UnsupportedError, 'UnsupportedError'],
   [ReadOnlyError, 'ReadOnlyError'],
+  [ValidationError, 'ValidationError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });

@@ -24,7 +24,10 @@ export {
   RunLimitError,
   UnsupportedError,
   ReadOnlyError,
+  ValidationError,
 } from './errors.js';
+export type { ValidationIssue } from './errors.js';
+export type { StandardSchemaV1 } from './standard-schema.js';
 
 export type { BatchItem } from './queue.js';
 export type { LiveListenerOptions, PublishOptions, SubscriptionInfo, SubscriptionOptions, TopicEvents, TopicOptions } from './topic.js';

@@ -1,5 +1,7 @@
 import { checkBody } from './body.js';
 import { newId } from './ids.js';
+import { checkSchema } from './schema.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { MessageState, NewMessage, Storage } from './storage/storage.js';
 import {
   checkFunction,
@@ -36,8 +38,13 @@ export interface BackoffOptions {
   jitter?: 'full' | 'equal' | 'none';
 }
 
-/** Options of a {@link Queue}. Every field is optional; defaults are in {@link DEFAULTS}. */
-export interface QueueOptions {
+/**
+ * Options of a {@link Queue}. Every field is optional; defaults are in {@link DEFAULTS}.
+ * `T` is the body a handler gets, `In` the body `send()` takes (they differ only for a
+ * `schema` that transforms). Written bare, `QueueOptions` fits a queue of any body type,
+ * as it did before schemas, hence the `any` default.
+ */
+export interface QueueOptions<T = any, In = T> {
   /** Where messages live. @defaultValue a process-wide `MemoryStorage` */
   storage?: Storage;
   /** How long a delivery is leased before it is delivered again, in ms. @defaultValue `30000` */
@@ -64,6 +71,17 @@ export interface QueueOptions {
   overflow?: 'reject' | 'drop-oldest';
   /** How long a `dedupeId` is remembered, in ms. @defaultValue `300000` (5 minutes, as SQS) */
   dedupeWindow?: number;
+  /**
+   * Any Standard Schema v1 (zod, valibot, arktype...); the body types are inferred from it.
+   * `send()` validates each body and rejects an invalid one with `ValidationError`
+   * (`ERR_INVALID_MESSAGE`), storing nothing; the body is stored as sent (so it must be
+   * JSON). Each claimed message is validated again and its handler gets the schema's
+   * output (after transforms); one that fails, whoever wrote it, is dead-lettered with
+   * reason `'invalid'` and an `'error'` event, and never reaches a handler.
+   * Asynchronous schemas are supported.
+   * @defaultValue none: bodies are not checked against a shape
+   */
+  schema?: StandardSchemaV1<In, T>;
 }
 
 /** Options of one `send()`. */
@@ -218,9 +236,10 @@ export interface ResolvedQueueOptions {
   readonly maxLength: number | undefined;
   readonly overflow: 'reject' | 'drop-oldest';
   readonly dedupeWindow: number;
+  readonly schema: StandardSchemaV1 | undefined;
 }
 
-const QUEUE_KEYS = ['storage', 'visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter', 'maxLength', 'overflow', 'dedupeWindow'] as const;
+const QUEUE_KEYS = ['storage', 'visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter', 'maxLength', 'overflow', 'dedupeWindow', 'schema'] as const;
 
 /** The Queue option keys, for option types that extend QueueOptions. */
 export const QUEUE_OPTION_KEYS: readonly string[] = QUEUE_KEYS;
@@ -256,6 +275,7 @@ export function resolveQueueOptions(name: string, options: unknown, prefix = 'op
     maxLength: o.maxLength === undefined ? undefined : checkInteger(`${prefix}.maxLength`, o.maxLength, 1),
     overflow: o.overflow === undefined ? DEFAULTS.overflow : checkOneOf(`${prefix}.overflow`, o.overflow, ['reject', 'drop-oldest']),
     dedupeWindow: o.dedupeWindow === undefined ? DEFAULTS.dedupeWindow : checkMs(`${prefix}.dedupeWindow`, o.dedupeWindow),
+    schema: checkSchema(`${prefix}.schema`, o.schema),
   };
 }
 

@@ -1,12 +1,14 @@
 import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
+import type { ValidationError } from './errors.js';
 import { reportError, toError } from './events.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
 import { MetricsRecorder } from './metrics/queue-metrics.js';
+import { asValidationError, validateWith } from './schema.js';
 import type { Scheduler } from './scheduler.js';
-import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
+import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage, StoredMessage } from './storage/storage.js';
 
 /**
  * What a Queue shares with its messages and consumers: the storage calls that
@@ -49,7 +51,55 @@ export class QueueContext<T> implements MessageSettler<T> {
 
   /** Leases up to `max` messages and reports what the claim dead-lettered on the way. */
   async claim(max: number): Promise<Message<T>[]> {
-    return this.deliveries(await this.storage.claim(this.name, this.claimRequestFor(max), this.now()));
+    const result = await this.storage.claim(this.name, this.claimRequestFor(max), this.now());
+    return this.deliveries(this.options.schema ? await this.checkClaim(result) : result);
+  }
+
+  /**
+   * A claim's result with each body validated by the queue's schema: the deliveries that
+   * pass carry the schema's output as their body; the others are dead-lettered with
+   * reason `'invalid'` (see {@link QueueContext.deadLetterInvalid}), and left out.
+   */
+  async checkClaim(result: ClaimResult): Promise<ClaimResult> {
+    const schema = this.options.schema!;
+    const outcomes = await Promise.all(
+      result.delivered.map(async ({ message }) => {
+        try {
+          return { value: await validateWith(schema, message.body, { queue: this.name, messageId: message.id }) };
+        } catch (error) {
+          return { invalid: asValidationError(error, { queue: this.name, messageId: message.id }) };
+        }
+      }),
+    );
+    const delivered: Delivery[] = [];
+    const failed: Promise<void>[] = [];
+    for (let i = 0; i < outcomes.length; i++) {
+      const delivery = result.delivered[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.invalid) failed.push(this.deadLetterInvalid(delivery, outcome.invalid));
+      else delivered.push({ receipt: delivery.receipt, message: withBody(delivery.message, outcome.value) });
+    }
+    await Promise.all(failed);
+    return { delivered, deadLettered: result.deadLettered };
+  }
+
+  /**
+   * Dead-letters a claimed message its schema refused, and reports `error` (never
+   * thrown: the claim's other messages go on). When the storage call fails, the
+   * message stays leased and is claimed, and checked, again when its lease runs out.
+   */
+  async deadLetterInvalid(delivery: Delivery, error: ValidationError): Promise<void> {
+    this.error(error);
+    let settle: Settle;
+    try {
+      settle = await this.storage.deadLetter(this.name, delivery.receipt, this.options.deadLetter, { reason: 'invalid', error: error.message }, this.now());
+    } catch (storageError) {
+      this.error(storageError);
+      return;
+    }
+    if (settle !== 'ok') return;
+    if (this.events.listenerCount('dead') > 0) this.events.emit('dead', infoOf<T>(delivery.message), 'invalid');
+    this.scheduler.wake(this.name);
   }
 
   /** The messages of a claim's result, after reporting what it dead-lettered. */
@@ -203,6 +253,24 @@ export class QueueContext<T> implements MessageSettler<T> {
   error(error: unknown): void {
     reportError(this.events, error, `queue "${this.name}"`);
   }
+}
+
+/** `stored` with another body: field by field, since an engine storage hands out its live record, whose fields are getters. */
+function withBody(stored: StoredMessage, body: unknown): StoredMessage {
+  return {
+    id: stored.id,
+    body,
+    headers: stored.headers,
+    priority: stored.priority,
+    enqueuedAt: stored.enqueuedAt,
+    availableAt: stored.availableAt,
+    expiresAt: stored.expiresAt,
+    dedupeId: stored.dedupeId,
+    group: stored.group,
+    correlationId: stored.correlationId,
+    subject: stored.subject,
+    attempt: stored.attempt,
+  };
 }
 
 /** Waits for one ack batch's storage call; reused, so its two callbacks are made once, not per batch. */

@@ -19,6 +19,7 @@ import {
   newMessage,
   resolveSendOptions,
   type ResolvedQueueOptions,
+  type ResolvedSendOptions,
   type SendOptions,
 } from './options.js';
 import { instrumentation, observeQueue, type SendTracker } from './instrumentation.js';
@@ -26,6 +27,7 @@ import { type MetricsRecorder, type QueueMetrics, snapshot } from './metrics/que
 import { QueueContext } from './queue-context.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';
 import type { SchedulingHandle } from './schedule-operations.js';
+import { validateWith } from './schema.js';
 import { schedulerOf } from './scheduler.js';
 import { getDefaultStorage } from './memory/memory-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage, QueueStats, Storage, StoredMessage } from './storage/storage.js';
@@ -65,7 +67,7 @@ export function checkStorage(value: unknown): Storage {
  * orders.consume(async (msg) => process(msg.body));
  * ```
  */
-export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
+export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
   /** The queue's name in its storage. */
   readonly name: string;
   /** The storage the queue's messages live in. */
@@ -81,7 +83,11 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
   readonly #unobserve: () => void;
   #closed = false;
 
-  constructor(name: string, options?: QueueOptions) {
+  /**
+   * With `options.schema`, `T` (what handlers get) and `In` (what `send()` takes) are
+   * inferred from the schema: `new Queue('signups', { schema: z.object({ email: z.string() }) })`.
+   */
+  constructor(name: string, options?: QueueOptions<T, In>) {
     super();
     this.name = checkName('name', name);
     this.storage = checkStorage((options as { storage?: unknown } | undefined)?.storage);
@@ -124,7 +130,8 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
    * instance, a function, a bigint, a cycle...) rejects with `InvalidBodyError`
    * (code `ERR_INVALID_BODY`, with the `path` to the value), storing nothing.
    */
-  send(body: T, options?: SendOptions): Promise<string> {
+  send(body: In, options?: SendOptions): Promise<string> {
+    if (this.#options.schema) return this.#sendValidated(body, options);
     // Not an async function: its frame and the two closures of its `await` were the
     // largest part of a send's garbage. One reaction to the storage's promise instead.
     let stored: Promise<EnqueueResult>;
@@ -163,30 +170,28 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     );
   }
 
-  /**
-   * Stores several messages in one storage operation: all of them, or (when they
-   * would exceed `maxLength` with `overflow: 'reject'`, or an item is invalid) none.
-   * Resolves with the ids in order.
-   */
-  async sendBatch(items: readonly BatchItem<T>[]): Promise<string[]> {
+  /** {@link Queue.send} with a schema: the body is validated first, and stored only if it passes. */
+  async #sendValidated(body: In, options: SendOptions | undefined): Promise<string> {
     this.#checkOpen();
-    if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
+    const sendOptions = resolveSendOptions(options, 'options');
+    const output = await validateWith(this.#options.schema!, body, { argument: 'body' });
+    this.#checkOpen();
     const now = this.storage.clock.now();
-    const messages = items.map((item, i) => {
-      if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`, now, `items[${i}].body`);
+    const items = [this.#newMessageResolved(body, sendOptions, now, 'body')];
+    return this.#store(items, now, (result) => {
+      this.#afterEnqueue(items, result, now, [output]);
+      return result.results[0]!.id;
     });
-    if (messages.length === 0) return [];
-    const then = (result: EnqueueResult) => {
-      this.#afterEnqueue(messages, result, now);
-      return result.results.map((r) => r.id);
-    };
+  }
+
+  /** Stores `items`, inside a send span when instrumentation is installed. */
+  #store<R>(items: NewMessage[], now: number, then: (result: EnqueueResult) => R): Promise<R> {
     const hook = instrumentation.hook;
-    if (hook === undefined) return then(await this.storage.enqueue(this.name, messages, this.#policy, now));
-    const tracker = hook.send(this.name, messages, 'send');
+    if (hook === undefined) return this.storage.enqueue(this.name, items, this.#policy, now).then(then);
+    const tracker = hook.send(this.name, items, 'send');
     let stored: Promise<EnqueueResult>;
     try {
-      stored = this.storage.enqueue(this.name, messages, this.#policy, now);
+      stored = this.storage.enqueue(this.name, items, this.#policy, now);
     } catch (error) {
       tracker.end(error);
       throw error;
@@ -194,12 +199,45 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     return this.#tracked(stored, tracker, then);
   }
 
-  #newMessage(body: T, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
-    return newMessage(body, resolveSendOptions(options, prefix), now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
+  /**
+   * Stores several messages in one storage operation: all of them, or (when they
+   * would exceed `maxLength` with `overflow: 'reject'`, or an item is invalid) none.
+   * With a `schema`, every body is validated before anything is stored: one invalid
+   * body rejects the whole batch with a `ValidationError` naming it (`items[2].body`).
+   * Resolves with the ids in order.
+   */
+  async sendBatch(items: readonly BatchItem<In>[]): Promise<string[]> {
+    this.#checkOpen();
+    if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
+    items.forEach((item, i) => {
+      if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
+    });
+    const resolved = items.map((item, i) => resolveSendOptions(item.options, `items[${i}].options`));
+    const schema = this.#options.schema;
+    const outputs = schema ? await Promise.all(items.map((item, i) => validateWith(schema, item.body, { argument: `items[${i}].body` }))) : undefined;
+    if (schema) this.#checkOpen();
+    const now = this.storage.clock.now();
+    const messages = items.map((item, i) => this.#newMessageResolved(item.body, resolved[i]!, now, `items[${i}].body`));
+    if (messages.length === 0) return [];
+    return this.#store(messages, now, (result) => {
+      this.#afterEnqueue(messages, result, now, outputs);
+      return result.results.map((r) => r.id);
+    });
   }
 
-  /** Reports what the storage did with `items` (events, metrics), or throws `QueueFullError`. */
-  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, now: number): void {
+  #newMessage(body: In, options: SendOptions | undefined, prefix: string, now: number, bodyArgument: string): NewMessage {
+    return this.#newMessageResolved(body, resolveSendOptions(options, prefix), now, bodyArgument);
+  }
+
+  #newMessageResolved(body: In, options: ResolvedSendOptions, now: number, bodyArgument: string): NewMessage {
+    return newMessage(body, options, now, this.storage.capabilities.checksBodies ? bodyArgument : undefined);
+  }
+
+  /**
+   * Reports what the storage did with `items` (events, metrics), or throws `QueueFullError`.
+   * `outputs`: the schema's output for each item, what `'sent'` shows (as a handler will see it).
+   */
+  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, now: number, outputs?: readonly unknown[]): void {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
     const { results } = result;
@@ -208,7 +246,9 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
     this.#context.metrics.recordSent(stored, now);
     if (this.listenerCount('sent') > 0) {
       for (let i = 0; i < items.length; i++) {
-        if (result.results[i]!.status === 'stored') this.emit('sent', infoOf<T>({ ...items[i]!, attempt: 0 }));
+        if (result.results[i]!.status !== 'stored') continue;
+        const sent = outputs ? { ...items[i]!, body: outputs[i], attempt: 0 } : { ...items[i]!, attempt: 0 };
+        this.emit('sent', infoOf<T>(sent));
       }
     }
   }
@@ -427,18 +467,19 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
    * `'delayed'` ones earliest first; `'inflight'` ones by lease end, with `leaseUntil`.
    * `peek(20)` is `peek({ max: 20 })`. Rejects with code `'ERR_UNSUPPORTED'` for a
    * state other than `'ready'` on a storage without `browse` (a third-party adapter).
+   * Bodies are as stored: with a `schema`, what was sent (its input type `In`), not validated.
    */
-  async peek(options?: number | PeekOptions): Promise<PeekedMessage<T>[]> {
+  async peek(options?: number | PeekOptions): Promise<PeekedMessage<In>[]> {
     this.#checkOpen();
     const { max, state } = resolvePeekOptions(options);
     const now = this.storage.clock.now();
     if (this.storage.browse === undefined) {
       if (state !== 'ready') throw unsupported('browse', `peek({ state: '${state}' })`);
       const stored = await this.storage.peek(this.name, max, now);
-      return stored.map((m) => ({ ...infoOf<T>(m), state, availableAt: m.availableAt, leaseUntil: undefined }));
+      return stored.map((m) => ({ ...infoOf<In>(m), state, availableAt: m.availableAt, leaseUntil: undefined }));
     }
     const listed = await this.storage.browse(this.name, state, max, now);
-    return listed.map(({ message, leaseUntil }) => ({ ...infoOf<T>(message), state, availableAt: message.availableAt, leaseUntil }));
+    return listed.map(({ message, leaseUntil }) => ({ ...infoOf<In>(message), state, availableAt: message.availableAt, leaseUntil }));
   }
 
   /**
@@ -516,19 +557,24 @@ export class Queue<T = unknown> extends Emitter<QueueEvents<T>> {
    *
    * Rejects, storing nothing, on an invalid `id` (a queue name), a cron expression
    * croner cannot read, an unknown time zone, `every` below 1 ms, a schedule with no
-   * tick before `endAt`, a body or option `send()` would refuse, or a storage without
-   * schedules (`UnsupportedError`). Resolves with the schedule as {@link Queue.schedules} lists it.
+   * tick before `endAt`, a body or option `send()` would refuse (with a `schema`, a body
+   * it refuses: `ValidationError`), or a storage without schedules (`UnsupportedError`).
+   * Resolves with the schedule as {@link Queue.schedules} lists it; its body as sent.
    */
-  schedule(id: string, spec: ScheduleSpec, body: T, options?: ScheduleOptions): Promise<ScheduleInfo<T>> {
-    return this.#scheduling((ops, handle) => ops.schedule<T>(handle, id, spec, body, options));
+  schedule(id: string, spec: ScheduleSpec, body: In, options?: ScheduleOptions): Promise<ScheduleInfo<In>> {
+    return this.#scheduling(async (ops, handle) => {
+      const { schema } = this.#options;
+      if (schema) await validateWith(schema, body, { argument: 'body' });
+      return ops.schedule<In>(handle, id, spec, body, options);
+    });
   }
 
   /**
    * This queue's schedules, ordered by id: `{ id, every | cron, tz, next, last, count,
    * body, options }`, `next` and `last` in ms since the epoch.
    */
-  schedules(): Promise<ScheduleInfo<T>[]> {
-    return this.#scheduling((ops, handle) => ops.schedules<T>(handle));
+  schedules(): Promise<ScheduleInfo<In>[]> {
+    return this.#scheduling((ops, handle) => ops.schedules<In>(handle));
   }
 
   /** Removes the schedule `id` of this queue; resolves true if it existed. Messages it already sent stay. */

@@ -13,14 +13,30 @@ import type { Message } from './message.js';
 import type { HandlerContext } from './handler-context.js';
 import { type ConsumeOptions, DEFAULTS, QUEUE_OPTION_KEYS, type QueueOptions } from './options.js';
 import { Queue } from './queue.js';
+import { asValidationError, checkSchema, validateWith } from './schema.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import { schedulerOf } from './scheduler.js';
 import type { EnqueuePolicy, Storage } from './storage/storage.js';
 import { checkFunction, checkHeaders, checkInteger, checkKeys, checkMs, checkName, checkObject, checkSignal, expected, MAX_NAME_LENGTH } from './validate.js';
 
-/** Options of a {@link RequestReply}: the request queue's options, plus the default request timeout. */
-export interface RequestReplyOptions extends QueueOptions {
+/**
+ * Options of a {@link RequestReply}: the request queue's options (its `schema` checks
+ * requests), the default request timeout, and the schema of replies. `Req`/`Res` are
+ * what the handler and the requester get, `ReqIn`/`ResIn` what `request()` takes and
+ * the handler returns (they differ only for schemas that transform).
+ */
+export interface RequestReplyOptions<Req = any, Res = any, ReqIn = Req, ResIn = Res> extends QueueOptions<Req, ReqIn> {
   /** How long `request()` waits for a reply, in ms (`Infinity`: as long as it takes). @defaultValue `30000` */
   timeout?: number;
+  /**
+   * Any Standard Schema v1 for replies. The serving side checks each handler result
+   * with it (one that fails counts as a failed attempt: retried, and after the last the
+   * requester gets a `RemoteError` named `'ValidationError'`); the requester checks each
+   * reply again and resolves with the schema's output, or rejects with `ValidationError`
+   * when a reply (sent by a server without the schema) fails.
+   * @defaultValue none
+   */
+  replySchema?: StandardSchemaV1<ResIn, Res>;
 }
 
 /** Options of one `request()`. */
@@ -117,16 +133,17 @@ interface Pending {
  * const price = await pricing.request({ sku: 'A-1' }, { timeout: 5_000 });
  * ```
  */
-export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestReplyEvents> {
+export class RequestReply<Req = unknown, Res = unknown, ReqIn = Req, ResIn = Res> extends Emitter<RequestReplyEvents> {
   /** The request queue's name. */
   readonly name: string;
   /** The storage requests and replies live in. */
   readonly storage: Storage;
-  readonly #requests: Queue<Req>;
+  readonly #requests: Queue<Req, ReqIn>;
   readonly #timeout: number;
+  readonly #replySchema: StandardSchemaV1 | undefined;
   readonly #replyQueue: string;
-  #replyConsumer: Consumer<Reply<Res>> | undefined = undefined;
-  #replies: Queue<Reply<Res>> | undefined = undefined;
+  #replyConsumer: Consumer<Reply<ResIn>> | undefined = undefined;
+  #replies: Queue<Reply<ResIn>> | undefined = undefined;
   readonly #pending = new Map<string, Pending>();
   /** Pending requests without a timer: the scheduler is held for them so the process waits for their replies. */
   #untimed = 0;
@@ -138,15 +155,17 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
   #latency: DurationHistogram | undefined = undefined;
   #closed = false;
 
-  constructor(name: string, options?: RequestReplyOptions) {
+  /** With `options.schema` and `options.replySchema`, the body types are inferred from them. */
+  constructor(name: string, options?: RequestReplyOptions<Req, Res, ReqIn, ResIn>) {
     super();
     checkName('name', name);
     if (name.length > MAX_REQUEST_NAME_LENGTH) throw expected('name', `a name of at most ${MAX_REQUEST_NAME_LENGTH} characters (its reply queues add a suffix)`, name, RangeError);
     const o = options === undefined ? {} : checkObject('options', options);
-    checkKeys('options', o, [...QUEUE_OPTION_KEYS, 'timeout']);
-    const { timeout, ...queueOptions } = o;
+    checkKeys('options', o, [...QUEUE_OPTION_KEYS, 'timeout', 'replySchema']);
+    const { timeout, replySchema, ...queueOptions } = o;
     this.#timeout = timeout === undefined ? DEFAULTS.requestTimeout : checkMs('options.timeout', timeout, 1, true);
-    this.#requests = new Queue<Req>(name, queueOptions as QueueOptions);
+    this.#replySchema = checkSchema('options.replySchema', replySchema);
+    this.#requests = new Queue<Req, ReqIn>(name, queueOptions as QueueOptions);
     this.#requests.on('error', (error) => this.#error(error));
     this.name = name;
     this.storage = this.#requests.storage;
@@ -154,7 +173,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
   }
 
   /** The request queue's handle: `stats()`, `peek()`, and events such as `'dead'` for requests that failed for good. */
-  get queue(): Queue<Req> {
+  get queue(): Queue<Req, ReqIn> {
     return this.#requests;
   }
 
@@ -184,16 +203,17 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
    * after the last attempt the requester gets a `RemoteError` and the request
    * goes to the dead-letter queue. Returns the consumer (`stop()`, `pause()`, `resume()`).
    */
-  serve(handler: RequestHandler<Req, Res>, options?: ServeOptions): Consumer<Req> {
+  serve(handler: RequestHandler<Req, ResIn>, options?: ServeOptions): Consumer<Req> {
     this.#checkOpen();
     checkFunction('handler', handler);
     const { maxAttempts } = this.#requests.options;
     return this.#requests.consume(async (message, context) => {
       const replyTo = message.headers[REPLY_TO];
-      let value: Res;
+      let value: ResIn;
       try {
         value = await handler(message.body, message, context);
-        // A result JSON would change fails like a throw, so the requester hears of it instead of waiting.
+        // A result JSON would change, or the reply schema refuses, fails like a throw, so the requester hears of it instead of waiting.
+        if (this.#replySchema) await validateWith(this.#replySchema, value, { argument: 'result' });
         if (this.storage.capabilities.checksBodies) checkBody(value, 'result');
       } catch (error) {
         if (message.attempt >= maxAttempts && replyTo !== undefined) {
@@ -206,7 +226,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
     }, options);
   }
 
-  async #reply(replyTo: string, request: Message<Req>, reply: Reply<Res>): Promise<void> {
+  async #reply(replyTo: string, request: Message<Req>, reply: Reply<ResIn>): Promise<void> {
     checkName(`headers["${REPLY_TO}"]`, replyTo);
     const now = this.storage.clock.now();
     const deadline = Number(request.headers[DEADLINE]);
@@ -242,7 +262,7 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
    * `timeout` ms without a reply, the signal's reason at once when `signal`
    * aborts, and `ClosedError` when the instance is closed meanwhile.
    */
-  async request(body: Req, options?: RequestOptions): Promise<Res> {
+  async request(body: ReqIn, options?: RequestOptions): Promise<Res> {
     this.#checkOpen();
     let timeout = this.#timeout;
     let signal: AbortSignal | undefined;
@@ -306,14 +326,14 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
 
   #startReplies(): void {
     if (this.#replyConsumer) return;
-    const replies = new Queue<Reply<Res>>(this.#replyQueue, { storage: this.storage, deadLetter: false, maxAttempts: 1 });
+    const replies = new Queue<Reply<ResIn>>(this.#replyQueue, { storage: this.storage, deadLetter: false, maxAttempts: 1 });
     replies.on('expired', () => this.#lateReplies++);
     replies.on('error', (error) => this.#error(error));
     this.#replies = replies;
     this.#replyConsumer = replies.consume((message) => this.#onReply(message), { concurrency: REPLY_CONCURRENCY });
   }
 
-  #onReply(message: Message<Reply<Res>>): void {
+  #onReply(message: Message<Reply<ResIn>>): void | Promise<void> {
     const pending = message.correlationId === undefined ? undefined : this.#finish(message.correlationId);
     if (!pending) {
       this.#lateReplies++;
@@ -324,8 +344,18 @@ export class RequestReply<Req = unknown, Res = unknown> extends Emitter<RequestR
     (this.#latency ??= new DurationHistogram()).at(now).add(now - pending.startedAt);
     const reply = message.body;
     if (typeof reply !== 'object' || reply === null) pending.reject(new RemoteError('Malformed reply', 'Error'));
-    else if (reply.ok) pending.resolve(reply.value as never);
-    else pending.reject(new RemoteError(reply.message, reply.name));
+    else if (!reply.ok) pending.reject(new RemoteError(reply.message, reply.name));
+    else if (this.#replySchema) return this.#checkReply(reply.value, message.id, pending);
+    else pending.resolve(reply.value as never);
+  }
+
+  /** Resolves the request with the reply schema's output, or rejects it with the `ValidationError`. */
+  async #checkReply(value: ResIn, messageId: string, pending: Pending): Promise<void> {
+    try {
+      pending.resolve((await validateWith(this.#replySchema!, value, { queue: this.#replyQueue, messageId })) as never);
+    } catch (error) {
+      pending.reject(asValidationError(error, { queue: this.#replyQueue, messageId }));
+    }
   }
 
   /**

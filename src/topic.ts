@@ -9,17 +9,31 @@ import { MetricsRecorder, type QueueMetrics, snapshot } from './metrics/queue-me
 import type { MessageInfo } from './message.js';
 import { type ConsumeOptions, DEFAULTS, type QueueOptions, resolveConsumeOptions, resolveQueueOptions, resolveSendOptions, newMessage, type SendOptions } from './options.js';
 import { checkStorage, Queue, type BatchItem } from './queue.js';
+import { checkSchema, validateWith } from './schema.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import type { EnqueuePolicy, NewMessage, Storage, StoredMessage } from './storage/storage.js';
 import { checkFilter, checkSubject, SubjectIndex } from './subject-pattern.js';
 import { type LiveListener, type LiveRecord, Subscription } from './subscription.js';
 import { checkFunction, checkKeys, checkMs, checkName, checkObject, expected, MAX_NAME_LENGTH, RESERVED_SEPARATOR } from './validate.js';
 
-/** Options of a {@link Topic}. */
-export interface TopicOptions {
+/**
+ * Options of a {@link Topic}. `T` is the body subscribers get, `In` the body `publish()`
+ * takes (they differ only for a `schema` that transforms).
+ */
+export interface TopicOptions<T = any, In = T> {
   /** Where subscriptions and their messages live. @defaultValue a process-wide `MemoryStorage` */
   storage?: Storage;
   /** How long a publish's `dedupeId` is remembered by each subscription, in ms. @defaultValue `300000` */
   dedupeWindow?: number;
+  /**
+   * Any Standard Schema v1; the body types are inferred from it. `publish()` validates
+   * each body (an invalid one rejects with `ValidationError`, stored for no
+   * subscription); every durable subscription validates each message it claims, as a
+   * queue's `schema` does (see {@link QueueOptions.schema}), unless it has a `schema` of
+   * its own; live listeners and `'published'` get the schema's output.
+   * @defaultValue none
+   */
+  schema?: StandardSchemaV1<In, T>;
 }
 
 /**
@@ -35,7 +49,7 @@ export type PublishOptions = SendOptions;
  * `maxLength`, `overflow` and `dedupeWindow` are the topic's business and are not
  * accepted here.
  */
-export interface SubscriptionOptions extends Omit<QueueOptions, 'storage' | 'maxLength' | 'overflow' | 'dedupeWindow'>, ConsumeOptions {
+export interface SubscriptionOptions<T = any> extends Omit<QueueOptions<T, any>, 'storage' | 'maxLength' | 'overflow' | 'dedupeWindow'>, ConsumeOptions {
   /**
    * Which subjects the subscription receives, with AMQP topic wildcards: `*` is
    * exactly one word, `#` zero or more (`'order.*'`, `'#.error'`). Subscribing
@@ -68,8 +82,8 @@ export interface SubscriptionInfo {
   readonly queue: string;
 }
 
-const TOPIC_KEYS = ['storage', 'dedupeWindow'];
-const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter'];
+const TOPIC_KEYS = ['storage', 'dedupeWindow', 'schema'];
+const SUBSCRIPTION_QUEUE_KEYS = ['visibilityTimeout', 'maxAttempts', 'backoff', 'deadLetter', 'schema'];
 const SUBSCRIPTION_CONSUME_KEYS = ['concurrency', 'prefetch', 'rateLimit', 'signal'];
 const SUBSCRIPTION_KEYS = ['filter', ...SUBSCRIPTION_QUEUE_KEYS, ...SUBSCRIPTION_CONSUME_KEYS];
 /** Appended to a topic's name to name the queue that records its subscriptions. */
@@ -239,9 +253,10 @@ class PublishedMessage<T> implements MessageInfo<T> {
   readonly group: string | undefined;
   readonly subject: string | undefined;
 
-  constructor(item: NewMessage) {
+  /** `body`: the schema's output when the topic has a schema. */
+  constructor(item: NewMessage, body: unknown = item.body) {
     this.id = item.id;
-    this.body = item.body as T;
+    this.body = body as T;
     this.headers = item.headers ?? NO_HEADERS;
     this.enqueuedAt = item.enqueuedAt;
     this.priority = item.priority;
@@ -283,12 +298,13 @@ interface PendingStore {
  * await events.publish(evt, { subject: 'order.placed' });
  * ```
  */
-export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
+export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
   /** The topic's name in its storage. */
   readonly name: string;
   /** The storage its subscriptions live in. */
   readonly storage: Storage;
   readonly #dedupeWindow: number;
+  readonly #schema: StandardSchemaV1 | undefined;
   readonly #registry: TopicRegistry;
   readonly #attached = new Set<Subscription<T>>();
   /** The latest publishes of this tick waiting to be stored, all to the same targets. */
@@ -297,7 +313,8 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
   readonly #metrics: MetricsRecorder;
   #closed = false;
 
-  constructor(name: string, options?: TopicOptions) {
+  /** With `options.schema`, `T` and `In` are inferred from the schema (see {@link TopicOptions.schema}). */
+  constructor(name: string, options?: TopicOptions<T, In>) {
     super();
     this.name = checkName('name', name);
     if (name.length > MAX_NAME_LENGTH - RECORD_SUFFIX.length) {
@@ -307,6 +324,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     checkKeys('options', o, TOPIC_KEYS);
     this.storage = checkStorage(o.storage);
     this.#dedupeWindow = o.dedupeWindow === undefined ? DEFAULTS.dedupeWindow : checkMs('options.dedupeWindow', o.dedupeWindow);
+    this.#schema = checkSchema('options.schema', o.schema);
     this.#registry = registryOf(this.storage, this.name);
     this.#metrics = new MetricsRecorder(this.storage.clock.now());
   }
@@ -317,7 +335,8 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
    * the matching live listeners. Resolves with the message id, the same in every copy.
    * `body` follows the JSON rule of {@link Queue.send} (else `InvalidBodyError`), with or without subscribers.
    */
-  publish(body: T, options?: PublishOptions): Promise<string> {
+  publish(body: In, options?: PublishOptions): Promise<string> {
+    if (this.#schema) return this.#publishValidated(body, options);
     // Not an async function: its frame and the closures of each `await` cost more than
     // a publish to live listeners does otherwise. One reaction to the shared read.
     let item: NewMessage;
@@ -351,17 +370,28 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     );
   }
 
-  /** The rest of {@link Topic.publish} once the subscriptions are up to date. */
-  #publishRead(item: NewMessage): string | Promise<string> {
+  /** {@link Topic.publish} with a schema: the body is validated first, and stored only if it passes. */
+  async #publishValidated(body: In, options: PublishOptions | undefined): Promise<string> {
+    this.#checkOpen();
+    resolveSendOptions(options, 'options');
+    const output = await validateWith(this.#schema!, body, { argument: 'body' });
+    this.#checkOpen();
+    const item = this.#newMessage(body, options, 'options', 'body');
+    await this.#registry.refresh();
+    return this.#publishRead(item, output);
+  }
+
+  /** The rest of {@link Topic.publish} once the subscriptions are up to date; `output` is the schema's. */
+  #publishRead(item: NewMessage, output: unknown = item.body): string | Promise<string> {
     const targets = this.#registry.targets(item.subject);
     if (targets.length === 0) {
       this.#metrics.recordSent(1, this.storage.clock.now());
-      this.#announce(item, 0);
+      this.#announce(item, 0, output);
       return item.id;
     }
     return this.#storeLater(targets, item).then(() => {
       this.#metrics.recordSent(1, this.storage.clock.now());
-      this.#announce(item, targets.length);
+      this.#announce(item, targets.length, output);
       return item.id;
     });
   }
@@ -369,19 +399,25 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
   /**
    * Publishes several messages. Each message reaches all its matching
    * subscriptions or none; messages with the same set of matching subscriptions
-   * are stored together in one storage operation. Resolves with the ids in order.
+   * are stored together in one storage operation. With a `schema`, every body is
+   * validated first: one invalid body rejects the batch (`ValidationError` naming it)
+   * and none is published. Resolves with the ids in order.
    */
-  async publishBatch(items: readonly BatchItem<T>[]): Promise<string[]> {
+  async publishBatch(items: readonly BatchItem<In>[]): Promise<string[]> {
     this.#checkOpen();
     if (!Array.isArray(items)) throw expected('items', 'an array of { body, options }', items);
-    const messages = items.map((item, i) => {
+    items.forEach((item, i) => {
       if (typeof item !== 'object' || item === null || !('body' in item)) throw expected(`items[${i}]`, 'an object with a `body`', item);
-      return this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`);
+      resolveSendOptions(item.options, `items[${i}].options`);
     });
+    const schema = this.#schema;
+    const outputs = schema ? await Promise.all(items.map((item, i) => validateWith(schema, item.body, { argument: `items[${i}].body` }))) : undefined;
+    if (schema) this.#checkOpen();
+    const messages = items.map((item, i) => this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`));
     if (messages.length === 0) return [];
     const tracker = instrumentation.hook?.send(this.name, messages, 'publish');
     try {
-      await this.#publishBatch(messages);
+      await this.#publishBatch(messages, outputs);
     } catch (error) {
       tracker?.end(error);
       throw error;
@@ -390,7 +426,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     return messages.map((m) => m.id);
   }
 
-  async #publishBatch(messages: readonly NewMessage[]): Promise<void> {
+  async #publishBatch(messages: readonly NewMessage[], outputs: readonly unknown[] | undefined): Promise<void> {
     await this.#registry.refresh();
     const groups = new Map<string, { targets: string[]; items: NewMessage[] }>();
     const counts: number[] = [];
@@ -408,7 +444,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     this.#flush();
     for (const { targets, items: grouped } of groups.values()) await this.#store(targets, grouped);
     this.#metrics.recordSent(messages.length, this.storage.clock.now());
-    for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!);
+    for (let i = 0; i < messages.length; i++) this.#announce(messages[i]!, counts[i]!, outputs ? outputs[i] : messages[i]!.body);
   }
 
   /**
@@ -458,18 +494,18 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     await this.storage.enqueueMany(targets, items, this.#dedupeWindow, this.storage.clock.now());
   }
 
-  #newMessage(body: T, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
+  #newMessage(body: In, options: PublishOptions | undefined, prefix: string, bodyArgument: string): NewMessage {
     const o = resolveSendOptions(options, prefix);
     if (o.subject !== undefined) checkSubject(`${prefix}.subject`, o.subject);
     return newMessage(body, o, this.storage.clock.now(), this.storage.capabilities.checksBodies ? bodyArgument : undefined);
   }
 
   /** Emits `'published'` and calls the live listeners; nothing they do reaches the publisher. */
-  #announce(item: NewMessage, subscriptions: number): void {
+  #announce(item: NewMessage, subscriptions: number, output: unknown): void {
     const wantsEvent = this.listenerCount('published') > 0;
     const listeners = this.#registry.live.matchList(item.subject) as readonly LiveRecord<T>[];
     if (!wantsEvent && listeners.length === 0) return;
-    const info = new PublishedMessage<T>(item);
+    const info = new PublishedMessage<T>(item, output);
     if (wantsEvent) this.emit('published', info, subscriptions);
     for (let i = 0; i < listeners.length; i++) {
       const record = listeners[i]!;
@@ -493,7 +529,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
    * the subscription's backoff and dead-lettered after `maxAttempts`, without
    * affecting other subscriptions.
    */
-  subscribe(name: string, handler: Handler<T>, options?: SubscriptionOptions): Subscription<T>;
+  subscribe(name: string, handler: Handler<T>, options?: SubscriptionOptions<T>): Subscription<T>;
   /** Attaches a live listener: called for matching publishes while attached; at most once; nothing stored. */
   subscribe(listener: LiveListener<T>, options?: LiveListenerOptions): Subscription<T>;
   subscribe(first: string | LiveListener<T>, second?: Handler<T> | LiveListenerOptions, third?: SubscriptionOptions): Subscription<T> {
@@ -530,7 +566,7 @@ export class Topic<T = unknown> extends Emitter<TopicEvents<T>> {
     resolveQueueOptions(queueName, queueOptions);
     resolveConsumeOptions(consumeOptions);
 
-    const queue = new Queue<T>(queueName, { ...queueOptions, storage: this.storage });
+    const queue = new Queue<T>(queueName, { schema: this.#schema as StandardSchemaV1<T> | undefined, ...queueOptions, storage: this.storage });
     queue.on('error', (error) => this.#error(error));
     const consumer = queue.consume(handler, consumeOptions);
     const ready = this.#registry.update(name, filter, false);

@@ -697,6 +697,33 @@ describe('a TypeScript consumer', () => {
     expect(stdout).toBe('');
   }, 60_000);
 
+  it('infers body types from a Standard Schema through the published types, with no schema package installed', async () => {
+    const dir = join(work, 'schema');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'main.mts'),
+      [
+        "import { Queue, ValidationError, type StandardSchemaV1 } from 'pocketmq';",
+        'const stamped: StandardSchemaV1<{ at: string }, { at: Date }> = {',
+        "  '~standard': { version: 1, vendor: 'app', validate: (value) => ({ value: { at: new Date((value as { at: string }).at) } }) },",
+        '};',
+        'export async function main(): Promise<void> {',
+        "  const queue = new Queue('stamps', { schema: stamped });",
+        "  await queue.send({ at: '2026-01-01T00:00:00Z' });",
+        '  // @ts-expect-error: send() takes the schema input',
+        '  await queue.send({ at: 1 });',
+        '  queue.consume(async (msg) => { const at: Date = msg.body.at; void at; });',
+        '  queue.on(\'error\', (error) => { if (error instanceof ValidationError) void error.issues; });',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const config = { compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'dom'], types: [] }, files: ['main.mts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config));
+    const { stdout } = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? String(e) }));
+    expect(stdout).toBe('');
+  }, 60_000);
+
   it('in Node (no DOM lib) compiles against every entry', async () => {
     const typeRoots = [join(root, 'node_modules', '@types')];
     expect(await typecheck('node', present, { lib: ['es2022'], types: ['node'], typeRoots })).toBe('');

@@ -105,7 +105,7 @@ export interface ClaimResult {
 
 /** Why a message is dead-lettered, recorded in the copy's headers. */
 export interface DeadLetterInfo {
-  /** Short machine-readable reason, e.g. `'max-attempts'`, `'rejected'`, `'overflow'`. */
+  /** Short machine-readable reason, e.g. `'max-attempts'`, `'rejected'`, `'overflow'`, `'invalid'` (failed the queue's schema when claimed). */
   readonly reason: string;
   /** The last error's message, when an error caused it. */
   readonly error?: string | undefined;

@@ -79,10 +79,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string, appendOnly: boolean): Promise<ChildProcess> {
+function launch(port: number, dir: string, appendOnly: boolean, config: readonly string[]): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'];
   args.push('--appendonly', appendOnly ? 'yes' : 'no');
   if (appendOnly) args.push('--appendfsync', 'always');
+  args.push(...config);
   const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -106,13 +107,17 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts redis-server on a free port in a fresh temporary directory: for tests that need a server of their own. */
-export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
+/**
+ * Starts redis-server on a free port in a fresh temporary directory: for tests that need a server of their own.
+ * `config`: more command-line configuration, e.g. `['--requirepass', 'secret', '--user', 'app', 'on', ...]`.
+ */
+export async function startRedis(options: { appendOnly?: boolean; config?: readonly string[] } = {}): Promise<RedisServer> {
   checkInstalled();
   const dir = mkdtempSync(join(tmpdir(), 'pocketmq-redis-'));
   const port = await freePort();
   const appendOnly = options.appendOnly ?? false;
-  let child: ChildProcess | undefined = await launch(port, dir, appendOnly);
+  const config = options.config ?? [];
+  let child: ChildProcess | undefined = await launch(port, dir, appendOnly, config);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
     child = undefined;
@@ -128,7 +133,7 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
     stop,
     async restart() {
       await stop();
-      child = await launch(port, dir, appendOnly);
+      child = await launch(port, dir, appendOnly, config);
     },
     async close() {
       await stop();
