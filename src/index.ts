@@ -8,6 +8,7 @@ export { MemoryStorage } from './memory/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
 export { DEAD_LETTER_HEADERS } from './dead-letter-headers.js';
+export { UnreadableBody } from './storage/unreadable-body.js';
 export {
   PocketMQError,
   QueueFullError,
@@ -23,6 +24,8 @@ export {
   AlreadySettledError,
   RunLimitError,
   UnsupportedError,
+  UndecryptableError,
+  BadSignatureError,
 } from './errors.js';
 
 export type { BatchItem } from './queue.js';
@@ -33,6 +36,8 @@ export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';
 export type { QueueEvents } from './events.js';
+export type { Codec, CodecContext } from './storage/body-codec.js';
+export type { UnreadableReason } from './storage/unreadable-body.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle, TimerKind, WorkInfo } from './clock.js';
 export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';

@@ -5,6 +5,7 @@ import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageSettler } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
 import type { Scheduler } from './scheduler.js';
+import { isUnreadable } from './storage/unreadable-body.js';
 import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage } from './storage/storage.js';
 
 /**
@@ -52,9 +53,32 @@ export class QueueContext<T> implements MessageSettler<T> {
   deliveries(result: ClaimResult): Message<T>[] {
     if (result.deadLettered.length > 0) this.reportDead(result.deadLettered);
     const { delivered } = result;
-    const messages: Message<T>[] = new Array(delivered.length);
-    for (let i = 0; i < delivered.length; i++) messages[i] = this.message(delivered[i]!);
+    const messages: Message<T>[] = [];
+    for (let i = 0; i < delivered.length; i++) if (!this.unreadable(delivered[i]!)) messages.push(this.message(delivered[i]!));
     return messages;
+  }
+
+  /**
+   * True when the storage could not read the delivery's body (its codecs refused it):
+   * the message is then dead-lettered with the reason the body gives, the failure is an
+   * `'error'` event, and the caller must not hand it to anyone.
+   */
+  unreadable(delivery: Delivery): boolean {
+    const body = delivery.message.body;
+    if (!isUnreadable(body)) return false;
+    this.error(body.error);
+    const info = infoOf<T>(delivery.message);
+    const reason = body.reason;
+    const work = this.storage.deadLetter(this.name, delivery.receipt, this.options.deadLetter, { reason, error: body.error.message }, this.now()).then(
+      (settle) => {
+        if (settle !== 'ok') return;
+        if (this.events.listenerCount('dead') > 0) this.events.emit('dead', info, reason);
+        this.scheduler.wake(this.name);
+      },
+      (error: unknown) => this.error(error),
+    );
+    this.storage.clock.track?.(work);
+    return true;
   }
 
   /** The message a handler sees for one delivery; emits `'delivered'`. */
