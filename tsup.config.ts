@@ -9,7 +9,7 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts'].filter((file) => existsSync(file));
+const entry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/crypto.ts'].filter((file) => existsSync(file));
 
 /**
  * nanoid 5's default entry imports `node:crypto`; its `browser` build uses the global

@@ -39,6 +39,9 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
       'LeaseLostError',
       'RunLimitError',
       'UnsupportedError',
+      'UndecryptableError',
+      'BadSignatureError',
+      'UnreadableBody',
       'Topic',
       'Subscription',
       'RequestReply',
@@ -52,6 +55,7 @@ const ENTRIES: Record<string, { src: string; exports: string[]; nodeFree: boolea
   },
   './file': { src: 'src/file.ts', exports: ['FileStorage'], nodeFree: false },
   './redis': { src: 'src/redis.ts', exports: ['RedisStorage'], nodeFree: false },
+  './crypto': { src: 'src/crypto.ts', exports: ['encryption', 'signing', 'ENVELOPE_VERSION'], nodeFree: false },
 };
 
 /** Packages that may be bundled into dist/ (the devDependencies the code uses and what they pull in). */
@@ -547,11 +551,12 @@ describe('public types', () => {
 // ---------------------------------------------------------------------------------------------
 describe('bundle size (esbuild, min+gzip)', () => {
   const BUDGETS: Record<string, { code: string; budget: number }> = {
-    'pocketmq (every export)': { code: `export * from 'pocketmq';`, budget: 24_400 },
+    'pocketmq (every export)': { code: `export * from 'pocketmq';`, budget: 24_900 },
     'import { Queue } from pocketmq': { code: `import { Queue } from 'pocketmq';\nglobalThis.q = Queue;`, budget: 20_400 },
     'pocketmq/testing': { code: `export * from 'pocketmq/testing';`, budget: 4_300 },
-    'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 18_900 },
-    'pocketmq/redis': { code: `export * from 'pocketmq/redis';`, budget: 21_100 },
+    'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 20_200 },
+    'pocketmq/redis': { code: `export * from 'pocketmq/redis';`, budget: 22_300 },
+    'pocketmq/crypto': { code: `export * from 'pocketmq/crypto';`, budget: 3_900 },
   };
   /** What a first cron schedule loads, on top of the core. */
   const CRON_CHUNK_BUDGET = 10_600;
