@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 import { main as deadLetterAnalysis } from './dead-letter-analysis.js';
+import { main as encryption } from './encryption.js';
 import { main as imageProcessing } from './image-processing.js';
 import { main as logPipeline } from './log-pipeline.js';
 import { main as monitoring } from './monitoring.js';
@@ -24,6 +25,11 @@ async function run<R>(main: (options: { storage: MemoryStorage }) => Promise<R>,
 }
 
 describe('examples', () => {
+  it('encryption - keeps card numbers off the disk, handles the signed orders across a key rotation, and dead-letters the forged one', async () => {
+    const result = await encryption();
+    expect(result).toEqual({ cardOnDisk: false, handled: ['o-1', 'o-2'], deadReasons: ['bad-signature'] });
+  });
+
   it('scheduling - sends three heartbeats a second apart, lists the nightly report at 03:00 Paris time, and ends with no schedule left', async () => {
     const start = Date.UTC(2026, 10, 27);
     const { result } = await run(scheduling);
