@@ -12,7 +12,7 @@ const SEALED = '~';
 
 export class BodyLines {
   readonly #chain: CodecChain | undefined;
-  /** With codecs: each decoded message's stored body, so a redrive moves the bytes as they are. */
+  /** With codecs: each listed message's stored body, so a redrive moves the bytes as they are. */
   readonly #stored = new WeakMap<StoredMessage, string>();
 
   constructor(chain: CodecChain | undefined) {
@@ -38,7 +38,7 @@ export class BodyLines {
     return chain.read(bytes, context, stored, sealed, decodeBody);
   }
 
-  /** Remembers the stored body text of a decoded message (only with codecs: plain text is re-made at no cost). */
+  /** Remembers the stored body text of a listed message (only with codecs: plain text is re-made at no cost). */
   remember(message: StoredMessage, stored: string): void {
     if (this.#chain !== undefined) this.#stored.set(message, stored);
   }

@@ -77,15 +77,26 @@ export function decodeRecord(reply: Reply, at: number, lines: BodyLines = PLAIN_
     subject: parseLine<string>(record, correlationIdEnd + 1, subjectEnd),
     attempt: Number(state[STATE.attempt]),
   };
-  lines.remember(message, storedBody);
   return { message, token: Number(state[STATE.token]) };
 }
 
 /** Records one after another, as peek returns them. */
 export function decodeRecords(reply: Reply, lines: BodyLines = PLAIN_LINES): StoredMessage[] {
   const out: StoredMessage[] = [];
-  for (let i = 0; i < reply.length; i += RECORD_FIELDS) out.push(decodeRecord(reply, i, lines).message);
+  for (let i = 0; i < reply.length; i += RECORD_FIELDS) {
+    const { message } = decodeRecord(reply, i, lines);
+    // Listed messages may be redriven: their stored bodies move as they are (claims skip this).
+    lines.remember(message, storedBodyOf(reply[i + 1] as string));
+    out.push(message);
+  }
   return out;
+}
+
+/** The body part of a `T:b` string: from the line after the subject's to the end. */
+function storedBodyOf(record: string): string {
+  let at = -1;
+  for (let line = 0; line < RECORD_LINES.length - 1; line++) at = record.indexOf('\n', at + 1);
+  return record.slice(at + 1);
 }
 
 /** A claim's payload (from index `at` of a reply): delivered records, then dead-lettered entries. */
