@@ -6,6 +6,7 @@
 import { decodeBody, encodeBody } from '../codec.js';
 import { type CodecChain, type CodecContext, sealedWithoutCodec } from '../storage/body-codec.js';
 import { isUnreadable } from '../storage/unreadable-body.js';
+import { isKey, UnencodableFieldError } from './record-fields.js';
 
 export class RecordBodies {
   readonly #chain: CodecChain | undefined;
@@ -28,6 +29,8 @@ export class RecordBodies {
     const text = json ?? encodeBody(body);
     const chain = this.#chain;
     if (chain === undefined) return text;
+    // The codecs bind the id: one replay would refuse must fail here as the record would.
+    if (!isKey(context.id)) throw new UnencodableFieldError('id', 'a non-empty string', context.id);
     // Base64 needs no JSON escaping.
     return `"${Buffer.from(chain.encode(text, context)).toString('base64')}"`;
   }
