@@ -688,7 +688,7 @@ export class RedisStorage implements Storage {
   }
 
   /**
-   * In steps: lists the ready messages (at most {@link REDRIVE_LOOK_LIMIT} deep), decides
+   * In steps: lists the ready messages (at most 10,000 deep), decides
    * each one's target and new headers here, then moves those still ready in one script,
    * in delivery order: atomic per message and per step. A step stops at a ready message
    * it did not list (a group member its head's move made ready), and the next step lists
