@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encryption, ENVELOPE_VERSION, signing } from '../src/crypto.js';
 import { BadSignatureError, InvalidArgumentError, OutOfRangeError, PocketMQError, UndecryptableError } from '../src/errors.js';
 import { CodecChain, type CodecContext } from '../src/storage/body-codec.js';
+import { isUnreadable, UnreadableBody } from '../src/storage/unreadable-body.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -204,3 +205,17 @@ describe('[signing(), encryption()] as a chain', () => {
     expect((error as Error).message).toBe('The body of message "m1" could not be decoded by codec "rot13": bad rot');
   });
 });
+
+describe('UnreadableBody', () => {
+  it('isUnreadable() - knows a placeholder made by another copy of the library (the ESM and CJS builds), and nothing else', async () => {
+    const other = (await import(/* @vite-ignore */ `../src/storage/unreadable-body.js?copy=${Date.now()}`)) as typeof import('../src/storage/unreadable-body.js');
+    const body = new other.UnreadableBody(new BadSignatureError('m1', 'forged'), 'stored', true);
+    expect(body).not.toBeInstanceOf(UnreadableBody);
+    expect(isUnreadable(body)).toBe(true);
+    expect(body.reason).toBe('bad-signature');
+    expect(isUnreadable({ reason: 'undecryptable', error: new UndecryptableError('m1', 'x') })).toBe(false);
+    expect(isUnreadable(null)).toBe(false);
+    expect(JSON.stringify({ body })).toBe('{"body":{"unreadable":"bad-signature","error":"forged"}}');
+  });
+});
+
