@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, createSecretKey, KeyObject, randomBytes } from 'node:crypto';
 import { InvalidArgumentError, OutOfRangeError, UndecryptableError } from '../errors.js';
-import type { Codec, CodecContext } from '../storage/body-codec.js';
+import { type Codec, type CodecContext, subjectOf } from '../storage/body-codec.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
-import { boundData, checkKeyId, envelopeHeader, EnvelopeType, readEnvelope, subjectOf } from './envelope.js';
+import { boundData, checkKeyId, envelopeHeader, EnvelopeType, readEnvelope } from './envelope.js';
 
 /** Options of {@link encryption}. */
 export interface EncryptionOptions {

@@ -87,7 +87,3 @@ export function boundData(header: Uint8Array, context: CodecContext): Buffer {
   return out;
 }
 
-/** How error messages name the body of `context`. */
-export function subjectOf(context: CodecContext): string {
-  return context.kind === 'message' ? `message "${context.id}"` : `schedule "${context.id}" of queue "${context.queue}"`;
-}

@@ -1,8 +1,8 @@
 import { createPublicKey, KeyObject, sign, verify } from 'node:crypto';
 import { BadSignatureError, InvalidArgumentError } from '../errors.js';
-import type { Codec, CodecContext } from '../storage/body-codec.js';
+import { type Codec, type CodecContext, subjectOf } from '../storage/body-codec.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
-import { boundData, checkKeyId, envelopeHeader, EnvelopeType, readEnvelope, subjectOf } from './envelope.js';
+import { boundData, checkKeyId, envelopeHeader, EnvelopeType, readEnvelope } from './envelope.js';
 
 /** Options of {@link signing}. */
 export interface SigningOptions {

@@ -65,8 +65,8 @@ export function checkCodecs(argument: string, value: unknown): readonly Codec[] 
   return Object.freeze([...(list as Codec[])]);
 }
 
-/** The text of a message's context in error messages. */
-function what(context: CodecContext): string {
+/** How error messages name the body of `context`: `message "id"`, or `schedule "id" of queue "q"`. */
+export function subjectOf(context: CodecContext): string {
   return context.kind === 'message' ? `message "${context.id}"` : `schedule "${context.id}" of queue "${context.queue}"`;
 }
 
@@ -99,7 +99,7 @@ export class CodecChain {
       } catch (error) {
         if (error instanceof UndecryptableError) throw error;
         const detail = error instanceof Error ? error.message : String(error);
-        throw new UndecryptableError(context.id, `The body of ${what(context)} could not be decoded by codec "${codec.name}": ${detail}`, { cause: error });
+        throw new UndecryptableError(context.id, `The body of ${subjectOf(context)} could not be decoded by codec "${codec.name}": ${detail}`, { cause: error });
       }
     }
     return fromUtf8.decode(bytes);
@@ -119,7 +119,7 @@ export class CodecChain {
     try {
       return decodeText(text);
     } catch (error) {
-      const failure = new UndecryptableError(context.id, `The body of ${what(context)} was decoded but is not JSON: ${(error as Error).message}`, { cause: error });
+      const failure = new UndecryptableError(context.id, `The body of ${subjectOf(context)} was decoded but is not JSON: ${(error as Error).message}`, { cause: error });
       return new UnreadableBody(failure, stored, sealed);
     }
   }
@@ -130,6 +130,6 @@ export class CodecChain {
  * (it was written with `options.codec` and opened without).
  */
 export function sealedWithoutCodec(context: CodecContext, stored: string): UnreadableBody {
-  const error = new UndecryptableError(context.id, `The body of ${what(context)} was stored by a codec (options.codec), and this storage has none`);
+  const error = new UndecryptableError(context.id, `The body of ${subjectOf(context)} was stored by a codec (options.codec), and this storage has none`);
   return new UnreadableBody(error, stored, true);
 }
