@@ -15,6 +15,7 @@ import { FileStorage } from '../src/file.js';
 import { encodeFrame, FILE_HEADER_SIZE, FRAME_HEADER_SIZE } from '../src/file/frame.js';
 import { Queue } from '../src/queue.js';
 import { RedisStorage } from '../src/redis.js';
+import { TestClock } from '../src/test-clock.js';
 import type { Codec } from '../src/storage/body-codec.js';
 import { UnreadableBody } from '../src/storage/unreadable-body.js';
 import { redisSkipReason, useRedis, type RedisServer } from './helpers/redis-server.js';
@@ -307,6 +308,31 @@ describe('FileStorage with options.codec', () => {
     await without.close();
     const back = fileStorage(dir, codec());
     expect((await new Queue<Body>('orders', { storage: back }).peek()).map((x) => x.body.secret)).toEqual(['kept']);
+  });
+
+  it('a schedule whose body does not open still ticks, and each tick is dead-lettered, never handled', async () => {
+    const dir = tempDir();
+    const clock = new TestClock(Date.UTC(2026, 0, 1));
+    const before = new FileStorage({ dir, clock, codec: encryption({ keys: { k1 }, current: 'k1' }) });
+    storages.push(before);
+    await new Queue<Body>('reports', { storage: before }).schedule('every-second', { every: 1_000 }, { secret: 'tick' });
+    await before.close();
+    const storage = new FileStorage({ dir, clock, codec: encryption({ keys: { k2 }, current: 'k2' }) });
+    storages.push(storage);
+    const queue = new Queue<Body>('reports', { storage });
+    const reasons: string[] = [];
+    const errors: string[] = [];
+    queue.on('dead', (_m, reason) => reasons.push(reason));
+    queue.on('error', (error) => errors.push(error.message));
+    const handled: unknown[] = [];
+    const consumer = queue.consume((m) => {
+      handled.push(m.body);
+    });
+    await clock.advance(2_500);
+    await consumer.stop();
+    expect(handled).toEqual([]);
+    expect(reasons).toEqual(['undecryptable', 'undecryptable']);
+    expect(errors[0]).toBe('The body of schedule "every-second" of queue "reports" was encrypted with key "k1", which is not in options.keys');
   });
 
   it('new FileStorage() - refuses a codec that cannot encode, and a value that is not a codec, naming options.codec', () => {
