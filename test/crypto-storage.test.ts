@@ -395,8 +395,8 @@ async function allValues(prefix: string): Promise<{ keys: number; bytes: Buffer 
   return { keys: keys.size, bytes: Buffer.concat(parts) };
 }
 
-/** The stored body line (the last line of the `T:b` field) of a message of queue `orders`. */
-async function bodyKey(prefix: string): Promise<string> {
+/** The `T:b` hash of queue `orders` (keyTag 'family'): id → record, the stored body on its last line. */
+function bodyKey(prefix: string): string {
   return `{${prefix}:orders}:orders:b`;
 }
 
@@ -434,7 +434,7 @@ describeRedis('RedisStorage with options.codec', () => {
     const queue = new Queue<Body>('orders', { storage });
     const id = await queue.send({ secret: marker() });
     await queue.send({ secret: 'untouched' });
-    const key = await bodyKey(prefix);
+    const key = bodyKey(prefix);
     const record = (await admin.hget(key, id))!;
     const bodyAt = record.lastIndexOf('\n') + 1;
     expect(record[bodyAt]).toBe('~');
@@ -489,7 +489,7 @@ describeRedis('RedisStorage with options.codec', () => {
     const rotated = new Queue<Body>('orders', { storage: redisStorage(prefix, encryption({ keys: { k2, k1 }, current: 'k2' })) });
     const fresh = await rotated.send({ secret: 'new' });
     expect((await rotated.peek()).map((m) => m.body.secret)).toEqual(['old', 'new']);
-    const key = await bodyKey(prefix);
+    const key = bodyKey(prefix);
     const keyIdOf = async (id: string) => {
       const record = (await admin.hget(key, id))!;
       return keyIdOfEnvelope(Buffer.from(record.slice(record.lastIndexOf('\n') + 2), 'base64'));
