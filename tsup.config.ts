@@ -10,7 +10,7 @@ type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const bundled = ['eventemitter3', 'nanoid', 'croner'];
 
 // 'pocketmq' and 'pocketmq/testing' always; the Node-only entries once their source exists.
-const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts', 'src/otel.ts'].filter((file) => existsSync(file));
+const libraryEntry = ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts', 'src/otel.ts', 'src/crypto.ts'].filter((file) => existsSync(file));
 // The `pocketmq` bin: built with the library so that it shares its chunks; its `#!` line
 // is kept by esbuild and makes tsup mark dist/cli.js executable. It has no types to publish.
 const entry = [...libraryEntry, 'src/cli.ts'];

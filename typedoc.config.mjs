@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 const config = {
-  entryPoints: ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts', 'src/otel.ts'].filter((file) => existsSync(file)),
+  entryPoints: ['src/index.ts', 'src/testing.ts', 'src/file.ts', 'src/redis.ts', 'src/dashboard.ts', 'src/otel.ts', 'src/crypto.ts'].filter((file) => existsSync(file)),
   out: 'docs/api',
   // Until README.md exists, 'none' keeps `npm run docs` usable.
   readme: existsSync('README.md') ? 'README.md' : 'none',

@@ -44,6 +44,7 @@ const rate = (key) => (r) => (r.n / r[key]) * 1000;
 const has = (file) => existsSync(join(root, file));
 const needsFile = () => (has('src/file.ts') ? undefined : 'src/file.ts does not exist yet (FileStorage has not landed)');
 const needsTopic = () => (has('src/topic.ts') ? undefined : 'src/topic.ts does not exist yet (Topic has not landed)');
+const needsCrypto = () => (has('src/crypto.ts') ? undefined : 'src/crypto.ts does not exist yet (pocketmq/crypto has not landed)');
 const needsRedisEntry = () => (has('src/redis.ts') ? undefined : 'src/redis.ts does not exist yet (RedisStorage has not landed)');
 
 /** RedisStorage against BullMQ and bee-queue on one redis-server: sends awaited one by one, or `inFlight` at a time. */
@@ -250,6 +251,23 @@ function tables() {
       columns: [{ label: 'sends/s', value: rate('ms'), fmt: int }],
       targets: [{ text: '≥ 200,000 sends/s', check: (t) => absoluteTarget(t, 'pocketmq', 0, (x) => x >= 200_000, 'sends/s') }],
     },
+    ...[
+      ['sequential', 'each send awaited', 'pocketmq sequential', scale(2_000), undefined],
+      ['in-flight', '1,000 sends in flight', 'pocketmq pipelined', scale(200_000), 1000],
+    ].map(([id, how, subject, n, inFlight]) => ({
+      id: `W4-encryption-${id}`,
+      title: `W4 FileStorage \`fsync: 'always'\`, 100 B bodies, ${how}: encryption (pocketmq/crypto) on vs off`,
+      note: 'The same W4 run with `codec: encryption(...)` (AES-256-GCM, a fresh nonce per body) and without: what encrypting every body at rest costs.',
+      requires: needsCrypto,
+      file: 'w4',
+      rows: [
+        { label: 'encryption on', subject, params: { n, bytes: 100, fsync: 'always', inFlight, encrypted: true } },
+        { label: 'encryption off', subject, params: { n, bytes: 100, fsync: 'always', inFlight } },
+      ],
+      reference: 'encryption off',
+      columns: [{ label: 'sends/s', value: rate('ms'), fmt: int }],
+      targets: [],
+    })),
     {
       id: 'W4-enqueue',
       title: "W4 FileStorage without an fsync per send (`fsync: 'interval'`), 100 B bodies, each send awaited",

@@ -7,6 +7,7 @@ import { MemoryStorage } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 import { main as dashboardApp } from './dashboard.js';
 import { main as deadLetterAnalysis } from './dead-letter-analysis.js';
+import { main as encryption } from './encryption.js';
 import { main as imageProcessing } from './image-processing.js';
 import { main as logPipeline } from './log-pipeline.js';
 import { main as monitoring } from './monitoring.js';
@@ -32,6 +33,11 @@ describe('examples', () => {
     expect(result.welcomed).toEqual([{ email: 'ada@example.com', plan: 'pro', signedUpAt: '2026-11-27T09:30:00.000Z' }]);
     expect(result.refused.map((issue) => issue.split(':')[0])).toEqual(['email', 'plan', 'signedUpAt']);
     expect(result.dead).toEqual([{ body: { email: 'grace@example.com' }, reason: 'invalid' }]);
+  });
+
+  it('encryption - keeps card numbers off the disk, handles the signed orders across a key rotation, and dead-letters the forged one', async () => {
+    const result = await encryption();
+    expect(result).toEqual({ cardOnDisk: false, handled: ['o-1', 'o-2'], deadReasons: ['bad-signature'] });
   });
 
   it('scheduling - sends three heartbeats a second apart, lists the nightly report at 03:00 Paris time, and ends with no schedule left', async () => {

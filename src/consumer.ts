@@ -285,6 +285,10 @@ export class Consumer<T = unknown> {
     this.#held += delivered.length;
     const claimedAt = this.#claimedAt;
     for (let i = 0; i < delivered.length; i++) {
+      if (context.unreadable(delivered[i]!)) {
+        this.#held--;
+        continue;
+      }
       this.#waitingLeasedAt[this.#waitingTail] = claimedAt;
       this.#waiting[this.#waitingTail++] = context.message(delivered[i]!);
     }

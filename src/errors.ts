@@ -38,6 +38,8 @@ function brand(prototype: object): void {
  * - `ERR_RUN_LIMIT` ({@link RunLimitError}): `TestClock.runAll()` fired its `limit` of timers and work was still due.
  * - `ERR_HANDLER_STALLED`: the process warning of a `TestClock` that stopped waiting for a handler (see `pocketmq/testing`).
  * - `ERR_WRITE_NO_PROGRESS`: the OS accepted no byte of a log write (the `cause` of an `ERR_STORAGE_FAILED`).
+ * - `ERR_UNDECRYPTABLE` ({@link UndecryptableError}), `ERR_BAD_SIGNATURE` ({@link BadSignatureError}): a stored body a
+ *   storage's codec could not open; the message is dead-lettered with reason `'undecryptable'` / `'bad-signature'`.
  * - `ERR_INTERNAL`: a broken invariant inside pocketmq (a bug: please report it).
  */
 export class PocketMQError extends Error {
@@ -312,6 +314,35 @@ export class ReadOnlyError extends PocketMQError {
   }
 }
 
+/**
+ * A stored body that a storage's codec could not open (see `pocketmq/crypto`): it does
+ * not decrypt with any known key, was changed, or is not in the codec's format. The
+ * message is never handed to a handler: it is dead-lettered with reason `'undecryptable'`,
+ * and this error is its queue's `'error'` event.
+ */
+export class UndecryptableError extends PocketMQError {
+  /** The message's id. */
+  readonly messageId: string;
+
+  constructor(messageId: string, message: string, options?: { cause?: unknown }, code = 'ERR_UNDECRYPTABLE') {
+    super(code, message, options);
+    this.name = 'UndecryptableError';
+    this.messageId = messageId;
+  }
+}
+
+/**
+ * A stored body whose signature does not verify with any trusted public key, or that
+ * carries no signature. Dead-lettered with reason `'bad-signature'`, as
+ * {@link UndecryptableError} is with `'undecryptable'`.
+ */
+export class BadSignatureError extends UndecryptableError {
+  constructor(messageId: string, message: string, options?: { cause?: unknown }) {
+    super(messageId, message, options, 'ERR_BAD_SIGNATURE');
+    this.name = 'BadSignatureError';
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One class across copies. The ESM and CommonJS builds each define these classes; an error
 // thrown by one must still be `instanceof` the other's. Each class carries a registered
@@ -339,6 +370,8 @@ const BRANDED: readonly [Branded, string][] = [
   [UnsupportedError, 'UnsupportedError'],
   [ReadOnlyError, 'ReadOnlyError'],
   [ValidationError, 'ValidationError'],
+  [UndecryptableError, 'UndecryptableError'],
+  [BadSignatureError, 'BadSignatureError'],
 ];
 
 for (const [errorClass, name] of BRANDED) Object.defineProperty(errorClass, CLASS_BRAND, { value: `pocketmq.${name}` });

@@ -8,6 +8,7 @@ export { MemoryStorage } from './memory/memory-storage.js';
 export { systemClock } from './clock.js';
 export { DEFAULTS } from './options.js';
 export { DEAD_LETTER_HEADERS } from './dead-letter-headers.js';
+export { UnreadableBody } from './storage/unreadable-body.js';
 export {
   PocketMQError,
   QueueFullError,
@@ -25,6 +26,8 @@ export {
   UnsupportedError,
   ReadOnlyError,
   ValidationError,
+  UndecryptableError,
+  BadSignatureError,
 } from './errors.js';
 export type { ValidationIssue } from './errors.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
@@ -39,6 +42,8 @@ export type { Handler } from './consumer.js';
 export type { HandlerContext } from './handler-context.js';
 export type { MessageInfo, NackOptions, PeekedMessage } from './message.js';
 export type { QueueEvents } from './events.js';
+export type { Codec, CodecContext } from './storage/body-codec.js';
+export type { UnreadableReason } from './storage/unreadable-body.js';
 export type { MemoryStorageOptions } from './memory/memory-storage.js';
 export type { Clock, TimerHandle, TimerKind, WorkInfo } from './clock.js';
 export type { CatchUp, ScheduleInfo, ScheduleOptions, ScheduleSpec } from './schedule.js';

@@ -18,6 +18,11 @@ const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 /** What is known of a message outside a delivery (in `'sent'`, `'dead'`, `'expired'` events and `peek()`). */
 export interface MessageInfo<T> {
   readonly id: string;
+  /**
+   * The payload. On a storage with a `codec` (pocketmq/crypto), a stored body the codecs
+   * could not read is an `UnreadableBody` here (in `peek()` and the `'dead'` and
+   * `'expired'` events); a handler never gets one.
+   */
   readonly body: T;
   readonly headers: Readonly<Record<string, string>>;
   /** Deliveries so far: 0 before the first, 1 during it. */

@@ -8,6 +8,7 @@ import type { ResolvedQueueOptions } from './options.js';
 import { MetricsRecorder } from './metrics/queue-metrics.js';
 import { asValidationError, validateWith } from './schema.js';
 import type { Scheduler } from './scheduler.js';
+import { isUnreadable } from './storage/unreadable-body.js';
 import type { ClaimRequest, ClaimResult, DeadLettered, Delivery, Receipt, Settle, Storage, StoredMessage } from './storage/storage.js';
 
 /**
@@ -64,6 +65,8 @@ export class QueueContext<T> implements MessageSettler<T> {
     const schema = this.options.schema!;
     const outcomes = await Promise.all(
       result.delivered.map(async ({ message }) => {
+        // A body the codecs could not open is dead-lettered for that reason, not as invalid.
+        if (isUnreadable(message.body)) return { unreadable: true as const };
         try {
           return { value: await validateWith(schema, message.body, { queue: this.name, messageId: message.id }) };
         } catch (error) {
@@ -76,7 +79,8 @@ export class QueueContext<T> implements MessageSettler<T> {
     for (let i = 0; i < outcomes.length; i++) {
       const delivery = result.delivered[i]!;
       const outcome = outcomes[i]!;
-      if (outcome.invalid) failed.push(this.deadLetterInvalid(delivery, outcome.invalid));
+      if ('unreadable' in outcome) delivered.push(delivery);
+      else if (outcome.invalid) failed.push(this.deadLetterInvalid(delivery, outcome.invalid));
       else delivered.push({ receipt: delivery.receipt, message: withBody(delivery.message, outcome.value) });
     }
     await Promise.all(failed);
@@ -106,9 +110,32 @@ export class QueueContext<T> implements MessageSettler<T> {
   deliveries(result: ClaimResult): Message<T>[] {
     if (result.deadLettered.length > 0) this.reportDead(result.deadLettered);
     const { delivered } = result;
-    const messages: Message<T>[] = new Array(delivered.length);
-    for (let i = 0; i < delivered.length; i++) messages[i] = this.message(delivered[i]!);
+    const messages: Message<T>[] = [];
+    for (let i = 0; i < delivered.length; i++) if (!this.unreadable(delivered[i]!)) messages.push(this.message(delivered[i]!));
     return messages;
+  }
+
+  /**
+   * True when the storage could not read the delivery's body (its codecs refused it):
+   * the message is then dead-lettered with the reason the body gives, the failure is an
+   * `'error'` event, and the caller must not hand it to anyone.
+   */
+  unreadable(delivery: Delivery): boolean {
+    const body = delivery.message.body;
+    if (!isUnreadable(body)) return false;
+    this.error(body.error);
+    const info = infoOf<T>(delivery.message);
+    const reason = body.reason;
+    const work = this.storage.deadLetter(this.name, delivery.receipt, this.options.deadLetter, { reason, error: body.error.message }, this.now()).then(
+      (settle) => {
+        if (settle !== 'ok') return;
+        if (this.events.listenerCount('dead') > 0) this.events.emit('dead', info, reason);
+        this.scheduler.wake(this.name);
+      },
+      (error: unknown) => this.error(error),
+    );
+    this.storage.clock.track?.(work);
+    return true;
   }
 
   /** The message a handler sees for one delivery; emits `'delivered'`. */

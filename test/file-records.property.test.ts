@@ -3,6 +3,7 @@
  * reads back as the same records, or they refuse it before writing anything. A
  * record is never written and then refused by replay (issue 18, defect 1).
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EngineRestorer, QueueCounters, RemovalKind } from '../src/engine/persistence.js';
@@ -11,6 +12,9 @@ import { UnencodableFieldError } from '../src/file/record-fields.js';
 import { RecordJournal } from '../src/file/record-journal.js';
 import { Fold } from '../src/file/replay.js';
 import { encodeSnapshot } from '../src/file/snapshot.js';
+import { PLAIN_BODIES, RecordBodies } from '../src/file/record-bodies.js';
+import { encryption } from '../src/crypto.js';
+import { CodecChain } from '../src/storage/body-codec.js';
 import type { StoredMessage } from '../src/storage/storage.js';
 
 const ODD_STRINGS = ['', '\ud800', 'a\udc00b', '\u2028\u2029', '\u0000', '__proto__', 'constructor', '"]},[0,', 'PMQB', '😀'];
@@ -191,7 +195,10 @@ describe('FileStorage records: write → read round-trip (property)', () => {
     );
   });
 
-  it('encodeSnapshot() - any state reads back the same through replay, or is refused before it is written', () => {
+  it.each([
+    ['plain bodies', PLAIN_BODIES],
+    ['bodies through a codec', new RecordBodies(new CodecChain([encryption({ keys: { k1: randomBytes(32) }, current: 'k1' })]))],
+  ])('encodeSnapshot() - any state reads back the same through replay, or is refused before it is written (%s)', (_name, bodies) => {
     const counters = fc.record({ sent: anyNumberField(goodCount), delivered: goodCount, acked: goodCount, retried: goodCount, deadLettered: goodCount, expired: anyNumberField(goodCount) });
     const state = fc.record({
       lastToken: anyNumberField(goodCount),
@@ -210,14 +217,14 @@ describe('FileStorage records: write → read round-trip (property)', () => {
       fc.property(state, (s) => {
         let frames: Buffer[];
         try {
-          frames = encodeSnapshot(s as never);
+          frames = encodeSnapshot(s as never, bodies);
         } catch (error) {
           expect(error).toBeInstanceOf(UnencodableFieldError);
           outcomes.refused++;
           return;
         }
         const { restorer, calls, counters: read } = recorder();
-        const fold = new Fold(restorer);
+        const fold = new Fold(restorer, bodies);
         for (const frame of frames) replayFrame(frame, fold);
         expect(fold.ended).toBe(true);
         const expected: unknown[][] = [];

@@ -142,7 +142,9 @@ describe('FileStorage: replay checks every field of a record whose checksum pass
     ['a SCHEDULE with both every and cron', `[9,[8,"jobs","s",1000,"* * * * *","UTC",${START},null,0,{},${SCHEDULE_POLICY}]]`, 'exactly one of'],
     ['a SCHEDULE whose policy overflows nowhere', `[9,[8,"jobs","s",1000,null,null,${START},null,0,{},{"maxLength":null,"overflow":"spill","deadLetter":false,"dedupeWindow":0}]]`, 'policy'],
     ['an UNSCHEDULE without its id', '[9,[9,"jobs"]]', '2 elements'],
-    ['a record of a type that does not exist', '[9,[10,"jobs"]]', 'unknown type'],
+    ['a SEALED_PUT without its body', '[9,[10,"jobs","x",0,1000,1000,null,null,null,null,null,null,null,0]]', '14 elements'],
+    ['a SEALED_PUT whose body is not a string', '[9,[10,"jobs","x",0,1000,1000,null,null,null,null,null,null,null,0,{"a":1}]]', 'not a non-empty string'],
+    ['a record of a type that does not exist', '[9,[12,"jobs"]]', 'unknown type'],
     ['a batch whose lease-token count is fractional', '[1.5]', 'lease-token count'],
   ];
 

@@ -1,5 +1,6 @@
 // W4: FileStorage against raw file appends, plainjob (SQLite) and BullMQ (Redis).
 // Each subject returns { n, ms } (and `endToEndMs` for the consume cases).
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,11 +15,13 @@ function freshDir(name) {
   return dir;
 }
 
-async function fileQueue(name, fsync) {
+/** `encrypted`: every body goes through `encryption()` of pocketmq/crypto with a random key. */
+async function fileQueue(name, fsync, encrypted = false) {
   const { FileStorage } = await pocketmq('/file');
   const { Queue } = await pocketmq();
   const dir = freshDir(name);
-  const storage = new FileStorage({ dir, fsync });
+  const codec = encrypted ? (await pocketmq('/crypto')).encryption({ keys: { bench: randomBytes(32) }, current: 'bench' }) : undefined;
+  const storage = new FileStorage(codec ? { dir, fsync, codec } : { dir, fsync });
   await storage.open();
   const queue = new Queue(name, { storage });
   return { queue, storage, dir };
@@ -26,8 +29,8 @@ async function fileQueue(name, fsync) {
 
 export const subjects = {
   /** Each send awaited before the next. */
-  async 'pocketmq sequential'({ n, bytes, fsync }) {
-    const { queue, storage, dir } = await fileQueue('seq', fsync);
+  async 'pocketmq sequential'({ n, bytes, fsync, encrypted }) {
+    const { queue, storage, dir } = await fileQueue('seq', fsync, encrypted);
     const bodies = Array.from({ length: n }, (_, i) => bodyOfSize(i, bytes));
     const t0 = now();
     for (let i = 0; i < n; i++) await queue.send(bodies[i]);
@@ -38,8 +41,8 @@ export const subjects = {
   },
 
   /** `inFlight` sends at a time: group commit serves them with one write and one fsync. */
-  async 'pocketmq pipelined'({ n, bytes, fsync, inFlight }) {
-    const { queue, storage, dir } = await fileQueue('pipe', fsync);
+  async 'pocketmq pipelined'({ n, bytes, fsync, inFlight, encrypted }) {
+    const { queue, storage, dir } = await fileQueue('pipe', fsync, encrypted);
     const bodies = Array.from({ length: n }, (_, i) => bodyOfSize(i, bytes));
     const t0 = now();
     await pipelined(n, (i) => queue.send(bodies[i]), inFlight);

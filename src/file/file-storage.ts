@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { checkClock } from '../clock.js';
-import { PocketMQError, ReadOnlyError } from '../errors.js';
+import { InvalidArgumentError, PocketMQError, ReadOnlyError } from '../errors.js';
+import { CodecChain, checkCodecs } from '../storage/body-codec.js';
 import { reportError } from '../events.js';
 import { EngineStorage } from '../storage/engine-storage.js';
 import type { EnqueuePolicy, EnqueueResult, NewMessage } from '../storage/storage.js';
@@ -10,6 +11,7 @@ import { checkInteger, checkKeys, checkMs, checkObject, checkOneOf, checkString,
 import { type FileIo, fsyncDir, nodeIo } from './file-io.js';
 import { acquireLock } from './lock.js';
 import { FILE_DEFAULTS, type FileStorageOptions } from './options.js';
+import { RecordBodies } from './record-bodies.js';
 import { type EncodedBodies, encodeBodies, RecordJournal } from './record-journal.js';
 import { replayReadOnly } from './read-only-replay.js';
 import { recover, type RecoveryInfo } from './recovery.js';
@@ -82,14 +84,17 @@ const CHANGES = [
  *
  * Bodies are stored as JSON (`undefined` kept); a body JSON cannot encode is
  * rejected with a TypeError and nothing is stored. In this process consumers get
- * the body object that was sent; after a restart, its decoded copy.
+ * the body object that was sent; after a restart, its decoded copy. With
+ * `options.codec` (see `pocketmq/crypto`) every body is written through the codecs:
+ * encrypted or signed on disk, in the log and its snapshots alike.
  */
 export class FileStorage extends EngineStorage {
   /** The directory, as an absolute path. */
   readonly dir: string;
   readonly #repair: boolean;
   readonly #readOnly: boolean;
-  readonly #journal = new RecordJournal();
+  readonly #bodies: RecordBodies;
+  readonly #journal: RecordJournal;
   readonly #writer: LogWriter;
   readonly #events = new EventEmitter<FileStorageEvents>();
 
@@ -101,8 +106,16 @@ export class FileStorage extends EngineStorage {
   /** @param options Where and how to keep the log. */
   constructor(options: FileStorageOptions) {
     const o = checkObject('options', options);
-    checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'readOnly', 'clock']);
+    checkKeys('options', o, ['dir', 'fsync', 'fsyncInterval', 'repair', 'segmentSize', 'readOnly', 'clock', 'codec']);
     const dir = checkString('options.dir', o.dir);
+    const codecs = checkCodecs('options.codec', o.codec);
+    const decodeOnly = codecs?.find((codec) => codec.decodeOnly === true);
+    if (decodeOnly !== undefined) {
+      throw new InvalidArgumentError(
+        'options.codec',
+        `Expected \`options.codec\` to be codecs that can encode, got codec "${decodeOnly.name}", which can only decode (a signing() codec needs a privateKey here: FileStorage writes bodies again when it compacts its log)`,
+      );
+    }
     super(checkClock('options.clock', o.clock));
     this.dir = resolve(dir);
     const fsync = o.fsync === undefined ? FILE_DEFAULTS.fsync : checkOneOf('options.fsync', o.fsync, ['always', 'interval', 'never']);
@@ -111,6 +124,8 @@ export class FileStorage extends EngineStorage {
     if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') throw expected('options.readOnly', 'a boolean', o.readOnly);
     this.#readOnly = o.readOnly === true;
     const segmentSize = o.segmentSize === undefined ? FILE_DEFAULTS.segmentSize : checkInteger('options.segmentSize', o.segmentSize, 4096);
+    this.#bodies = new RecordBodies(codecs === undefined ? undefined : new CodecChain(codecs));
+    this.#journal = new RecordJournal(this.#bodies);
     this.#writer = new LogWriter({
       dir: this.dir,
       fsync,
@@ -120,6 +135,7 @@ export class FileStorage extends EngineStorage {
       clock: this.clock,
       engine: this.engine,
       journal: this.#journal,
+      bodies: this.#bodies,
       onFailure: (failure) => reportError(this.#events, failure, `FileStorage "${this.dir}"`),
     });
     if (!this.#readOnly) {
@@ -273,7 +289,11 @@ export class FileStorage extends EngineStorage {
     const release = acquireLock(dir);
     let needsSnapshot: boolean;
     try {
-      needsSnapshot = recover({ dir, repair: this.#repair, clock: this.clock, report: (info) => this.#events.emit('recovered', info) }, this.engine, this.#writer);
+      needsSnapshot = recover(
+        { dir, repair: this.#repair, clock: this.clock, report: (info) => this.#events.emit('recovered', info), bodies: this.#bodies },
+        this.engine,
+        this.#writer,
+      );
     } catch (error) {
       this.#writer.dropSegment();
       release();

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { Codec } from '../storage/body-codec.js';
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -47,6 +48,18 @@ export interface FileStorageOptions {
   readOnly?: boolean;
   /** Time source for every queue on this storage; a `TestClock` in tests. @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * Codecs every stored body goes through, in order, before it is written (in reverse when
+   * read): `encryption()` and `signing()` from `pocketmq/crypto`, or `[signing(...),
+   * encryption(...)]` to sign, then encrypt. They apply to the log and its snapshots,
+   * dead-letter copies and schedule bodies included. A body they cannot read back is
+   * dead-lettered with reason `'undecryptable'` or `'bad-signature'` when claimed, never
+   * handed to a handler. Set it on an empty directory: bodies written without it count
+   * as unreadable. Every codec must be able to encode (a `signing()` codec needs its
+   * `privateKey`), because compaction writes bodies again. See docs/security.md.
+   * @defaultValue none: bodies are stored as JSON
+   */
+  codec?: Codec | readonly Codec[];
 }
 
 /** Defaults of {@link FileStorageOptions}, in one place. */

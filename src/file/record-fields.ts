@@ -94,14 +94,22 @@ type Check = RecordCheck;
 const orNull = (check: Check): Check => (value) => value === null || check(value);
 const isRemovalCode = (value: unknown) => value === 0 || value === 1 || value === 2 || value === 3;
 
+/** PUT (and SEALED_PUT): its optional body (any JSON) comes last. */
+const PUT_LAYOUT: readonly [string, Check][] = [
+  ['queue', isKey], ['id', isKey], ['priority', isPriority], ['enqueuedAt', isTime], ['availableAt', isTime],
+  ['expiresAt', orNull(isTime)], ['dedupeId', orNull(isKey)], ['dedupeUntil', orNull(isTime)], ['group', orNull(isText)],
+  ['correlationId', orNull(isText)], ['subject', orNull(isText)], ['headers', orNull(isHeaders)], ['attempt', isCount],
+];
+/** SCHEDULE (and SEALED_SCHEDULE): its optional body (any JSON) comes last. */
+const SCHEDULE_LAYOUT: readonly [string, Check][] = [
+  ['queue', isKey], ['id', isKey], ['every', orNull(isEvery)], ['cron', orNull(isKey)], ['tz', orNull(isKey)], ['next', isTime],
+  ['last', orNull(isTime)], ['count', isCount], ['options', isPlainObject], ['policy', isPolicy],
+];
+
 /** Record type → the check of each field after the type, by position; PUT's optional body (any JSON) comes last. */
 const LAYOUTS: readonly (readonly [string, Check][])[] = [
   // PUT
-  [
-    ['queue', isKey], ['id', isKey], ['priority', isPriority], ['enqueuedAt', isTime], ['availableAt', isTime],
-    ['expiresAt', orNull(isTime)], ['dedupeId', orNull(isKey)], ['dedupeUntil', orNull(isTime)], ['group', orNull(isText)],
-    ['correlationId', orNull(isText)], ['subject', orNull(isText)], ['headers', orNull(isHeaders)], ['attempt', isCount],
-  ],
+  PUT_LAYOUT,
   // CLAIM
   [['queue', isKey], ['id', isKey], ['attempt', isCount]],
   // RELEASE
@@ -116,13 +124,14 @@ const LAYOUTS: readonly (readonly [string, Check][])[] = [
   [['queue', isKey], ['dedupeId', isKey], ['id', isKey], ['until', isTime]],
   // END
   [],
-  // SCHEDULE (its optional body, any JSON, comes last)
-  [
-    ['queue', isKey], ['id', isKey], ['every', orNull(isEvery)], ['cron', orNull(isKey)], ['tz', orNull(isKey)], ['next', isTime],
-    ['last', orNull(isTime)], ['count', isCount], ['options', isPlainObject], ['policy', isPolicy],
-  ],
+  // SCHEDULE
+  SCHEDULE_LAYOUT,
   // UNSCHEDULE
   [['queue', isKey], ['id', isKey]],
+  // SEALED_PUT: a PUT whose body (required) is the codec output, base64
+  PUT_LAYOUT,
+  // SEALED_SCHEDULE
+  SCHEDULE_LAYOUT,
 ];
 
 /**
@@ -135,17 +144,21 @@ export function recordProblem(record: unknown): string | undefined {
   const layout = Number.isInteger(type) ? LAYOUTS[type as number] : undefined;
   if (!layout) return `a record of unknown type ${describe(type)}`;
   // PUT and SCHEDULE may carry one more element, the body; a body of `undefined` is left out.
-  const most = type === 0 || type === 8 ? layout.length + 2 : layout.length + 1;
-  if (record.length !== layout.length + 1 && record.length !== most) {
+  // Their sealed types always carry it, as a base64 string.
+  const sealed = type === 10 || type === 11;
+  const most = type === 0 || type === 8 || sealed ? layout.length + 2 : layout.length + 1;
+  if ((record.length !== layout.length + 1 || sealed) && record.length !== most) {
     return `a record of type ${type as number} with ${record.length} elements`;
   }
+  // Any string: one that is not base64 of codec output is refused by the codec, message by message, not by open.
+  if (sealed && !isKey(record[record.length - 1])) return `a record of type ${type as number} whose body is not a non-empty string`;
   for (let i = 0; i < layout.length; i++) {
     const [field, check] = layout[i]!;
     if (!check(record[i + 1])) return `a record of type ${type as number} whose \`${field}\` is ${describe(record[i + 1])}`;
   }
   // A PUT's dedupe entry needs the dedupeId it is for.
-  if (type === 0 && record[8] !== null && record[7] === null) return 'a record of type 0 with a `dedupeUntil` but no `dedupeId`';
+  if ((type === 0 || type === 10) && record[8] !== null && record[7] === null) return 'a record of type 0 with a `dedupeUntil` but no `dedupeId`';
   // A schedule ticks by an interval or by a cron expression: exactly one of them.
-  if (type === 8 && (record[3] === null) === (record[4] === null)) return 'a record of type 8 without exactly one of `every` and `cron`';
+  if ((type === 8 || type === 11) && (record[3] === null) === (record[4] === null)) return 'a record of type 8 without exactly one of `every` and `cron`';
   return undefined;
 }

@@ -3,6 +3,7 @@ import type { EngineJournal, RemovalKind } from '../engine/persistence.js';
 import type { NewMessage, StoredMessage, StoredSchedule } from '../storage/storage.js';
 import { FRAME_HEADER_SIZE, sealFrame } from './frame.js';
 import { isCount, isKey, numberField, stringField } from './record-fields.js';
+import { messageContext, PLAIN_BODIES, type RecordBodies, scheduleContext } from './record-bodies.js';
 import { claimRecord, forgottenRecord, putRecord, releaseRecord, removeRecord, scheduleRecord, unscheduleRecord } from './records.js';
 
 /** The encoded bodies of one operation: one body and its text, or a map of several. */
@@ -22,6 +23,8 @@ const KEEP_BATCH_BYTES = 1 << 20;
  * the garbage collector has nothing per message to carry from one batch to the next.
  */
 export class RecordJournal implements EngineJournal {
+  /** How bodies are written (through the storage's codecs, if any). */
+  readonly #bodies: RecordBodies;
   /** Bodies the current operation already encoded (validated before the engine ran), by value. */
   bodies: EncodedBodies | undefined = undefined;
   /** Set when a body could not be encoded inside an operation: the storage must stop. */
@@ -39,21 +42,24 @@ export class RecordJournal implements EngineJournal {
   #queue: unknown = NO_QUEUE;
   #queueText = '';
 
+  constructor(bodies: RecordBodies = PLAIN_BODIES) {
+    this.#bodies = bodies;
+  }
+
   inserted(queue: string, message: StoredMessage, dedupeUntil: number | undefined): void {
     const bodies = this.bodies;
-    let text = bodies === undefined ? undefined : bodies instanceof Map ? bodies.get(message.body) : bodies.body === message.body ? bodies.text : undefined;
-    if (text === undefined) {
-      try {
-        text = encodeBody(message.body);
-      } catch (error) {
-        // Only a body mutated after it was sent gets here (a dead-letter copy of it).
-        this.failure ??= error as Error;
-        text = '';
-      }
+    const json = bodies === undefined ? undefined : bodies instanceof Map ? bodies.get(message.body) : bodies.body === message.body ? bodies.text : undefined;
+    let text: string;
+    try {
+      text = this.#bodies.text(message.body, json, messageContext(message.id));
+    } catch (error) {
+      // A body mutated after it was sent (a dead-letter copy of it), or a codec that failed.
+      this.failure ??= error as Error;
+      text = '';
     }
     let record: string;
     try {
-      record = putRecord(this.#quoted(queue), message, dedupeUntil, text);
+      record = putRecord(this.#quoted(queue), message, dedupeUntil, text, this.#bodies.sealed(message.body));
     } catch (error) {
       this.#refuse(error);
       return;
@@ -96,7 +102,8 @@ export class RecordJournal implements EngineJournal {
   scheduled(queue: string, schedule: StoredSchedule): void {
     try {
       // Checked against the JSON rule by schedule() before it reached the engine.
-      this.#add(scheduleRecord(this.#quoted(queue), schedule, encodeBody(schedule.body)));
+      const text = this.#bodies.text(schedule.body, undefined, scheduleContext(queue, schedule.id));
+      this.#add(scheduleRecord(this.#quoted(queue), schedule, text, this.#bodies.sealed(schedule.body)));
     } catch (error) {
       this.#refuse(error);
     }

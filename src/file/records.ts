@@ -36,20 +36,24 @@ export const END = 7;
 export const SCHEDULE = 8;
 /** A schedule removed. */
 export const UNSCHEDULE = 9;
+/** A PUT whose body is the storage's codec output, as a base64 string (`options.codec`). */
+export const SEALED_PUT = 10;
+/** A SCHEDULE whose body is the storage's codec output, as a base64 string. */
+export const SEALED_SCHEDULE = 11;
 
 /** REMOVE's `kind` field, by its code. */
 export const REMOVAL_KINDS: readonly RemovalKind[] = ['acked', 'dead', 'expired', 'purged'];
 const REMOVAL_CODES: Record<RemovalKind, number> = { acked: 0, dead: 1, expired: 2, purged: 3 };
 
 /**
- * The text of a PUT record; `queueText` is the queue name as JSON, `bodyText` the codec's
- * encoding ('' for `undefined`, left out). Throws {@link UnencodableFieldError} for a
- * field replay would refuse.
+ * The text of a PUT record (a SEALED_PUT when `sealed`); `queueText` is the queue name as
+ * JSON, `bodyText` the body's element ('' for `undefined`, left out: see record-bodies.ts).
+ * Throws {@link UnencodableFieldError} for a field replay would refuse.
  */
-export function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string): string {
+export function putRecord(queueText: string, m: StoredMessage, dedupeUntil: number | undefined, bodyText: string, sealed = false): string {
   const body = bodyText === '' ? '' : `,${bodyText}`;
   if (dedupeUntil !== undefined && m.dedupeId === undefined) throw new UnencodableFieldError('dedupeId', 'a non-empty string when dedupeUntil is set', undefined);
-  return `[0,${queueText},${stringField('id', m.id, isKey)},${numberField('priority', m.priority, isPriority)},${numberField('enqueuedAt', m.enqueuedAt, isTime)},${numberField('availableAt', m.availableAt, isTime)},${optionalNumberField('expiresAt', m.expiresAt, isTime)},${m.dedupeId === undefined ? 'null' : stringField('dedupeId', m.dedupeId, isKey)},${optionalNumberField('dedupeUntil', dedupeUntil, isTime)},${optionalStringField('group', m.group)},${optionalStringField('correlationId', m.correlationId)},${optionalStringField('subject', m.subject)},${headersField('headers', m.headers)},${numberField('attempt', m.attempt, isCount)}${body}]`;
+  return `[${sealed ? 10 : 0},${queueText},${stringField('id', m.id, isKey)},${numberField('priority', m.priority, isPriority)},${numberField('enqueuedAt', m.enqueuedAt, isTime)},${numberField('availableAt', m.availableAt, isTime)},${optionalNumberField('expiresAt', m.expiresAt, isTime)},${m.dedupeId === undefined ? 'null' : stringField('dedupeId', m.dedupeId, isKey)},${optionalNumberField('dedupeUntil', dedupeUntil, isTime)},${optionalStringField('group', m.group)},${optionalStringField('correlationId', m.correlationId)},${optionalStringField('subject', m.subject)},${headersField('headers', m.headers)},${numberField('attempt', m.attempt, isCount)}${body}]`;
 }
 
 export function claimRecord(queueText: string, message: StoredMessage): string {
@@ -86,11 +90,11 @@ function jsonField(field: string, value: unknown, check: RecordCheck, what: stri
   throw new UnencodableFieldError(field, what, value);
 }
 
-/** The text of a SCHEDULE record; `bodyText` is the codec's encoding of its body ('' for `undefined`, left out). */
-export function scheduleRecord(queueText: string, s: StoredSchedule, bodyText: string): string {
+/** The text of a SCHEDULE record (a SEALED_SCHEDULE when `sealed`); `bodyText` is its body's element ('' for `undefined`, left out). */
+export function scheduleRecord(queueText: string, s: StoredSchedule, bodyText: string, sealed = false): string {
   const body = bodyText === '' ? '' : `,${bodyText}`;
   const policy = policyFields(s.policy);
-  return `[8,${queueText},${stringField('id', s.id, isKey)},${s.every === undefined ? 'null' : numberField('every', s.every, isEvery)},${optionalStringField('cron', s.cron)},${optionalStringField('tz', s.tz)},${numberField('next', s.next, isTime)},${optionalNumberField('last', s.last, isTime)},${numberField('count', s.count, isCount)},${jsonField('options', s.options, isPlainObject, 'a JSON object')},${jsonField('policy', policy, isPolicy, 'an enqueue policy')}${body}]`;
+  return `[${sealed ? 11 : 8},${queueText},${stringField('id', s.id, isKey)},${s.every === undefined ? 'null' : numberField('every', s.every, isEvery)},${optionalStringField('cron', s.cron)},${optionalStringField('tz', s.tz)},${numberField('next', s.next, isTime)},${optionalNumberField('last', s.last, isTime)},${numberField('count', s.count, isCount)},${jsonField('options', s.options, isPlainObject, 'a JSON object')},${jsonField('policy', policy, isPolicy, 'an enqueue policy')}${body}]`;
 }
 
 /** A policy as the record holds it: `maxLength` null when unbounded. */

@@ -13,6 +13,7 @@ import { fsyncDir } from './file-io.js';
 import { FILE_HEADER_SIZE, frameEnd, SEGMENT_HEADER, SNAPSHOT_HEADER } from './frame.js';
 import { framesAfter, scanFrames } from './frame-scan.js';
 import { removeFilesBefore, SEGMENT_FILE, segmentName, SNAPSHOT_FILE, snapshotName } from './log-files.js';
+import type { RecordBodies } from './record-bodies.js';
 import { BadPayloadError, Fold } from './replay.js';
 import type { LogWriter } from './writer.js';
 
@@ -38,6 +39,8 @@ export interface RecoverySetup {
   readonly repair: boolean;
   readonly clock: Clock;
   readonly report: (info: RecoveryInfo) => void;
+  /** How replayed bodies are decoded (through the storage's codecs, if any). */
+  readonly bodies: RecordBodies;
 }
 
 /**
@@ -79,7 +82,7 @@ export function recover(setup: RecoverySetup, engine: Engine, writer: LogWriter)
 
 function replay(setup: RecoverySetup, restorer: EngineRestorer, writer: LogWriter, base: number, live: number[]): boolean {
   const dir = setup.dir;
-  const fold = new Fold(restorer);
+  const fold = new Fold(restorer, setup.bodies);
   let bytes = 0;
   let cut = false;
   if (base > 0) {

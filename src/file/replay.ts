@@ -4,7 +4,8 @@
  */
 import type { EngineRestorer } from '../engine/persistence.js';
 import { isCount, recordProblem } from './record-fields.js';
-import { CLAIM, COUNTERS, DEDUPE, END, META, policyOf, PUT, RELEASE, REMOVAL_KINDS, REMOVE, SCHEDULE, UNSCHEDULE } from './records.js';
+import { messageContext, PLAIN_BODIES, type RecordBodies, scheduleContext } from './record-bodies.js';
+import { CLAIM, COUNTERS, DEDUPE, END, META, policyOf, PUT, RELEASE, REMOVAL_KINDS, REMOVE, SCHEDULE, SEALED_PUT, SEALED_SCHEDULE, UNSCHEDULE } from './records.js';
 
 /** A payload a checksum passed but that is not a batch the writer makes; its message completes "the batch …". */
 export class BadPayloadError extends Error {}
@@ -16,6 +17,7 @@ export class BadPayloadError extends Error {}
  */
 export class Fold {
   readonly #restorer: EngineRestorer;
+  readonly #bodies: RecordBodies;
   /** One object for every PUT: the restorer copies it at once. */
   readonly #message = {
     id: '',
@@ -36,8 +38,9 @@ export class Fold {
   /** Records applied. */
   records = 0;
 
-  constructor(restorer: EngineRestorer) {
+  constructor(restorer: EngineRestorer, bodies: RecordBodies = PLAIN_BODIES) {
     this.#restorer = restorer;
+    this.#bodies = bodies;
   }
 
   /** Applies one batch payload. Throws {@link BadPayloadError} when it is not one. */
@@ -64,10 +67,11 @@ export class Fold {
     if (!Array.isArray(r)) throw new BadPayloadError('holds a record that is not an array');
     const restorer = this.#restorer;
     switch (r[0]) {
-      case PUT: {
+      case PUT:
+      case SEALED_PUT: {
         const m = this.#message;
         m.id = r[2];
-        m.body = r[14];
+        m.body = this.#bodies.read(r[14], r.length > 14, r[0] === SEALED_PUT, messageContext(r[2]));
         m.headers = r[12] ?? undefined;
         m.priority = r[3];
         m.enqueuedAt = r[4];
@@ -112,6 +116,7 @@ export class Fold {
         this.ended = true;
         break;
       case SCHEDULE:
+      case SEALED_SCHEDULE:
         restorer.schedule(r[1], {
           id: r[2],
           every: r[3] ?? undefined,
@@ -122,7 +127,7 @@ export class Fold {
           count: r[8],
           options: r[9],
           policy: policyOf(r[10]),
-          body: r[11],
+          body: this.#bodies.read(r[11], r.length > 11, r[0] === SEALED_SCHEDULE, scheduleContext(r[1], r[2])),
         });
         break;
       case UNSCHEDULE:

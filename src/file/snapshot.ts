@@ -4,19 +4,22 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { encodeBody } from '../codec.js';
 import type { EngineState } from '../engine/persistence.js';
 import { type FileIo, fsyncDir, writeFully } from './file-io.js';
 import { encodeFrame, SNAPSHOT_HEADER } from './frame.js';
 import { snapshotName } from './log-files.js';
+import { messageContext, PLAIN_BODIES, type RecordBodies, scheduleContext } from './record-bodies.js';
 import { isKey, stringField } from './record-fields.js';
 import { batchPayload, countersRecord, dedupeRecord, END_RECORD, putRecord, scheduleRecord } from './records.js';
 
 /** Records per snapshot frame: big enough that open parses few frames, small enough to write in steps. */
 const SNAPSHOT_FRAME_RECORDS = 4096;
 
-/** The frames of a snapshot of `state`, as one buffer per frame, the END record last. */
-export function encodeSnapshot(state: EngineState): Buffer[] {
+/**
+ * The frames of a snapshot of `state`, as one buffer per frame, the END record last.
+ * Bodies are encoded afresh, so a compaction re-encrypts them with the current key.
+ */
+export function encodeSnapshot(state: EngineState, bodies: RecordBodies = PLAIN_BODIES): Buffer[] {
   const frames: Buffer[] = [];
   let records: string[] = [];
   const add = (record: string) => {
@@ -28,11 +31,14 @@ export function encodeSnapshot(state: EngineState): Buffer[] {
   };
   for (const q of state.queues) {
     const queueText = stringField('queue', q.name, isKey);
-    for (const m of q.messages) add(putRecord(queueText, m, undefined, encodeBody(m.body)));
+    for (const m of q.messages) add(putRecord(queueText, m, undefined, bodies.text(m.body, undefined, messageContext(m.id)), bodies.sealed(m.body)));
     for (const [key, id, until] of q.dedupe) add(dedupeRecord(queueText, key, id, until));
     add(countersRecord(queueText, q.counters));
   }
-  for (const { queue, schedule } of state.schedules ?? []) add(scheduleRecord(stringField('queue', queue, isKey), schedule, encodeBody(schedule.body)));
+  for (const { queue, schedule } of state.schedules ?? []) {
+    const text = bodies.text(schedule.body, undefined, scheduleContext(queue, schedule.id));
+    add(scheduleRecord(stringField('queue', queue, isKey), schedule, text, bodies.sealed(schedule.body)));
+  }
   records.push(END_RECORD);
   frames.push(encodeFrame(batchPayload(state.lastToken, records)));
   return frames;

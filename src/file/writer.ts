@@ -7,6 +7,7 @@ import { type FileIo, fsyncDir, writeFully } from './file-io.js';
 import { SEGMENT_HEADER } from './frame.js';
 import { removeFilesBefore, segmentName } from './log-files.js';
 import type { FsyncMode } from './options.js';
+import type { RecordBodies } from './record-bodies.js';
 import type { RecordJournal } from './record-journal.js';
 import { encodeSnapshot, writeSnapshot } from './snapshot.js';
 
@@ -58,6 +59,8 @@ export interface LogWriterSetup {
   readonly engine: Engine;
   /** The engine's journal: the records of the pending batch. */
   readonly journal: RecordJournal;
+  /** How a snapshot writes bodies (the journal's way). */
+  readonly bodies: RecordBodies;
   /** Called once, with the error every operation rejects with from then on. */
   readonly onFailure: (failure: PocketMQError) => void;
 }
@@ -351,7 +354,7 @@ export class LogWriter {
     this.#writing = waiter.promise;
     try {
       const index = this.#segment!.index + 1;
-      const frames = encodeSnapshot(engine.exportState(clock.now()));
+      const frames = encodeSnapshot(engine.exportState(clock.now()), this.#setup.bodies);
       const size = await writeSnapshot(io, dir, index, frames);
       this.#startSegment(index);
       this.#logBytes = size + SEGMENT_HEADER.length;

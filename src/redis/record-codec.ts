@@ -9,7 +9,7 @@
  * - `T:b`, the rest: {@link RECORD_LINES}, one per line, the body from its line to the end.
  *   The script never decodes it; dead-lettering replaces its first three lines.
  */
-import { decodeBody, encodeBody } from '../codec.js';
+import { type BodyLines, messageContext, PLAIN_LINES } from './body-lines.js';
 import type { ClaimResult, DeadLettered, Delivery, NewMessage, StoredMessage } from '../storage/storage.js';
 
 /** The fields of a `T:m` string, in order. */
@@ -32,8 +32,9 @@ export type Reply = unknown[];
  * (so a line never holds a line break; empty when absent), the body JSON ('' for undefined).
  * An empty string counts as absent, as it always has.
  */
-export function encodeRecord(item: NewMessage): string {
-  return `${item.enqueuedAt}\n${item.headers === undefined ? '' : JSON.stringify(item.headers)}\n${jsonLine(item.dedupeId)}\n${jsonLine(item.correlationId)}\n${jsonLine(item.subject)}\n${encodeBody(item.body)}`;
+export function encodeRecord(item: NewMessage, lines: BodyLines = PLAIN_LINES, storedBody?: string): string {
+  const body = storedBody ?? lines.text(item.body, messageContext(item.id));
+  return `${item.enqueuedAt}\n${item.headers === undefined ? '' : JSON.stringify(item.headers)}\n${jsonLine(item.dedupeId)}\n${jsonLine(item.correlationId)}\n${jsonLine(item.subject)}\n${body}`;
 }
 
 function jsonLine(value: string | undefined): string {
@@ -49,7 +50,7 @@ function parseLine<T>(record: string, from: number, to: number): T | undefined {
  * The record at index `at` of a reply: id, the string {@link encodeRecord} made (or a
  * dead-letter copy of it) and the `T:m` string. Returns the token too, for a delivery's receipt.
  */
-export function decodeRecord(reply: Reply, at: number): { message: StoredMessage; token: number } {
+export function decodeRecord(reply: Reply, at: number, lines: BodyLines = PLAIN_LINES): { message: StoredMessage; token: number } {
   const record = reply[at + 1] as string;
   const enqueuedAtEnd = record.indexOf('\n');
   const headersEnd = record.indexOf('\n', enqueuedAtEnd + 1);
@@ -60,9 +61,11 @@ export function decodeRecord(reply: Reply, at: number): { message: StoredMessage
   // The group comes last and may itself hold '|'.
   const group = state.length > STATE_FIELDS.length ? state.slice(STATE.group).join('|') : state[STATE.group]!;
   const expiresAt = state[STATE.expiresAt]!;
+  const id = reply[at] as string;
+  const storedBody = record.slice(subjectEnd + 1);
   const message: StoredMessage = {
-    id: reply[at] as string,
-    body: decodeBody(record.slice(subjectEnd + 1)),
+    id,
+    body: lines.read(storedBody, messageContext(id)),
     headers: parseLine<Record<string, string>>(record, enqueuedAtEnd + 1, headersEnd),
     priority: Number(state[STATE.priority]),
     enqueuedAt: Number(record.slice(0, enqueuedAtEnd)),
@@ -78,28 +81,40 @@ export function decodeRecord(reply: Reply, at: number): { message: StoredMessage
 }
 
 /** Records one after another, as peek returns them. */
-export function decodeRecords(reply: Reply): StoredMessage[] {
+export function decodeRecords(reply: Reply, lines: BodyLines = PLAIN_LINES): StoredMessage[] {
   const out: StoredMessage[] = [];
-  for (let i = 0; i < reply.length; i += RECORD_FIELDS) out.push(decodeRecord(reply, i).message);
+  for (let i = 0; i < reply.length; i += RECORD_FIELDS) {
+    const { message } = decodeRecord(reply, i, lines);
+    // Listed messages may be redriven: their stored bodies move as they are (claims skip this).
+    lines.remember(message, storedBodyOf(reply[i + 1] as string));
+    out.push(message);
+  }
   return out;
 }
 
+/** The body part of a `T:b` string: from the line after the subject's to the end. */
+function storedBodyOf(record: string): string {
+  let at = -1;
+  for (let line = 0; line < RECORD_LINES.length - 1; line++) at = record.indexOf('\n', at + 1);
+  return record.slice(at + 1);
+}
+
 /** A claim's payload (from index `at` of a reply): delivered records, then dead-lettered entries. */
-export function decodeClaim(reply: Reply, at = 0): ClaimResult {
+export function decodeClaim(reply: Reply, at = 0, lines: BodyLines = PLAIN_LINES): ClaimResult {
   const leases = reply[at] as Reply;
   const delivered: Delivery[] = [];
   for (let i = 0; i < leases.length; i += RECORD_FIELDS) {
-    const { message, token } = decodeRecord(leases, i);
+    const { message, token } = decodeRecord(leases, i, lines);
     delivered.push({ message, receipt: { id: message.id, token } });
   }
-  return { delivered, deadLettered: decodeDeadLettered(reply[at + 1] as Reply) };
+  return { delivered, deadLettered: decodeDeadLettered(reply[at + 1] as Reply, lines) };
 }
 
 /** Dead-lettered entries as the script lists them: reason, target (or null), record. */
-export function decodeDeadLettered(reply: Reply): DeadLettered[] {
+export function decodeDeadLettered(reply: Reply, lines: BodyLines = PLAIN_LINES): DeadLettered[] {
   const out: DeadLettered[] = [];
   for (let i = 0; i < reply.length; i += 2 + RECORD_FIELDS) {
-    out.push({ reason: reply[i] as string, target: (reply[i + 1] as string | null) ?? false, message: decodeRecord(reply, i + 2).message });
+    out.push({ reason: reply[i] as string, target: (reply[i + 1] as string | null) ?? false, message: decodeRecord(reply, i + 2, lines).message });
   }
   return out;
 }
@@ -112,7 +127,7 @@ export function decodeDeadLettered(reply: Reply): DeadLettered[] {
  * has none of those (a plain `send()`), the count is negative and each item is only its
  * id and record string: a third of the arguments to write, parse and copy.
  */
-export function encodeItems(items: readonly NewMessage[], now: number, out: (string | number)[]): void {
+export function encodeItems(items: readonly NewMessage[], now: number, out: (string | number)[], lines: BodyLines = PLAIN_LINES): void {
   let plain = true;
   for (const item of items) {
     if (item.priority !== 0 || item.availableAt !== now || item.expiresAt !== undefined || item.dedupeId || item.group) {
@@ -122,7 +137,7 @@ export function encodeItems(items: readonly NewMessage[], now: number, out: (str
   }
   out.push(plain ? -items.length : items.length);
   for (const item of items) {
-    out.push(item.id, encodeRecord(item));
+    out.push(item.id, encodeRecord(item, lines));
     if (plain) continue;
     out.push(String(item.priority), String(item.availableAt), 0);
     const countAt = out.length - 1;

@@ -6,6 +6,8 @@ import { randomId } from '../ids.js';
 import { checkKeys, checkObject, expected, isName } from '../validate.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter-headers.js';
 import { redrivenHeaders, redriveTarget } from '../engine/redrive.js';
+import { CodecChain, type Codec, checkCodecs } from '../storage/body-codec.js';
+import { BodyLines, PLAIN_LINES } from './body-lines.js';
 import { crossSlotError, keyBase, type RedisKeyTag, tagOf } from './key-tag.js';
 import { SCRIPT, type Operation } from './lua/script.js';
 import { decodeSchedule, encodeSchedule } from './schedule-codec.js';
@@ -73,6 +75,19 @@ export interface RedisStorageOptions {
   keyTag?: RedisKeyTag;
   /** Time source of this process; every operation passes its `now` to Redis. @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * Codecs every stored body goes through, in order, before it is written (in reverse when
+   * read): `encryption()` and `signing()` from `pocketmq/crypto`, or `[signing(...),
+   * encryption(...)]` to sign, then encrypt. Bodies are then ciphertext (or signed) in
+   * every Redis value, dead-letter copies and schedule bodies included. A body they cannot
+   * read back is dead-lettered with reason `'undecryptable'` or `'bad-signature'` when
+   * claimed, never handed to a handler. Every process sharing the prefix needs codecs that
+   * read what the others write; a process that only consumes may pass a `signing()` codec
+   * with public keys alone. Bodies written without codecs count as unreadable.
+   * See docs/security.md.
+   * @defaultValue none: bodies are stored as JSON
+   */
+  codec?: Codec | readonly Codec[];
 }
 
 /** See {@link RedisStorageOptions.keyTag}. */
@@ -118,7 +133,7 @@ interface PendingAck {
 }
 
 /** The result of one enqueue segment of the script (see lua/enqueue.ts); `undefined` for a segment of no items. */
-function enqueueResult(items: readonly NewMessage[], r: [number, Reply, Reply] | 0 | undefined): EnqueueResult {
+function enqueueResult(items: readonly NewMessage[], r: [number, Reply, Reply] | 0 | undefined, lines: BodyLines): EnqueueResult {
   if (r === 0 || r === undefined) {
     // Every item stored under its own id, nothing dropped.
     const results: { id: string; status: 'stored' }[] = new Array(items.length);
@@ -128,7 +143,7 @@ function enqueueResult(items: readonly NewMessage[], r: [number, Reply, Reply] |
   if (r[0] === 1) return { results: [], full: true, dropped: [] };
   const results: { id: string; status: 'stored' | 'duplicate' }[] = [];
   for (let i = 0; i < r[1].length; i += 2) results.push({ id: r[1][i] as string, status: r[1][i + 1] as 'stored' | 'duplicate' });
-  return { results, full: false, dropped: decodeDeadLettered(r[2]) };
+  return { results, full: false, dropped: decodeDeadLettered(r[2], lines) };
 }
 
 /** How long the scheduler waits before ticking again after a failed tick. */
@@ -191,6 +206,8 @@ export class RedisStorage implements Storage {
   readonly #client: Client;
   readonly #ownsClient: boolean;
   readonly #keyTag: RedisKeyTag;
+  /** How bodies are stored: through `options.codec`, or as JSON. */
+  readonly #lines: BodyLines;
   /** Only a Cluster refuses scripts whose keys span slots; a single server takes any. */
   readonly #isCluster: boolean;
   /** Per queue, its hash tag and the start of its keys, made once. */
@@ -237,7 +254,7 @@ export class RedisStorage implements Storage {
 
   constructor(options: RedisStorageOptions) {
     const o = checkObject('options', options);
-    checkKeys('options', o, ['client', 'url', 'prefix', 'keyTag', 'clock']);
+    checkKeys('options', o, ['client', 'url', 'prefix', 'keyTag', 'clock', 'codec']);
     if ((o.client === undefined) === (o.url === undefined)) {
       throw new InvalidArgumentError('options.client', 'Expected exactly one of `options.client` (an ioredis client) and `options.url` (a redis:// URL)');
     }
@@ -255,6 +272,8 @@ export class RedisStorage implements Storage {
     if (o.keyTag !== undefined && typeof o.keyTag !== 'function' && !KEY_TAGS.includes(o.keyTag as never)) {
       throw expected('options.keyTag', "'family', 'queue', 'storage' or a function (queue) => string", o.keyTag);
     }
+    const codecs = checkCodecs('options.codec', o.codec);
+    this.#lines = codecs === undefined ? PLAIN_LINES : new BodyLines(new CodecChain(codecs));
     this.#isCluster = (o.client as { isCluster?: boolean } | undefined)?.isCluster === true;
     this.#keyTag = (o.keyTag as RedisKeyTag | undefined) ?? DEFAULT_KEY_TAG;
     this.clock = clock ?? systemClock;
@@ -358,7 +377,7 @@ export class RedisStorage implements Storage {
         new Promise<EnqueueResult>((resolve, reject) => {
           this.#checkOpen();
           const args: (string | number)[] = [];
-          encodeItems(items, now, args);
+          encodeItems(items, now, args, this.#lines);
           const key = `${now}|${policy.maxLength ?? ''}|${policy.overflow}|${policy.deadLetter}|${policy.dedupeWindow}`;
           let groups = this.#enqueues.get(queue);
           if (!groups) this.#enqueues.set(queue, (groups = []));
@@ -390,7 +409,7 @@ export class RedisStorage implements Storage {
       for (const call of calls) for (const arg of call.args) args.push(arg);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
       const segments = (await this.#run('enqueue', [queue, ...dlq], now, args)) as ([number, Reply, Reply] | 0)[];
-      for (let k = 0; k < calls.length; k++) calls[k]!.resolve(enqueueResult(calls[k]!.items, segments[k]!));
+      for (let k = 0; k < calls.length; k++) calls[k]!.resolve(enqueueResult(calls[k]!.items, segments[k]!, this.#lines));
     } catch (error) {
       for (const call of calls) call.reject(error);
     }
@@ -400,7 +419,7 @@ export class RedisStorage implements Storage {
     return this.#track(async () => {
       if (queues.length === 0 || items.length === 0) return;
       const args: (string | number)[] = [dedupeWindow];
-      encodeItems(items, now, args);
+      encodeItems(items, now, args, this.#lines);
       const targets = [...new Set(queues)];
       if (!this.#isCluster) {
         await this.#run('enqueueMany', targets, now, args);
@@ -426,7 +445,7 @@ export class RedisStorage implements Storage {
       const args: (string | number)[] = [request.max, request.leaseMs, request.maxAttempts];
       const ack = this.#takeAck(queue);
       if (ack && ack.now !== now) this.#sendAck(queue, ack);
-      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', [queue, ...dlq], now, args)) as Reply);
+      if (!ack || ack.now !== now) return decodeClaim((await this.#run('claim', [queue, ...dlq], now, args)) as Reply, 0, this.#lines);
       for (const arg of ack.args) args.push(arg);
       let reply: [Settle[], Reply, Reply];
       try {
@@ -436,7 +455,7 @@ export class RedisStorage implements Storage {
         throw error;
       }
       ack.resolve(reply[0]);
-      return decodeClaim(reply, 1);
+      return decodeClaim(reply, 1, this.#lines);
     });
   }
 
@@ -541,7 +560,7 @@ export class RedisStorage implements Storage {
   putSchedule(queue: string, schedule: StoredSchedule): Promise<void> {
     return this.#track(async () => {
       await this.#ready('putSchedule');
-      const text = encodeSchedule(schedule);
+      const text = encodeSchedule(queue, schedule, this.#lines);
       try {
         // Listed first: a process listing every queue's schedules never misses one stored.
         await this.#client.sadd(this.#scheduledQueues, queue);
@@ -576,7 +595,7 @@ export class RedisStorage implements Storage {
         const hashes = await Promise.all(queues.map((q) => this.#client.hgetall(this.#scheduleKey(q))));
         for (let i = 0; i < queues.length; i++) {
           const hash = hashes[i]!;
-          for (const id of Object.keys(hash).sort()) out.push({ queue: queues[i]!, schedule: decodeSchedule(queues[i]!, id, hash[id]!).schedule });
+          for (const id of Object.keys(hash).sort()) out.push({ queue: queues[i]!, schedule: decodeSchedule(queues[i]!, id, hash[id]!, this.#lines).schedule });
         }
       } catch (error) {
         throw this.#failure('listSchedules', error, true);
@@ -596,17 +615,17 @@ export class RedisStorage implements Storage {
       }
       if (text === null) return 'stale';
       // The policy (and the dead-letter queue's keys) come from the stored schedule; the script checks `next` again.
-      const { schedule, nextText } = decodeSchedule(queue, id, text);
+      const { schedule, nextText } = decodeSchedule(queue, id, text, this.#lines);
       if (schedule.next !== expectedNext) return 'stale';
-      const advanced = update.next === undefined ? '' : encodeSchedule({ ...schedule, next: update.next, last: update.last, count: update.count });
+      const advanced = update.next === undefined ? '' : encodeSchedule(queue, { ...schedule, next: update.next, last: update.last, count: update.count }, this.#lines);
       const { policy } = schedule;
       const args: (string | number)[] = [id, nextText, advanced, policy.maxLength === undefined ? '' : policy.maxLength, policy.overflow, policy.dedupeWindow];
-      if (items.length > 0) encodeItems(items, now, args);
+      if (items.length > 0) encodeItems(items, now, args, this.#lines);
       const dlq = policy.maxLength !== undefined && policy.overflow === 'drop-oldest' && policy.deadLetter !== false ? [policy.deadLetter] : [];
       const reply = (await this.#run('fireSchedule', [queue, ...dlq], now, args)) as 'stale' | ([number, Reply, Reply] | 0)[];
       if (reply === 'stale') return 'stale';
       this.#schedulesChanged();
-      return enqueueResult(items, reply[0]);
+      return enqueueResult(items, reply[0], this.#lines);
     });
   }
 
@@ -651,7 +670,7 @@ export class RedisStorage implements Storage {
 
   peek(queue: string, max: number, now: number): Promise<StoredMessage[]> {
     return this.#track(async () => {
-      return decodeRecords((await this.#run('peek', [queue], now, [max])) as Reply);
+      return decodeRecords((await this.#run('peek', [queue], now, [max])) as Reply, this.#lines);
     });
   }
 
@@ -664,7 +683,7 @@ export class RedisStorage implements Storage {
   browse(queue: string, state: MessageState, max: number, now: number): Promise<BrowsedMessage[]> {
     return this.#track(async () => {
       const [records, leaseEnds] = (await this.#run('browse', [queue], now, [state, max])) as [Reply, Reply];
-      return decodeRecords(records).map((message, i) => ({ message, leaseUntil: state === 'inflight' ? Number(leaseEnds[i]) : undefined }));
+      return decodeRecords(records, this.#lines).map((message, i) => ({ message, leaseUntil: state === 'inflight' ? Number(leaseEnds[i]) : undefined }));
     });
   }
 
@@ -719,7 +738,8 @@ export class RedisStorage implements Storage {
       if (index < 0) index = targets.push(target) - 1;
       const moved: NewMessage = { ...message, headers: redrivenHeaders(message.headers, DEAD_LETTER_HEADERS), enqueuedAt: now, availableAt: now, expiresAt: undefined, dedupeId: undefined };
       // KEYS is 1-based in Lua and the queue itself comes first.
-      args.push(message.id, index + 2, encodeRecord(moved));
+      // The stored body as it is: the id stays, so it still decodes, and a verify-only signing codec can move it.
+      args.push(message.id, index + 2, encodeRecord(moved, this.#lines, this.#lines.storedOf(message)));
     }
     return (await this.#run('redrive', [queue, ...targets], now, args)) as [number, number];
   }
@@ -921,7 +941,7 @@ export class RedisStorage implements Storage {
         const queue = expired[i] as string;
         let list = byQueue.get(queue);
         if (!list) byQueue.set(queue, (list = []));
-        list.push(decodeRecord(expired, i + 1).message);
+        list.push(decodeRecord(expired, i + 1, this.#lines).message);
       }
       for (const [queue, messages] of byQueue) this.#send(watchers, { type: 'expired', queue, messages });
     }

@@ -4,10 +4,21 @@
  * so that the script compares it without decoding anything (see lua/schedule.ts).
  */
 import { PocketMQError } from '../errors.js';
+import type { CodecContext } from '../storage/body-codec.js';
+import { isUnreadable } from '../storage/unreadable-body.js';
 import type { EnqueuePolicy, StoredSchedule } from '../storage/storage.js';
+import { type BodyLines, PLAIN_LINES } from './body-lines.js';
 
-/** The stored string of a schedule. */
-export function encodeSchedule(s: StoredSchedule): string {
+function scheduleContext(queue: string, id: string): CodecContext {
+  return { kind: 'schedule', id, queue };
+}
+
+/**
+ * The stored string of a schedule of `queue`. With codecs its body is kept as its stored
+ * text in `sealed` (see body-lines.ts) instead of as JSON in `body`.
+ */
+export function encodeSchedule(queue: string, s: StoredSchedule, lines: BodyLines = PLAIN_LINES): string {
+  const sealed = lines === PLAIN_LINES && !isUnreadable(s.body) ? undefined : lines.text(s.body, scheduleContext(queue, s.id));
   const rest = {
     every: s.every,
     cron: s.cron,
@@ -16,7 +27,8 @@ export function encodeSchedule(s: StoredSchedule): string {
     count: s.count,
     options: s.options,
     policy: { maxLength: s.policy.maxLength ?? null, overflow: s.policy.overflow, deadLetter: s.policy.deadLetter, dedupeWindow: s.policy.dedupeWindow },
-    body: s.body,
+    body: sealed === undefined ? s.body : undefined,
+    sealed,
   };
   return `${String(s.next)}|${JSON.stringify(rest)}`;
 }
@@ -29,7 +41,7 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
  * script compares). A value that is not one this codec wrote is an `ERR_REDIS` error:
  * JSON.parse makes a `"__proto__"` key an own property, never a prototype.
  */
-export function decodeSchedule(queue: string, id: string, text: string): { schedule: StoredSchedule; nextText: string } {
+export function decodeSchedule(queue: string, id: string, text: string, lines: BodyLines = PLAIN_LINES): { schedule: StoredSchedule; nextText: string } {
   const bar = text.indexOf('|');
   const nextText = bar < 0 ? '' : text.slice(0, bar);
   const next = Number(nextText);
@@ -52,7 +64,8 @@ export function decodeSchedule(queue: string, id: string, text: string): { sched
     (p.maxLength === null || Number.isSafeInteger(p.maxLength)) &&
     (p.overflow === 'reject' || p.overflow === 'drop-oldest') &&
     (p.deadLetter === false || typeof p.deadLetter === 'string') &&
-    isFiniteNumber(p.dedupeWindow);
+    isFiniteNumber(p.dedupeWindow) &&
+    (r!.sealed === undefined || typeof r!.sealed === 'string');
   if (!valid) throw new PocketMQError('ERR_REDIS', `RedisStorage: schedule "${id}" of queue "${queue}" is not one pocketmq stored`);
   const policy: EnqueuePolicy = { maxLength: (p.maxLength as number | null) ?? undefined, overflow: p.overflow as EnqueuePolicy['overflow'], deadLetter: p.deadLetter as string | false, dedupeWindow: p.dedupeWindow as number };
   return {
@@ -65,7 +78,7 @@ export function decodeSchedule(queue: string, id: string, text: string): { sched
       next,
       last: r!.last as number | undefined,
       count: r!.count as number,
-      body: r!.body,
+      body: typeof r!.sealed === 'string' ? lines.read(r!.sealed, scheduleContext(queue, id)) : lines === PLAIN_LINES ? r!.body : lines.read(JSON.stringify(r!.body) ?? '', scheduleContext(queue, id)),
       options: r!.options as Record<string, unknown>,
       policy,
     },
