@@ -202,14 +202,15 @@ describe('FileStorage records: write → read round-trip (property)', () => {
     const counters = fc.record({ sent: anyNumberField(goodCount), delivered: goodCount, acked: goodCount, retried: goodCount, deadLettered: goodCount, expired: anyNumberField(goodCount) });
     const state = fc.record({
       lastToken: anyNumberField(goodCount),
-      queues: fc.array(
+      // An engine holds one state per queue name, so a snapshot never names a queue twice.
+      queues: fc.uniqueArray(
         fc.record({
           name: anyStringField(goodKey),
           messages: fc.array(messageArb(false).map((m) => m.message), { maxLength: 3 }),
           dedupe: fc.array(fc.tuple(anyStringField(goodKey), anyStringField(goodKey), anyNumberField(goodTime)), { maxLength: 2 }),
           counters,
         }),
-        { maxLength: 2 },
+        { maxLength: 2, selector: (q) => q.name },
       ),
     });
     const outcomes = { refused: 0, written: 0 };
