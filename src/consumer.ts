@@ -70,6 +70,11 @@ export class Consumer<T = unknown> {
    * settles. An ack that then fails leaves its messages leased until their lease ends.
    */
   readonly #appliedAtCall: boolean;
+  /**
+   * The storage settles a claim when the call returns (`capabilities.settlesAtCall`): the
+   * claim's clock reading is the start time of the handlers its callback starts.
+   */
+  readonly #claimTimeIsStart: boolean;
   /** Acks made whose promise has not settled yet (with #appliedAtCall); stop() waits for them. */
   #acking = 0;
   /** Runs not in use, each with its callbacks made once (see {@link Run}). */
@@ -109,6 +114,7 @@ export class Consumer<T = unknown> {
     this.#detach = detach;
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
     this.#appliedAtCall = context.storage.capabilities.appliesAtCall;
+    this.#claimTimeIsStart = context.storage.capabilities.settlesAtCall === true;
     this.#renewer = new LeaseRenewer(context, this.#runs);
     const { signal } = options;
     if (signal?.aborted) {
@@ -292,7 +298,7 @@ export class Consumer<T = unknown> {
       this.#waitingLeasedAt[this.#waitingTail] = claimedAt;
       this.#waiting[this.#waitingTail++] = context.message(delivered[i]!);
     }
-    this.#dispatch();
+    this.#dispatch(this.#claimTimeIsStart ? claimedAt : undefined);
     this.#pump();
     this.#checkDrained();
   };
@@ -311,10 +317,13 @@ export class Consumer<T = unknown> {
     this.#waitForWork();
   };
 
-  /** Starts waiting messages while a handler slot is free and the rate limit allows. */
-  #dispatch(): void {
-    // One clock read for the handlers started together: their start time.
-    let startedAt: number | undefined;
+  /**
+   * Starts waiting messages while a handler slot is free and the rate limit allows.
+   * `now`: the caller's clock reading, when it just made one; else one is read for the
+   * handlers started together (their start time).
+   */
+  #dispatch(now?: number): void {
+    let startedAt = now;
     while (this.#running < this.#concurrency && this.#waitingHead < this.#waitingTail) {
       if (this.#limiter) {
         if (this.#rateTimer !== undefined) return;
@@ -441,7 +450,7 @@ export class Consumer<T = unknown> {
     this.#context.storage.clock.track?.(work);
     this.#running -= count;
     this.#held -= count;
-    this.#dispatch();
+    this.#dispatch(now);
     this.#pump(now);
   };
 

@@ -36,7 +36,7 @@ describe('MemoryStorage', () => {
 
   it("signals 'drained' when a queue's last message goes, and only then", async () => {
     const storage = new MemoryStorage({ clock: new TestClock() });
-    expect(storage.capabilities).toEqual({ drainedSignals: true, appliesAtCall: true, checksBodies: true });
+    expect(storage.capabilities).toEqual({ drainedSignals: true, appliesAtCall: true, checksBodies: true, settlesAtCall: true });
     const drained: string[] = [];
     storage.watch((signal) => {
       if (signal.type === 'drained') drained.push(signal.queue);

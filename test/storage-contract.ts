@@ -1180,6 +1180,18 @@ export function describeStorage(name: string, make: StorageFactory): void {
         expect(await due).toEqual({ type: 'due', at: now + 200 });
       });
 
+      contract('capabilities.settlesAtCall - when declared, a claim has settled by the next microtask', async (c) => {
+        await enqueue(c, [message('a', c.clock.now())]);
+        let settled = false;
+        const claimed = c.storage.claim(QUEUE, claimRequest(), c.clock.now()).then(() => (settled = true));
+        await Promise.resolve();
+        await Promise.resolve();
+        // A consumer takes the claim's clock reading as its handlers' start time only on this promise.
+        if (c.storage.capabilities.settlesAtCall === true) expect(settled).toBe(true);
+        await claimed;
+        expect(settled).toBe(true);
+      });
+
       contract(".watch() - signals 'drained' when a queue's last message is acked, if it declares capabilities.drainedSignals", async (c) => {
         const signals: StorageSignal[] = [];
         c.storage.watch((signal) => {

@@ -28,7 +28,7 @@ export class MemoryStorage extends EngineStorage {
     const clock = checkClock('options.clock', o.clock);
     if (o.validateBodies !== undefined && typeof o.validateBodies !== 'boolean') throw expected('options.validateBodies', 'a boolean', o.validateBodies);
     // A clock that tracks handlers is a test clock (real clocks leave `track` out).
-    super(clock, (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined);
+    super(clock, (o.validateBodies as boolean | undefined) ?? clock?.track !== undefined, true);
   }
 
   /** Nothing to open; resolves at once (rejects after `close()`). */

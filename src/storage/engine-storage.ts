@@ -70,10 +70,13 @@ export abstract class EngineStorage implements Storage {
     if (closing) this.#send(this.#watchers, { type: 'closed' });
   }
 
-  /** @internal Subclasses check their options, then pass the clock and whether sends check bodies ({@link StorageCapabilities.checksBodies}). */
-  constructor(clock: Clock | undefined, checksBodies = true) {
+  /**
+   * @internal Subclasses check their options, then pass the clock, whether sends check bodies
+   * ({@link StorageCapabilities.checksBodies}) and whether nothing waits for I/O ({@link StorageCapabilities.settlesAtCall}).
+   */
+  constructor(clock: Clock | undefined, checksBodies = true, settlesAtCall = false) {
     this.clock = clock ?? systemClock;
-    this.capabilities = Object.freeze({ drainedSignals: true, appliesAtCall: true, checksBodies });
+    this.capabilities = Object.freeze({ drainedSignals: true, appliesAtCall: true, checksBodies, settlesAtCall });
   }
 
   abstract open(): Promise<void>;

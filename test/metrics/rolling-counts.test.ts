@@ -14,6 +14,17 @@ describe('RollingCounts', () => {
     expect(counts.total(1, 70_000)).toBe(0);
   });
 
+  it('.add() - a clock that went back counts in its own step, then in the newest again', () => {
+    const counts = new RollingCounts(1);
+    counts.add(0, 1, 59_999);
+    counts.add(0, 1, 10_000);
+    counts.add(0, 1, 10_500);
+    counts.add(0, 1, 59_000);
+    expect(counts.total(0, 69_999)).toBe(4);
+    // The 10 s step falls out at 70 s; what the 59 s step holds stays.
+    expect(counts.total(0, 70_000)).toBe(2);
+  });
+
   it('.total() - a long silence clears every step', () => {
     const counts = new RollingCounts(1);
     for (let t = 0; t < 60_000; t += 500) counts.add(0, 1, t);
