@@ -419,6 +419,22 @@ describe('FileStorage: group commit and fsync modes', () => {
     expect(new Set(resolved)).toEqual(new Set([1]));
   });
 
+  it("fsync 'always': the operations set off by one batch's results share the next batch", async () => {
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    const send = (id: string) => storage.enqueue('jobs', [message(id, START)], POLICY, START);
+    await send('a');
+    // Two producers, each sending again once its first send resolved, the second a few microtasks later.
+    const later = async () => {
+      for (let i = 0; i < 5; i++) await null;
+    };
+    await Promise.all([send('b').then(() => send('c')), send('d').then(later).then(() => send('e'))]);
+    expect(calls).toEqual({ writes: 3, fsyncs: 3 });
+    expect((await storage.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a', 'b', 'd', 'c', 'e']);
+  });
+
   it("fsync 'interval': writes resolve at once and one fsync follows fsyncInterval ms later", async () => {
     const clock = new TestClock(START);
     const calls = { writes: 0, fsyncs: 0 };
