@@ -395,13 +395,13 @@ describe('FileStorage: group commit and fsync modes', () => {
 
   it("fsync 'always': batches fsync on the event loop while the disk is fast, in the thread pool while it is slow", async () => {
     const ran: string[] = [];
-    // Fast, then four slow ones (the first pushes the moving average past 1 ms), then fast
-    // again: the average takes five fast ones to fall back under 1 ms.
-    const ms = [0.1, 0.1, 5, 5, 5, 5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    // One stray slow fsync changes nothing; once five of the last eight were slow the
+    // next ones go to the thread pool, until fast ones are the majority again.
+    const ms = [0.1, 5, 0.1, 0.1, 5, 5, 5, 5, 5, 5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
     const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, timedIo(ms, ran)));
     open.push(storage);
     for (let i = 0; i < ms.length; i++) await storage.enqueue('jobs', [message(`m${i}`, START)], POLICY, START);
-    expect(ran).toEqual(['loop', 'loop', 'loop', ...Array<string>(8).fill('pool'), 'loop', 'loop']);
+    expect(ran).toEqual([...Array<string>(8).fill('loop'), ...Array<string>(6).fill('pool'), 'loop', 'loop']);
     expect((await storage.peek('jobs', 100, START)).map((m) => m.id)).toEqual(ms.map((_, i) => `m${i}`));
   });
 
@@ -417,6 +417,22 @@ describe('FileStorage: group commit and fsync modes', () => {
     await Promise.all(sends);
     expect(calls).toEqual({ writes: 1, fsyncs: 1 });
     expect(new Set(resolved)).toEqual(new Set([1]));
+  });
+
+  it("fsync 'always': the operations set off by one batch's results share the next batch", async () => {
+    const calls = { writes: 0, fsyncs: 0 };
+    const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, countingIo(calls)));
+    open.push(storage);
+    await storage.open();
+    const send = (id: string) => storage.enqueue('jobs', [message(id, START)], POLICY, START);
+    await send('a');
+    // Two producers, each sending again once its first send resolved, the second a few microtasks later.
+    const later = async () => {
+      for (let i = 0; i < 5; i++) await null;
+    };
+    await Promise.all([send('b').then(() => send('c')), send('d').then(later).then(() => send('e'))]);
+    expect(calls).toEqual({ writes: 3, fsyncs: 3 });
+    expect((await storage.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['a', 'b', 'd', 'c', 'e']);
   });
 
   it("fsync 'interval': writes resolve at once and one fsync follows fsyncInterval ms later", async () => {
@@ -566,8 +582,8 @@ describe("FileStorage: nothing resolves on the strength of a record not yet dura
     const disk = heldIo();
     const storage = new FileStorage(withFileIo({ dir: tempDir(), clock: new TestClock(START) }, disk.io));
     open.push(storage);
-    // The first fsync runs on the event loop; its 10 ms send the next ones to the thread pool.
-    await storage.enqueue('jobs', [message('warm-up', START)], POLICY, START);
+    // The first five fsyncs run on the event loop; with five slow ones of the last eight the next ones go to the thread pool.
+    for (let i = 0; i < 5; i++) await storage.enqueue('jobs', [message(`warm-up-${i}`, START)], POLICY, START);
 
     const original = watched(storage.enqueue('jobs', [message('a', START, { dedupeId: 'order-1' })], POLICY, START));
     await untilHeld(disk);
@@ -579,7 +595,7 @@ describe("FileStorage: nothing resolves on the strength of a record not yet dura
     expect(settledWhileHeld).toEqual([false, false, false]);
     await Promise.all([original.done, duplicate.done, peeked.done]);
     expect(duplicate.state.value!.results).toEqual([{ id: 'a', status: 'duplicate' }]);
-    expect(peeked.state.value!.map((m) => m.id)).toEqual(['warm-up', 'a']);
+    expect(peeked.state.value!.map((m) => m.id)).toEqual(['warm-up-0', 'warm-up-1', 'warm-up-2', 'warm-up-3', 'warm-up-4', 'a']);
   });
 
   it('.enqueue() - a duplicate of a message a compaction is writing into the snapshot resolves only once the snapshot is durable', async () => {

@@ -34,11 +34,21 @@ function deferred(): Deferred {
 }
 
 /**
- * Batch fsyncs that take less than this on average run on the event loop, longer
- * ones in the thread pool. An SSD answers in well under a millisecond; a spinning
- * disk or a busy network volume takes several.
+ * An fsync that takes less than this is fast: batch fsyncs run on the event loop
+ * unless most recent ones were slow, then in the thread pool. An SSD answers in well
+ * under a millisecond; a spinning disk or a busy network volume takes several.
  */
 const FAST_FSYNC_MS = 1;
+
+/** How many recent batch fsyncs decide where the next one runs; more than half of them slow sends it to the thread pool. */
+const FSYNC_HISTORY = 8;
+
+/** How many of the low `bits` bits of `mask` are set. */
+function countBits(mask: number, bits: number): number {
+  let count = 0;
+  for (let i = 0; i < bits; i++) count += (mask >>> i) & 1;
+  return count;
+}
 
 /** The segment file being appended to. */
 interface Segment {
@@ -110,8 +120,8 @@ export class LogWriter {
   #unsyncedSince = 0;
   #syncDue = false;
   #syncTimer: TimerHandle | undefined = undefined;
-  /** Moving average of recent batch fsyncs, in ms: see {@link LogWriter.#syncBatch}. */
-  #fsyncMs = 0;
+  /** One bit per recent batch fsync, the newest lowest, set when it was slow: see {@link LogWriter.#syncBatch}. */
+  #slowFsyncs = 0;
 
   constructor(setup: LogWriterSetup) {
     this.#setup = setup;
@@ -268,16 +278,20 @@ export class LogWriter {
   /**
    * The fsync of an `'always'` batch: on the event loop while the disk answers within
    * {@link FAST_FSYNC_MS} (the thread pool's two hand-offs would cost about as much
-   * again), in the thread pool while it is slower, so a slow disk never holds the
-   * event loop. Returns a promise only when it went to the thread pool.
+   * again), in the thread pool while most of the last {@link FSYNC_HISTORY} were
+   * slower, so a slow disk does not hold the event loop. A majority, not an average:
+   * on a busy machine one stray slow fsync would otherwise send the next ones to the
+   * thread pool, whose hand-offs then kept the average up. Returns a promise only when
+   * it went to the thread pool.
    */
   #syncBatch(fd: number): Promise<void> | undefined {
     const io = this.#setup.io;
     const start = io.now();
     const timed = () => {
-      this.#fsyncMs = this.#fsyncMs * 0.75 + (io.now() - start) * 0.25;
+      const slow = io.now() - start >= FAST_FSYNC_MS ? 1 : 0;
+      this.#slowFsyncs = ((this.#slowFsyncs << 1) | slow) & ((1 << FSYNC_HISTORY) - 1);
     };
-    if (this.#fsyncMs >= FAST_FSYNC_MS) return io.fsync(fd).then(timed);
+    if (countBits(this.#slowFsyncs, FSYNC_HISTORY) * 2 > FSYNC_HISTORY) return io.fsync(fd).then(timed);
     io.fsyncSync(fd);
     timed();
     return undefined;
