@@ -156,7 +156,15 @@ class TopicRegistry {
   /** The read that callers of {@link TopicRegistry.refresh} join until it starts, and the appends it waits for. */
   #nextRead: Promise<Subscriptions> | undefined = undefined;
   #nextReadAfter: Promise<unknown> | undefined = undefined;
+  /** This process's record appends not yet read back into the index. */
+  #appending = 0;
   readonly live = new SubjectIndex<LiveRecord<unknown>>();
+  /**
+   * Publishes (through any handle) whose live listeners are still to be called once they
+   * are stored; while there are any, later publishes wait their turn so that listeners
+   * hear publishes in order.
+   */
+  deferred = 0;
 
   constructor(topic: string, storage: Storage) {
     this.#topic = topic;
@@ -199,6 +207,17 @@ class TopicRegistry {
     return subs;
   }
 
+  /**
+   * True when a publish of `subject` stores nothing and may call its live listeners at
+   * once: no publish is waiting to call them, no append of this process is pending, and
+   * the storage says at once (`sentNow`) that the record has not moved since the index
+   * was read, so no durable subscription matches. False when any of that is not known.
+   */
+  announcesAtOnce(subject: string | undefined): boolean {
+    if (this.deferred !== 0 || this.#appending !== 0 || this.#version < 0) return false;
+    return this.#storage.sentNow?.(this.#recordQueue) === this.#version && this.#index.matchList(subject).length === 0;
+  }
+
   /** Queues of the durable subscriptions whose filter matches `subject`. Call {@link TopicRegistry.refresh} first. */
   targets(subject: string | undefined): readonly string[] {
     return this.#index.matchList(subject);
@@ -206,6 +225,7 @@ class TopicRegistry {
 
   /** Records `name` with `filter`, or its deletion when `remove` is set; appends nothing when that is already in force. */
   update(name: string, filter: string | undefined, remove: boolean): Promise<void> {
+    this.#appending++;
     const run = this.#writes.then(async () => {
       const subs = await this.#read();
       if (remove ? !subs.has(name) : subs.has(name) && subs.get(name) === filter) return;
@@ -215,7 +235,10 @@ class TopicRegistry {
       await this.#storage.enqueue(this.#recordQueue, [message], RECORD_POLICY, now);
       await this.#read();
     });
-    this.#writes = run.catch(() => undefined);
+    this.#writes = run.then(
+      () => void this.#appending--,
+      () => void this.#appending--,
+    );
     return run;
   }
 }
@@ -332,8 +355,16 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
   /**
    * Stores a copy of the message for every durable subscription whose filter
    * matches `options.subject` (in one storage operation: all or none), then calls
-   * the matching live listeners. Resolves with the message id, the same in every copy.
+   * the matching live listeners and emits `'published'`. Resolves with the message id,
+   * the same in every copy.
    * `body` follows the JSON rule of {@link Queue.send} (else `InvalidBodyError`), with or without subscribers.
+   *
+   * When no durable subscription matches, nothing is stored and the live listeners are
+   * called before `publish()` returns, as an event emitter calls its listeners, provided
+   * the topic has no schema, no earlier publish is still waiting to call them, and the
+   * storage can tell at once that no subscription was recorded meanwhile (MemoryStorage
+   * and FileStorage can; RedisStorage asks Redis first, so its listeners are called once
+   * that answer comes).
    */
   publish(body: In, options?: PublishOptions): Promise<string> {
     if (this.#schema) return this.#publishValidated(body, options);
@@ -343,6 +374,7 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
     let read: Promise<unknown>;
     const hook = instrumentation.hook;
     let tracker: SendTracker | undefined;
+    const registry = this.#registry;
     try {
       this.#checkOpen();
       item = this.#newMessage(body, options, 'options', 'body');
@@ -351,12 +383,24 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
         tracker = hook.send(this.name, items, 'publish');
         item = items[0]!;
       }
-      read = this.#registry.refresh();
+      if (registry.announcesAtOnce(item.subject)) {
+        this.#published(item, 0, item.body);
+        tracker?.end(undefined);
+        return Promise.resolve(item.id);
+      }
+      read = registry.refresh();
     } catch (error) {
       tracker?.end(error);
       return Promise.reject(error);
     }
-    const published = read.then(() => this.#publishRead(item));
+    registry.deferred++;
+    const published = read.then(
+      () => this.#publishRead(item),
+      (error: unknown) => {
+        registry.deferred--;
+        throw error;
+      },
+    );
     if (tracker === undefined) return published;
     return published.then(
       (id) => {
@@ -374,26 +418,61 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
   async #publishValidated(body: In, options: PublishOptions | undefined): Promise<string> {
     this.#checkOpen();
     resolveSendOptions(options, 'options');
-    const output = await validateWith(this.#schema!, body, { argument: 'body' });
-    this.#checkOpen();
-    const item = this.#newMessage(body, options, 'options', 'body');
-    await this.#registry.refresh();
+    const registry = this.#registry;
+    registry.deferred++;
+    let item: NewMessage;
+    let output: unknown;
+    try {
+      output = await validateWith(this.#schema!, body, { argument: 'body' });
+      this.#checkOpen();
+      item = this.#newMessage(body, options, 'options', 'body');
+      await registry.refresh();
+    } catch (error) {
+      registry.deferred--;
+      throw error;
+    }
     return this.#publishRead(item, output);
   }
 
-  /** The rest of {@link Topic.publish} once the subscriptions are up to date; `output` is the schema's. */
+  /**
+   * The rest of {@link Topic.publish} once the subscriptions are up to date; `output` is
+   * the schema's. Counts the publish out of {@link TopicRegistry.deferred} whatever happens.
+   */
   #publishRead(item: NewMessage, output: unknown = item.body): string | Promise<string> {
-    const targets = this.#registry.targets(item.subject);
+    const registry = this.#registry;
+    let targets: readonly string[];
+    try {
+      targets = registry.targets(item.subject);
+    } catch (error) {
+      registry.deferred--;
+      throw error;
+    }
     if (targets.length === 0) {
-      this.#metrics.recordSent(1, this.storage.clock.now());
-      this.#announce(item, 0, output);
+      registry.deferred--;
+      this.#published(item, 0, output);
       return item.id;
     }
-    return this.#storeLater(targets, item).then(() => {
-      this.#metrics.recordSent(1, this.storage.clock.now());
-      this.#announce(item, targets.length, output);
-      return item.id;
-    });
+    return this.#storeLater(targets, item).then(
+      () => {
+        registry.deferred--;
+        this.#published(item, targets.length, output);
+        return item.id;
+      },
+      (error: unknown) => {
+        registry.deferred--;
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Counts a publish that reached its `subscriptions` durable subscriptions, emits
+   * `'published'` and calls the live listeners. The count goes in the rates' step of the
+   * message's `enqueuedAt`: a second clock read per publish costs ~100 ns (docs/benchmarks.md).
+   */
+  #published(item: NewMessage, subscriptions: number, output: unknown): void {
+    this.#metrics.recordSent(1, item.enqueuedAt);
+    this.#announce(item, subscriptions, output);
   }
 
   /**
@@ -416,11 +495,14 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
     const messages = items.map((item, i) => this.#newMessage(item.body, item.options, `items[${i}].options`, `items[${i}].body`));
     if (messages.length === 0) return [];
     const tracker = instrumentation.hook?.send(this.name, messages, 'publish');
+    this.#registry.deferred++;
     try {
       await this.#publishBatch(messages, outputs);
     } catch (error) {
       tracker?.end(error);
       throw error;
+    } finally {
+      this.#registry.deferred--;
     }
     tracker?.end(undefined);
     return messages.map((m) => m.id);
@@ -507,15 +589,19 @@ export class Topic<T = unknown, In = T> extends Emitter<TopicEvents<T>> {
     if (!wantsEvent && listeners.length === 0) return;
     const info = new PublishedMessage<T>(item, output);
     if (wantsEvent) this.emit('published', info, subscriptions);
+    const clock = this.storage.clock;
+    const track = clock.track;
     for (let i = 0; i < listeners.length; i++) {
       const record = listeners[i]!;
       if (record.paused) continue;
       try {
         const result = record.listener(info);
-        if (isThenable(result)) {
-          const settled = Promise.resolve(result).then(undefined, record.report);
-          this.storage.clock.track?.(settled);
-        }
+        if (result === undefined) continue;
+        let settled: Promise<unknown> | undefined;
+        // An `async` listener's promise is watched directly; another thenable is adopted first, so its `then` runs later.
+        if (result instanceof Promise) settled = result.then(undefined, record.report);
+        else if (isThenable(result)) settled = Promise.resolve(result).then(undefined, record.report);
+        if (settled !== undefined && track !== undefined) track.call(clock, settled);
       } catch (error) {
         record.report(error);
       }

@@ -34,6 +34,18 @@ describe('MemoryStorage', () => {
     expect(delivered[0]!.message.body).toBe(body);
   });
 
+  it('.sentNow() - answers at once what stats() reports as sent, and nothing once closed', async () => {
+    const storage = new MemoryStorage({ clock: new TestClock() });
+    expect(storage.sentNow('jobs')).toBe(0);
+    await storage.enqueue('jobs', [message('a', 1), message('b', 2)], { maxLength: undefined, overflow: 'reject', deadLetter: false, dedupeWindow: 0 }, 0);
+    await storage.enqueueMany(['jobs', 'other'], [message('c', 3)], 0, 0);
+    expect(storage.sentNow('jobs')).toBe(3);
+    expect(storage.sentNow('jobs')).toBe((await storage.stats('jobs', 0)).sent);
+    expect(storage.sentNow('other')).toBe(1);
+    await storage.close();
+    expect(storage.sentNow('jobs')).toBeUndefined();
+  });
+
   it("signals 'drained' when a queue's last message goes, and only then", async () => {
     const storage = new MemoryStorage({ clock: new TestClock() });
     expect(storage.capabilities).toEqual({ drainedSignals: true, appliesAtCall: true, checksBodies: true, settlesAtCall: true });

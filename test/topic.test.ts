@@ -119,6 +119,8 @@ describe('Topic', () => {
 
     it('.publish() - a publish made after another process recorded a subscription sees it, even while an earlier read of the record is in flight', async () => {
       const { topic, storage } = setup<string>();
+      // A storage shared between processes cannot say at once whether the record moved (no `sentNow`).
+      vi.spyOn(storage, 'sentNow').mockReturnValue(undefined);
       await topic.publish('known-version');
       const stats = storage.stats.bind(storage);
       let readStarted!: () => void;
@@ -414,6 +416,74 @@ describe('Topic', () => {
       expect(errors.map((e) => e.message).sort()).toEqual(['async listener bug', 'listener bug']);
     });
 
+    it('.publish() - with no durable subscription matching, calls the live listeners before it returns', async () => {
+      const { topic } = setup<string>();
+      topic.subscribe('billing', async () => {}, { filter: 'order.*' });
+      const heard: string[] = [];
+      topic.subscribe((msg) => void heard.push(msg.body));
+      await topic.publish('first');
+      const published = topic.publish('user', { subject: 'user.created' });
+      expect(heard).toEqual(['first', 'user']);
+      await published;
+      const stored = topic.publish('order', { subject: 'order.placed' });
+      // A publish with a durable copy calls them once it is stored.
+      expect(heard).toEqual(['first', 'user']);
+      await stored;
+      expect(heard).toEqual(['first', 'user', 'order']);
+    });
+
+    it('.publish() - a live listener is called after the durable copies are stored', async () => {
+      const { topic, storage } = setup<string>();
+      topic.subscribe('billing', async () => {}).pause();
+      const enqueueMany = vi.spyOn(storage, 'enqueueMany');
+      const callsSeen: number[] = [];
+      topic.subscribe(() => void callsSeen.push(enqueueMany.mock.calls.length));
+      await topic.publish('a');
+      await topic.publish('b');
+      expect(callsSeen).toEqual([1, 2]);
+    });
+
+    it('.publish() - live listeners hear publishes in order when an earlier publish still waits to call them', async () => {
+      const { topic } = setup<string>();
+      const heard: string[] = [];
+      topic.subscribe((msg) => void heard.push(msg.body));
+      await topic.publish('warm-up');
+      const batch = topic.publishBatch([{ body: 'batch-1' }, { body: 'batch-2' }]);
+      await Promise.all([batch, topic.publish('single'), new Topic<string>('orders', { storage: topic.storage }).publish('other handle')]);
+      expect(heard).toEqual(['warm-up', 'batch-1', 'batch-2', 'single', 'other handle']);
+    });
+
+    it('.publish() - right after subscribe() returns, includes the new durable subscription', async () => {
+      const { topic, clock } = setup<string>();
+      const heard: string[] = [];
+      topic.subscribe((msg) => void heard.push(msg.body));
+      await topic.publish('before');
+      const seen = collector<string>();
+      topic.subscribe('late', seen.handler);
+      const published = topic.publish('after');
+      // Not heard at once: the publish has a durable copy to store first.
+      expect(heard).toEqual(['before']);
+      await published;
+      await clock.settle();
+      expect(seen.bodies).toEqual(['after']);
+      expect(heard).toEqual(['before', 'after']);
+    });
+
+    it('.publish() - an async listener that rejects is reported when called before publish() returns', async () => {
+      const { topic, clock } = setup<string>();
+      const errors: Error[] = [];
+      topic.on('error', (error) => errors.push(error));
+      topic.subscribe(async () => {
+        throw new Error('async listener bug');
+      });
+      await topic.publish('warm-up');
+      await clock.settle();
+      errors.length = 0;
+      await expect(topic.publish('x')).resolves.toEqual(expect.any(String));
+      await clock.settle();
+      expect(errors.map((e) => e.message)).toEqual(['async listener bug']);
+    });
+
     it('.subscribe(listener) - a listener on another handle of the same topic hears publishes', async () => {
       const { topic, storage } = setup<string>();
       const heard: string[] = [];
@@ -554,6 +624,23 @@ describe('Topic', () => {
     const dirs: string[] = [];
     afterEach(() => {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('.publish() - calls the live listeners before it returns once the storage is open', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pocketmq-topic-'));
+      dirs.push(dir);
+      const storage = new FileStorage({ dir, clock: new TestClock(1_000) });
+      // Not opened yet: it cannot say at once what the record holds.
+      expect(storage.sentNow('orders::subscriptions')).toBeUndefined();
+      const topic = new Topic<string>('orders', { storage });
+      const heard: string[] = [];
+      topic.subscribe((msg) => void heard.push(msg.body));
+      await topic.publish('first');
+      expect(storage.sentNow('orders::subscriptions')).toBe(0);
+      const published = topic.publish('second');
+      expect(heard).toEqual(['first', 'second']);
+      await published;
+      await storage.close();
     });
 
     it('.subscribe() - a durable subscription and what was published while its subscriber was away survive a reopen', async () => {

@@ -258,6 +258,11 @@ export class Engine {
     return true;
   }
 
+  /** The queue's `sent` counter as `stats()` reports it; applies nothing that fell due, so it reads without a `now`. */
+  sentCount(queue: string): number {
+    return this.#queues.get(queue)?.sent ?? 0;
+  }
+
   stats(queue: string, now: number): QueueStats {
     this.advance(now);
     const q = this.#queues.get(queue) ?? new QueueState(queue);

@@ -203,6 +203,11 @@ export abstract class EngineStorage implements Storage {
     }
   }
 
+  /** The queue's `sent` counter, at once: see {@link Storage.sentNow}. */
+  sentNow(queue: string): number | undefined {
+    return this.#direct() ? this.engine.sentCount(queue) : undefined;
+  }
+
   purge(queue: string, now: number): Promise<number> {
     return this.run(() => this.engine.purge(queue, now));
   }

@@ -133,6 +133,14 @@ export interface Storage {
   /** Moves the lease's end to `leaseUntil`. */
   extend(queue: string, receipt: Receipt, leaseUntil: number, now: number): Promise<Settle>;
   stats(queue: string, now: number): Promise<QueueStats>;
+  /**
+   * The queue's `sent` counter (as in {@link Storage.stats}) read synchronously, for a
+   * storage whose state lives in this process; `undefined` whenever it cannot answer at
+   * once (not open yet, closed). Optional: a storage without it is asked through
+   * `stats()`. A topic uses it to see, before `publish()` returns, that no subscription
+   * was recorded since it last looked, and then calls its live listeners at once.
+   */
+  sentNow?(queue: string): number | undefined;
   /** Removes every waiting (ready or delayed) message; messages in flight are left to their consumers. Returns how many went. */
   purge(queue: string, now: number): Promise<number>;
   /**
