@@ -1,22 +1,11 @@
 // W1 (send N `{ id }`, drain with an async no-op handler) with OpenTelemetry off, on with the
 // API alone (no SDK: every span and instrument a no-op), and on with a real SDK exporting to
 // memory. Every subject returns { n, sendMs, drainMs }, as W1's do.
-import { now, pipelined, pocketmq, Skip } from '../lib.mjs';
+import { pocketmq, Skip } from '../lib.mjs';
+import { subjects as w1Subjects } from './w1.mjs';
 
-const noop = async () => {};
-
-async function w1({ n, concurrency }) {
-  const { MemoryStorage, Queue } = await pocketmq();
-  const queue = new Queue('w1', { storage: new MemoryStorage() });
-  const t0 = now();
-  await pipelined(n, (i) => queue.send({ id: i }));
-  const t1 = now();
-  const consumer = queue.consume(noop, { concurrency });
-  await queue.idle();
-  const t2 = now();
-  await consumer.stop();
-  return { n, sendMs: t1 - t0, drainMs: t2 - t1 };
-}
+// W1's own subject: the "off" row is exactly what W1 measures.
+const w1 = (params) => w1Subjects.pocketmq(params);
 
 /** The OpenTelemetry packages, resolved from the repository's devDependencies. */
 async function otel() {

@@ -1,37 +1,14 @@
 /** The JSON API, as the handler serves it under the page's own URL (docs/dashboard.md). */
 
-export interface QueueStats {
-  readonly ready: number;
-  readonly delayed: number;
-  readonly inflight: number;
-  readonly sent: number;
-  readonly delivered: number;
-  readonly acked: number;
-  readonly retried: number;
-  readonly deadLettered: number;
-  readonly expired: number;
-}
+// Type-only: the shapes the handler serves, erased from the page's bundle.
+import type { MessageJson, QueueSummary } from '../api.js';
+import type { MessageState, QueueStats } from '../../storage/storage.js';
+
+export type { MessageJson, MessageState, QueueStats };
 
 export interface QueuesSnapshot {
-  readonly queues: { readonly name: string; readonly stats: QueueStats }[];
+  readonly queues: readonly QueueSummary[];
   readonly readOnly: boolean;
-}
-
-export type MessageState = 'ready' | 'delayed' | 'inflight';
-
-export interface MessageJson {
-  readonly id: string;
-  readonly body: unknown;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly attempt: number;
-  readonly enqueuedAt: number;
-  readonly priority: number;
-  readonly correlationId: string | null;
-  readonly group: string | null;
-  readonly subject: string | null;
-  readonly state: MessageState;
-  readonly availableAt: number;
-  readonly leaseUntil: number | null;
 }
 
 /** An answer other than 2xx, with the API's error code and message. */
