@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Consumer, DEAD_LETTER_HEADERS, MemoryStorage, Queue, type Message, type QueueOptions } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
-import type { ClaimRequest, ClaimResult, Receipt, Settle } from '../src/storage/storage.js';
+import type { ClaimRequest, ClaimResult, EnqueuePolicy, EnqueueResult, NewMessage, Receipt, Settle } from '../src/storage/storage.js';
 
 /** One turn of the event loop: pending promise chains run (MemoryStorage does no I/O). For handlers the test itself blocks. */
 function turn(): Promise<void> {
@@ -91,10 +91,15 @@ describe('Consumer', () => {
     expect(await queue.stats()).toMatchObject({ acked: count, retried: 0, deadLettered: 0 });
   });
 
-  it('.consume() - claims and acks through a MemoryStorage subclass that overrides claim() and ack()', async () => {
+  it('.consume() - sends, claims and acks through a MemoryStorage subclass that overrides enqueue(), claim() and ack()', async () => {
     class CountingStorage extends MemoryStorage {
+      enqueues = 0;
       claims = 0;
       acks = 0;
+      override enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
+        this.enqueues++;
+        return super.enqueue(queue, items, policy, now);
+      }
       override claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
         this.claims++;
         return super.claim(queue, request, now);
@@ -108,10 +113,11 @@ describe('Consumer', () => {
     const storage = new CountingStorage({ clock });
     const queue = new Queue<number>('work', { storage });
     queue.consume(async () => {});
-    await queue.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }]);
+    await Promise.all([queue.send(1), queue.send(2), queue.send(3)]);
     await clock.advance(0);
     await queue.idle();
     expect(await queue.stats()).toMatchObject({ acked: 3 });
+    expect(storage.enqueues).toBe(3);
     expect(storage.acks).toBe(3);
     expect(storage.claims).toBeGreaterThanOrEqual(4);
   });

@@ -1,6 +1,6 @@
 import { checkClock, type Clock } from '../clock.js';
 import { EngineStorage } from '../storage/engine-storage.js';
-import type { ClaimRequest, ClaimResult, Receipt, Settle, Storage } from '../storage/storage.js';
+import type { ClaimRequest, ClaimResult, EnqueuePolicy, EnqueueResult, NewMessage, Receipt, Settle, Storage } from '../storage/storage.js';
 import { checkKeys, checkObject, expected } from '../validate.js';
 
 /** Options of {@link MemoryStorage}. */
@@ -40,6 +40,14 @@ export class MemoryStorage extends EngineStorage {
   /** Drops every queue's contents; later operations reject with `ClosedError`. */
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Enqueues at once, with nothing to wait for: see {@link Storage.enqueueNow}. */
+  enqueueNow(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult | undefined {
+    if (this.closed || this.enqueue !== EngineStorage.prototype.enqueue) return undefined;
+    const result = this.engine.enqueue(queue, items, policy, now);
+    this.flushSignals();
+    return result;
   }
 
   /** Acks at once, with nothing to wait for: see {@link Storage.ackNow}. */

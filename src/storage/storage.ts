@@ -148,6 +148,8 @@ export interface Storage {
    * what `ack()` would reject with. Optional. A consumer uses it to ack without a promise.
    */
   ackNow?(queue: string, receipts: readonly Receipt[], now: number): Settle[] | undefined;
+  /** {@link Storage.enqueue} answered synchronously, as {@link Storage.ackNow} is to `ack()`. */
+  enqueueNow?(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult | undefined;
   /** {@link Storage.claim} answered synchronously, as {@link Storage.ackNow} is to `ack()`. */
   claimNow?(queue: string, request: ClaimRequest, now: number): ClaimResult | undefined;
   /** Removes every waiting (ready or delayed) message; messages in flight are left to their consumers. Returns how many went. */
