@@ -252,7 +252,11 @@ export class Consumer<T = unknown> {
     this.#cancelWait = undefined;
   }
 
-  /** Claims more when there is room, nothing stops it, and no claim or wait is pending. `now` when the caller just read the clock. */
+  /**
+   * Claims more when there is room, nothing stops it, and no claim or wait is pending. `now`
+   * comes only from an ack flush, which just read the clock: the one caller that may take a
+   * claim answered at once (it runs in no storage call's signals).
+   */
   #pump(now?: number): void {
     if (this.#claiming) {
       // A wake or a finished handler while a claim is out: look again once it is back.
@@ -269,8 +273,8 @@ export class Consumer<T = unknown> {
     try {
       const request = context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held));
       const claimedAt = (this.#claimedAt = now ?? context.now());
-      // Behind an ack (never inside another storage call), and not within a claim answered
-      // at once: a synchronous handler would otherwise recurse through the whole queue.
+      // Not within a claim answered at once: a synchronous handler would otherwise recurse
+      // through the whole queue.
       if (now !== undefined && this.#claimsNow && !this.#inClaimNow) answered = context.storage.claimNow!(context.name, request, claimedAt);
       if (answered === undefined) {
         const claimed = context.storage.claim(context.name, request, claimedAt);
