@@ -149,7 +149,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
         // that answers at once saves the send a reaction.
         const result = this.storage.enqueueNow?.(this.name, items, this.#policy, now);
         if (result !== undefined) {
-          this.#afterEnqueue(items, result, now);
+          this.#afterEnqueue(items, result);
           return Promise.resolve(result.results[0]!.id);
         }
       }
@@ -159,7 +159,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
       return Promise.reject(error);
     }
     const then = (result: EnqueueResult) => {
-      this.#afterEnqueue(items, result, now);
+      this.#afterEnqueue(items, result);
       return result.results[0]!.id;
     };
     return tracker === undefined ? stored.then(then) : this.#tracked(stored, tracker, then);
@@ -188,7 +188,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
     const now = this.storage.clock.now();
     const items = [this.#newMessageResolved(body, sendOptions, now, 'body')];
     return this.#store(items, now, (result) => {
-      this.#afterEnqueue(items, result, now, [output]);
+      this.#afterEnqueue(items, result, [output]);
       return result.results[0]!.id;
     });
   }
@@ -229,7 +229,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
     const messages = items.map((item, i) => this.#newMessageResolved(item.body, resolved[i]!, now, `items[${i}].body`));
     if (messages.length === 0) return [];
     return this.#store(messages, now, (result) => {
-      this.#afterEnqueue(messages, result, now, outputs);
+      this.#afterEnqueue(messages, result, outputs);
       return result.results.map((r) => r.id);
     });
   }
@@ -245,14 +245,16 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
   /**
    * Reports what the storage did with `items` (events, metrics), or throws `QueueFullError`.
    * `outputs`: the schema's output for each item, what `'sent'` shows (as a handler will see it).
+   * The send is counted at the items' `enqueuedAt`: a closure that kept its own `now` held one
+   * more heap number per send in flight.
    */
-  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, now: number, outputs?: readonly unknown[]): void {
+  #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, outputs?: readonly unknown[]): void {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
     const { results } = result;
     let stored = 0;
     for (let i = 0; i < results.length; i++) if (results[i]!.status === 'stored') stored++;
-    this.#context.metrics.recordSent(stored, now);
+    this.#context.metrics.recordSent(stored, items[0]!.enqueuedAt);
     if (this.listenerCount('sent') > 0) {
       for (let i = 0; i < items.length; i++) {
         if (result.results[i]!.status !== 'stored') continue;
