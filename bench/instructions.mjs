@@ -8,13 +8,14 @@
 // synchronous live listeners, each publish awaited), w2bursty (W2-bursty without the clock:
 // bursts of 100 sends awaited together, each burst handled before the next, so the consumer
 // waits idle in between as it does between bursts 5 ms apart), w3async (W3-async: 10 `async`
-// live listeners, publishes in bursts of 100 awaited together).
+// live listeners, publishes in bursts of 100 awaited together), w3durable (W3 durable: 10 named
+// subscriptions with `async` handlers, 1,000 publishes in flight; per publish, 10 copies).
 //
 // POCKETMQ_COUNTING_CLOCK=1: the storage's clock still calls Date.now() (its cost stays in the
 // count) but returns a Date-sized time that moves 1 ms every 16 reads, so two runs of one
 // build count the same instructions; with the real clock, steady-state counts of one build
 // differed by up to 10 % between runs. See "metrics() cost, measured again" in docs/benchmarks.md.
-const workloads = ['w1c1', 'w1c16', 'w3live', 'w2bursty', 'w3async'];
+const workloads = ['w1c1', 'w1c16', 'w3live', 'w2bursty', 'w3async', 'w3durable'];
 const [dist, workload, count] = process.argv.slice(2);
 const n = Number(count);
 if (!dist || !workloads.includes(workload) || !Number.isInteger(n) || n < 0) {
@@ -43,7 +44,21 @@ async function bursts(send, after = () => undefined) {
   }
 }
 
-if (workload === 'w3live' || workload === 'w3async') {
+if (workload === 'w3durable') {
+  const topic = new Topic('w3', { storage });
+  let handled = 0;
+  const all = new Promise((resolve) => {
+    for (let s = 0; s < 10; s++) topic.subscribe(`sub-${s}`, async () => void (++handled === n * 10 && resolve()));
+  });
+  const IN_FLIGHT = 1000;
+  for (let first = 0; first < n; first += IN_FLIGHT) {
+    const pending = [];
+    for (let i = first; i < Math.min(n, first + IN_FLIGHT); i++) pending.push(topic.publish({ i }));
+    await Promise.all(pending);
+  }
+  if (n > 0) await all;
+  await topic.close();
+} else if (workload === 'w3live' || workload === 'w3async') {
   const topic = new Topic('w3', { storage });
   let received = 0;
   for (let s = 0; s < 10; s++) topic.subscribe(workload === 'w3live' ? () => void received++ : async () => void received++);

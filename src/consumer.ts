@@ -75,6 +75,14 @@ export class Consumer<T = unknown> {
    * claim's clock reading is the start time of the handlers its callback starts.
    */
   readonly #claimTimeIsStart: boolean;
+  /**
+   * The storage answers a claim at once (`claimNow`, MemoryStorage) and no schema check
+   * waits in between: a claim made behind an ack starts its handlers in the same turn,
+   * one promise reaction per message fewer.
+   */
+  readonly #claimsNow: boolean;
+  /** A claim answered at once is being handled: claims made meanwhile go the usual way. */
+  #inClaimNow = false;
   /** Acks made whose promise has not settled yet (with #appliedAtCall); stop() waits for them. */
   #acking = 0;
   /** Runs not in use, each with its callbacks made once (see {@link Run}). */
@@ -115,6 +123,7 @@ export class Consumer<T = unknown> {
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit, context.storage.clock) : undefined;
     this.#appliedAtCall = context.storage.capabilities.appliesAtCall;
     this.#claimTimeIsStart = context.storage.capabilities.settlesAtCall === true;
+    this.#claimsNow = context.storage.claimNow !== undefined && !context.options.schema;
     this.#renewer = new LeaseRenewer(context, this.#runs);
     const { signal } = options;
     if (signal?.aborted) {
@@ -243,7 +252,11 @@ export class Consumer<T = unknown> {
     this.#cancelWait = undefined;
   }
 
-  /** Claims more when there is room, nothing stops it, and no claim or wait is pending. `now` when the caller just read the clock. */
+  /**
+   * Claims more when there is room, nothing stops it, and no claim or wait is pending. `now`
+   * comes only from an ack flush, which just read the clock: the one caller that may take a
+   * claim answered at once (it runs in no storage call's signals).
+   */
   #pump(now?: number): void {
     if (this.#claiming) {
       // A wake or a finished handler while a claim is out: look again once it is back.
@@ -255,16 +268,31 @@ export class Consumer<T = unknown> {
     this.#claiming = true;
     this.#pumpAgain = false;
     this.#claimVersion = context.scheduler.version(context.name);
-    let work: Promise<void>;
+    let work: Promise<void> | undefined;
+    let answered: ClaimResult | undefined;
     try {
       const request = context.claimRequestFor(Math.min(this.#prefetch, this.#capacity - this.#held));
       const claimedAt = (this.#claimedAt = now ?? context.now());
-      const claimed = context.storage.claim(context.name, request, claimedAt);
-      // With a schema, bodies are checked (and invalid ones dead-lettered) before the consumer holds them.
-      work = (context.options.schema ? claimed.then((result) => context.checkClaim(result)) : claimed).then(this.#onClaimed, this.#onClaimFailed);
+      // Not within a claim answered at once: a synchronous handler would otherwise recurse
+      // through the whole queue.
+      if (now !== undefined && this.#claimsNow && !this.#inClaimNow) answered = context.storage.claimNow!(context.name, request, claimedAt);
+      if (answered === undefined) {
+        const claimed = context.storage.claim(context.name, request, claimedAt);
+        // With a schema, bodies are checked (and invalid ones dead-lettered) before the consumer holds them.
+        work = (context.options.schema ? claimed.then((result) => context.checkClaim(result)) : claimed).then(this.#onClaimed, this.#onClaimFailed);
+      }
     } catch (error) {
       // A storage that throws instead of rejecting.
       work = Promise.resolve().then(() => this.#onClaimFailed(error));
+    }
+    if (work === undefined) {
+      this.#inClaimNow = true;
+      try {
+        this.#onClaimed(answered!);
+      } finally {
+        this.#inClaimNow = false;
+      }
+      return;
     }
     this.#claimWork = work;
     context.storage.clock.track?.(work);
@@ -441,17 +469,19 @@ export class Consumer<T = unknown> {
     if (!this.#appliedAtCall) {
       // Slots are freed once the acks are stored: a consumer never holds more leases than its capacity.
       const work = this.#context.ackAll(batch, this.#release, now);
-      this.#context.storage.clock.track?.(work);
+      if (work !== undefined) this.#context.storage.clock.track?.(work);
       return;
     }
     // The leases are gone once ackAll() returns: free the slots and claim again at once.
     this.#acking += count;
     const work = this.#context.ackAll(batch, this.#acked, now);
-    this.#context.storage.clock.track?.(work);
+    if (work !== undefined) this.#context.storage.clock.track?.(work);
     this.#running -= count;
     this.#held -= count;
     this.#dispatch(now);
     this.#pump(now);
+    // An ack answered at once came back before the slots were freed: a stop() may be waiting.
+    if (work === undefined) this.#checkDrained();
   };
 
   readonly #acked = (count: number): void => {

@@ -155,22 +155,28 @@ export class QueueContext<T> implements MessageSettler<T> {
   /**
    * Acks a batch of messages (the push consumer's acks of one tick) in one storage
    * call, then calls `done(batch.length)`. Never rejects: a failure is an `'error'`
-   * event, and the messages will be delivered again.
+   * event, and the messages will be delivered again. Returns `undefined` when the
+   * storage answered at once ({@link Storage.ackNow}): `done` has then been called.
    */
-  ackAll(batch: readonly Message<T>[], done: (count: number) => void, now: number): Promise<void> {
+  ackAll(batch: readonly Message<T>[], done: (count: number) => void, now: number): Promise<void> | undefined {
     const receipts: Receipt[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) receipts[i] = batch[i]!.receipt;
-    let stored: Promise<Settle[]>;
+    let settled: Settle[] | Promise<Settle[]>;
     try {
-      stored = this.storage.ack(this.name, receipts, now);
+      settled = this.storage.ackNow?.(this.name, receipts, now) ?? this.storage.ack(this.name, receipts, now);
     } catch (error) {
-      stored = Promise.reject(error);
+      settled = Promise.reject(error);
+    }
+    if (Array.isArray(settled)) {
+      this.#batchAcked(batch, settled, now);
+      done(batch.length);
+      return undefined;
     }
     const run = this.#freeAckRuns.pop() ?? new AckRun(this);
     run.batch = batch;
     run.done = done;
     run.now = now;
-    return stored.then(run.stored, run.failed);
+    return settled.then(run.stored, run.failed);
   }
 
   /** @internal An ack batch's storage call settled: the run goes back to the pool, then the batch is reported. */

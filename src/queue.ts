@@ -144,6 +144,15 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
       now = this.storage.clock.now();
       items = [this.#newMessage(body, options, 'options', now, 'body')];
       if (hook !== undefined) tracker = hook.send(this.name, items, 'send');
+      else if (this.#policy.maxLength === undefined && this.listenerCount('sent') === 0) {
+        // Nothing to report but the count (no bound, no listener, no span): a storage
+        // that answers at once saves the send a reaction.
+        const result = this.storage.enqueueNow?.(this.name, items, this.#policy, now);
+        if (result !== undefined) {
+          this.#afterEnqueue(items, result);
+          return Promise.resolve(result.results[0]!.id);
+        }
+      }
       stored = this.storage.enqueue(this.name, items, this.#policy, now);
     } catch (error) {
       tracker?.end(error);

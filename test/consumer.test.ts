@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Consumer, DEAD_LETTER_HEADERS, MemoryStorage, Queue, type Message, type QueueOptions } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
+import type { ClaimRequest, ClaimResult, EnqueuePolicy, EnqueueResult, NewMessage, Receipt, Settle } from '../src/storage/storage.js';
 
 /** One turn of the event loop: pending promise chains run (MemoryStorage does no I/O). For handlers the test itself blocks. */
 function turn(): Promise<void> {
@@ -74,6 +75,51 @@ describe('Consumer', () => {
     await queue.send('x');
     await clock.advance(0);
     expect(await queue.stats()).toMatchObject({ acked: 1 });
+  });
+
+  it('.consume() - a synchronous handler drains a long queue once each, without recursing per message', async () => {
+    const { queue, clock } = setup<number>();
+    const count = 50_000;
+    let handled = 0;
+    // MemoryStorage answers the claim behind each ack at once; a stack overflow here would
+    // show as handler failures, hence retries.
+    queue.consume(() => void handled++);
+    await queue.sendBatch(Array.from({ length: count }, (_, i) => ({ body: i })));
+    await clock.advance(0);
+    await queue.idle();
+    expect(handled).toBe(count);
+    expect(await queue.stats()).toMatchObject({ acked: count, retried: 0, deadLettered: 0 });
+  });
+
+  it('.consume() - sends, claims and acks through a MemoryStorage subclass that overrides enqueue(), claim() and ack()', async () => {
+    class CountingStorage extends MemoryStorage {
+      enqueues = 0;
+      claims = 0;
+      acks = 0;
+      override enqueue(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): Promise<EnqueueResult> {
+        this.enqueues++;
+        return super.enqueue(queue, items, policy, now);
+      }
+      override claim(queue: string, request: ClaimRequest, now: number): Promise<ClaimResult> {
+        this.claims++;
+        return super.claim(queue, request, now);
+      }
+      override ack(queue: string, receipts: readonly Receipt[], now: number): Promise<Settle[]> {
+        this.acks++;
+        return super.ack(queue, receipts, now);
+      }
+    }
+    const clock = new TestClock();
+    const storage = new CountingStorage({ clock });
+    const queue = new Queue<number>('work', { storage });
+    queue.consume(async () => {});
+    await Promise.all([queue.send(1), queue.send(2), queue.send(3)]);
+    await clock.advance(0);
+    await queue.idle();
+    expect(await queue.stats()).toMatchObject({ acked: 3 });
+    expect(storage.enqueues).toBe(3);
+    expect(storage.acks).toBe(3);
+    expect(storage.claims).toBeGreaterThanOrEqual(4);
   });
 
   it('.consume() - a handler that throws is retried after the backoff of each attempt', async () => {

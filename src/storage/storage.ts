@@ -141,6 +141,17 @@ export interface Storage {
    * was recorded since it last looked, and then calls its live listeners at once.
    */
   sentNow?(queue: string): number | undefined;
+  /**
+   * {@link Storage.ack} answered synchronously, for a storage that waits for nothing
+   * (`capabilities.settlesAtCall`): the settles `ack()` would resolve with, or `undefined`
+   * whenever it cannot answer at once (closed), and the caller then calls `ack()`. Throws
+   * what `ack()` would reject with. Optional. A consumer uses it to ack without a promise.
+   */
+  ackNow?(queue: string, receipts: readonly Receipt[], now: number): Settle[] | undefined;
+  /** {@link Storage.enqueue} answered synchronously, as {@link Storage.ackNow} is to `ack()`. */
+  enqueueNow?(queue: string, items: readonly NewMessage[], policy: EnqueuePolicy, now: number): EnqueueResult | undefined;
+  /** {@link Storage.claim} answered synchronously, as {@link Storage.ackNow} is to `ack()`. */
+  claimNow?(queue: string, request: ClaimRequest, now: number): ClaimResult | undefined;
   /** Removes every waiting (ready or delayed) message; messages in flight are left to their consumers. Returns how many went. */
   purge(queue: string, now: number): Promise<number>;
   /**
