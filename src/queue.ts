@@ -149,7 +149,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
         // that answers at once saves the send a reaction.
         const result = this.storage.enqueueNow?.(this.name, items, this.#policy, now);
         if (result !== undefined) {
-          this.#afterEnqueue(items, result);
+          this.#countSent(result.results, now);
           return Promise.resolve(result.results[0]!.id);
         }
       }
@@ -251,10 +251,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
   #afterEnqueue(items: readonly NewMessage[], result: EnqueueResult, outputs?: readonly unknown[]): void {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
-    const { results } = result;
-    let stored = 0;
-    for (let i = 0; i < results.length; i++) if (results[i]!.status === 'stored') stored++;
-    this.#context.metrics.recordSent(stored, items[0]!.enqueuedAt);
+    this.#countSent(result.results, items[0]!.enqueuedAt);
     if (this.listenerCount('sent') > 0) {
       for (let i = 0; i < items.length; i++) {
         if (result.results[i]!.status !== 'stored') continue;
@@ -262,6 +259,13 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
         this.emit('sent', infoOf<T>(sent));
       }
     }
+  }
+
+  /** Counts the stored ones of `results` in `metrics()`, at `enqueuedAt`. */
+  #countSent(results: EnqueueResult['results'], enqueuedAt: number): void {
+    let stored = 0;
+    for (let i = 0; i < results.length; i++) if (results[i]!.status === 'stored') stored++;
+    this.#context.metrics.recordSent(stored, enqueuedAt);
   }
 
   /**
