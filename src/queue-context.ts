@@ -1,6 +1,6 @@
-import type { EventEmitter } from 'eventemitter3';
 import { backoffDelay } from './backoff.js';
 import type { ValidationError } from './errors.js';
+import type { Emitter } from './event-emitter.js';
 import { reportError, toError } from './events.js';
 import type { QueueEvents } from './events.js';
 import { infoOf, Message, type MessageSettler } from './message.js';
@@ -20,7 +20,7 @@ export class QueueContext<T> implements MessageSettler<T> {
   readonly storage: Storage;
   readonly options: ResolvedQueueOptions;
   readonly scheduler: Scheduler;
-  readonly events: EventEmitter<QueueEvents<T>>;
+  readonly events: Emitter<QueueEvents<T>>;
   readonly claimRequest: ClaimRequest;
   /** What `queue.metrics()` reports, recorded since the handle was made. */
   readonly metrics: MetricsRecorder;
@@ -28,8 +28,9 @@ export class QueueContext<T> implements MessageSettler<T> {
   readonly #claimRequests: ClaimRequest[] = [];
   /** Ack runs not in use (see {@link AckRun}). */
   readonly #freeAckRuns: AckRun<T>[] = [];
+  readonly #listening = new Listening();
 
-  constructor(name: string, storage: Storage, options: ResolvedQueueOptions, scheduler: Scheduler, events: EventEmitter<QueueEvents<T>>) {
+  constructor(name: string, storage: Storage, options: ResolvedQueueOptions, scheduler: Scheduler, events: Emitter<QueueEvents<T>>) {
     this.name = name;
     this.storage = storage;
     this.options = options;
@@ -41,6 +42,19 @@ export class QueueContext<T> implements MessageSettler<T> {
 
   now(): number {
     return this.storage.clock.now();
+  }
+
+  /** Which per-message events have listeners (see {@link Emitter}). */
+  listening(): Listening {
+    const listening = this.#listening;
+    const events = this.events;
+    if (listening.at !== events.listenerChanges) {
+      listening.at = events.listenerChanges;
+      listening.sent = events.listenerCount('sent') > 0;
+      listening.delivered = events.listenerCount('delivered') > 0;
+      listening.acked = events.listenerCount('acked') > 0;
+    }
+    return listening;
   }
 
   /** The claim request for up to `max` messages. */
@@ -142,7 +156,7 @@ export class QueueContext<T> implements MessageSettler<T> {
   message(delivery: Delivery): Message<T> {
     const m = new Message<T>(this, delivery.message, delivery.receipt);
     this.metrics.delivered++;
-    if (this.events.listenerCount('delivered') > 0) this.events.emit('delivered', m);
+    if (this.listening().delivered) this.events.emit('delivered', m);
     return m;
   }
 
@@ -214,7 +228,7 @@ export class QueueContext<T> implements MessageSettler<T> {
     let acked = 0;
     for (let i = 0; i < settles.length; i++) if (settles[i] === 'ok') acked++;
     this.metrics.recordAcked(acked, now);
-    if (this.events.listenerCount('acked') > 0) {
+    if (this.listening().acked) {
       for (let i = 0; i < batch.length; i++) if (settles[i] === 'ok') this.events.emit('acked', batch[i]!);
     }
     // One wake for the batch: waiters re-check the queue once, not once per message.
@@ -223,7 +237,7 @@ export class QueueContext<T> implements MessageSettler<T> {
 
   #acked(message: Message<T>, ok: boolean, now: number): boolean {
     if (ok) this.metrics.recordAcked(1, now);
-    if (ok && this.events.listenerCount('acked') > 0) this.events.emit('acked', message);
+    if (ok && this.listening().acked) this.events.emit('acked', message);
     this.scheduler.wake(this.name);
     return ok;
   }
@@ -319,4 +333,12 @@ class AckRun<T> {
     this.stored = (settles) => context.acksSettled(this, settles, undefined);
     this.failed = (error: unknown) => context.acksSettled(this, undefined, error);
   }
+}
+
+/** Whether the per-message events have listeners, as of the emitter's `listenerChanges` of `at`. */
+class Listening {
+  at = -1;
+  sent = false;
+  delivered = false;
+  acked = false;
 }

@@ -144,7 +144,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
       now = this.storage.clock.now();
       items = [this.#newMessage(body, options, 'options', now, 'body')];
       if (hook !== undefined) tracker = hook.send(this.name, items, 'send');
-      else if (this.#policy.maxLength === undefined && this.listenerCount('sent') === 0) {
+      else if (this.#policy.maxLength === undefined && !this.#context.listening().sent) {
         // Nothing to report but the count (no bound, no listener, no span): a storage
         // that answers at once saves the send a reaction.
         const result = this.storage.enqueueNow?.(this.name, items, this.#policy, now);
@@ -252,7 +252,7 @@ export class Queue<T = unknown, In = T> extends Emitter<QueueEvents<T>> {
     if (result.full) throw new QueueFullError(this.name, this.#options.maxLength!);
     if (result.dropped.length > 0) this.#context.reportDead(result.dropped);
     this.#countSent(result.results, items[0]!.enqueuedAt);
-    if (this.listenerCount('sent') > 0) {
+    if (this.#context.listening().sent) {
       for (let i = 0; i < items.length; i++) {
         if (result.results[i]!.status !== 'stored') continue;
         const sent = outputs ? { ...items[i]!, body: outputs[i], attempt: 0 } : { ...items[i]!, attempt: 0 };

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { ClosedError } from './errors.js';
 import { reportUnhandled } from './events.js';
+import { NameMap } from './engine/name-map.js';
 import type { ScheduleRunner } from './schedule-runner.js';
 import type { Storage, StorageSignal, StoredMessage } from './storage/storage.js';
 
@@ -35,8 +36,8 @@ export class Scheduler {
    * handle of the queue is open or someone waits on it (see {@link Scheduler.#release}),
    * so queues used once and closed leave nothing behind.
    */
-  #wakes = new Map<string, QueueWakes>();
-  #listeners = new Map<string, Set<WeakRef<QueueListener>>>();
+  #wakes = new NameMap<QueueWakes>();
+  #listeners = new NameMap<Set<WeakRef<QueueListener>>>();
   /**
    * Fires the storage's schedules; loaded and made when the storage first reports one
    * (a dynamic import: apps that never schedule do not carry it).

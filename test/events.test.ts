@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryStorage, Message, Queue, type QueueOptions, type Receipt, type Settle } from '../src/index.js';
+import { MemoryStorage, Message, Queue, type QueueOptions, type Receipt, type Settle, Topic } from '../src/index.js';
 import { TestClock } from '../src/testing.js';
 
 function setup<T = unknown>(options: Omit<QueueOptions, 'storage'> = {}, storage?: MemoryStorage) {
@@ -204,5 +204,49 @@ describe('events', () => {
     await queue.send('x');
     await clock.advance(10);
     expect(log).toEqual(['sent', 'delivered#1', 'retry#1', 'delivered#2', 'acked#2']);
+  });
+
+  it('events - listeners added and removed while messages flow are heard from the next message on', async () => {
+    // The per-message checks keep their answer until a listener comes or goes: each way of adding one must tell them.
+    const { queue, clock } = setup<number>();
+    const log: string[] = [];
+    const consumer = queue.consume(() => undefined);
+    const sendAndSettle = async (n: number) => {
+      await queue.send(n);
+      await clock.settle();
+    };
+    await sendAndSettle(1);
+    const onSent = (m: { body: number }) => log.push(`sent ${m.body}`);
+    const onDelivered = (m: { body: number }) => log.push(`delivered ${m.body}`);
+    queue.on('sent', onSent);
+    await sendAndSettle(2);
+    queue.addListener('delivered', onDelivered);
+    await sendAndSettle(3);
+    queue.once('acked', (m) => log.push(`acked once ${m.body}`));
+    await sendAndSettle(4);
+    await sendAndSettle(5);
+    queue.off('sent', onSent).removeListener('delivered', onDelivered);
+    await sendAndSettle(6);
+    queue.on('acked', (m) => log.push(`acked ${m.body}`));
+    queue.removeAllListeners();
+    await sendAndSettle(7);
+    await consumer.stop();
+    // Sorted: with the consumer idle, a send's 'delivered' may come before its 'sent' (docs/benchmarks.md).
+    expect(log.sort()).toEqual(['acked once 4', 'delivered 3', 'delivered 4', 'delivered 5', 'sent 2', 'sent 3', 'sent 4', 'sent 5']);
+  });
+
+  it("'published' - a listener added or removed between publishes is heard from the next publish on", async () => {
+    const topic = new Topic<number>('evt-topic', { storage: new MemoryStorage({ clock: new TestClock() }) });
+    const heard: number[] = [];
+    const onPublished = (m: { body: number }) => heard.push(m.body);
+    await topic.publish(1);
+    topic.on('published', onPublished);
+    await topic.publish(2);
+    topic.off('published', onPublished);
+    await topic.publish(3);
+    topic.once('published', onPublished);
+    await topic.publish(4);
+    await topic.publish(5);
+    expect(heard).toEqual([2, 4]);
   });
 });

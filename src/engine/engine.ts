@@ -27,6 +27,7 @@ import { type Entry, EntryState, newEntry } from './entry.js';
 import { EntryList } from './entry-lists.js';
 import { QueueState } from './queue-state.js';
 import { redrivenHeaders, redriveTarget } from './redrive.js';
+import { NameMap } from './name-map.js';
 
 /**
  * The receipts the engine hands out: each keeps its entry, so settling it needs no
@@ -69,7 +70,7 @@ const NO_DEAD: readonly DeadLettered[] = Object.freeze([]);
  * `purge` is O(n).
  */
 export class Engine {
-  readonly #queues = new Map<string, QueueState>();
+  readonly #queues = new NameMap<QueueState>();
   readonly #heap = new DueHeap();
   /** The public API's DEAD_LETTER_HEADERS, given by the caller so that the engine imports nothing outside itself. */
   readonly #deadLetterHeaders: DeadLetterHeaderNames;

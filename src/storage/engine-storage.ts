@@ -328,6 +328,6 @@ export abstract class EngineStorage implements Storage {
   }
 
   #send(watchers: readonly ((signal: StorageSignal) => void)[], signal: StorageSignal): void {
-    for (const watcher of watchers) watcher(signal);
+    for (let i = 0; i < watchers.length; i++) watchers[i]!(signal);
   }
 }
