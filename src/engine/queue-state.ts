@@ -26,7 +26,10 @@ export class QueueState implements EntryOwner {
   dedupeOrder: string[] = [];
   dedupeHead = 0;
 
-  /** `[name]`, made once: what {@link Engine.takeReady} hands out when only this queue became ready. */
+  /**
+   * `[name]`, made once: what {@link Engine.takeReady} hands out when only this queue became ready.
+   * Not frozen: V8's optimized code reads a frozen array's elements through a generic call (docs/benchmarks.md).
+   */
   readonly nameList: readonly string[];
   /** Set while the queue waits in the engine's list of queues to signal as ready. */
   readyMarked = false;
@@ -53,7 +56,7 @@ export class QueueState implements EntryOwner {
 
   constructor(name: string) {
     this.name = name;
-    this.nameList = Object.freeze([name]);
+    this.nameList = [name];
     this.byId = undefined;
   }
 
