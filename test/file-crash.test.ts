@@ -79,6 +79,7 @@ describe('FileStorage: failing writes', () => {
         }
         return nodeIo.write(fd, buffer, offset, length, position);
       },
+      truncate: nodeIo.truncate,
       async fsync(fd) {
         calls.fsyncs++;
         if (failFsync) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });

@@ -37,13 +37,17 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** `size` bytes of 12-byte frame headers, each claiming a payload that runs exactly to the end, none with a good checksum. */
+/**
+ * `size` bytes of 12-byte frame headers, each claiming a payload that runs exactly to
+ * the end, none with a good checksum. No zero bytes at the end: recovery reads zeros
+ * after the data as room the writer made ahead, and leaves them out.
+ */
 function fakeHeaders(size: number): Buffer {
-  const tail = Buffer.alloc(size);
+  const tail = Buffer.alloc(size, 0xff);
   for (let at = 0; at + 12 <= size; at += 12) {
     tail.write('PMQB', at, 'latin1');
     tail.writeUInt32LE(size - at - 12, at + 4);
-    tail.writeUInt32LE(0, at + 8);
+    tail.writeUInt32LE(0xffffffff, at + 8);
   }
   return tail;
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -362,6 +362,7 @@ describe('FileStorage: group commit and fsync modes', () => {
         calls.writes++;
         return nodeIo.write(...args);
       },
+      truncate: nodeIo.truncate,
       fsync: (fd) => {
         calls.fsyncs++;
         return nodeIo.fsync(fd);
@@ -417,6 +418,71 @@ describe('FileStorage: group commit and fsync modes', () => {
     await Promise.all(sends);
     expect(calls).toEqual({ writes: 1, fsyncs: 1 });
     expect(new Set(resolved)).toEqual(new Set([1]));
+  });
+
+  /** Real I/O that logs each length change and each sync: `['length', n]`, `'fsync'` or `'fdatasync'`. */
+  function loggingIo(log: (string | [string, number])[], refuseLength = false): FileIo {
+    return {
+      ...nodeIo,
+      truncate: (fd, length) => {
+        if (refuseLength) throw Object.assign(new Error('EFBIG: file too large, ftruncate'), { code: 'EFBIG' });
+        log.push(['length', length]);
+        nodeIo.truncate(fd, length);
+      },
+      fsync: (fd, dataOnly) => {
+        log.push(dataOnly ? 'fdatasync' : 'fsync');
+        return nodeIo.fsync(fd, dataOnly);
+      },
+      fsyncSync: (fd, dataOnly) => {
+        log.push(dataOnly ? 'fdatasync' : 'fsync');
+        nodeIo.fsyncSync(fd, dataOnly);
+      },
+    };
+  }
+
+  it("fsync 'always': the segment is lengthened ahead, so batches fdatasync until it is lengthened again; close cuts the room", async () => {
+    const log: (string | [string, number])[] = [];
+    const dir = tempDir();
+    const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START), segmentSize: 64 * 1024 }, loggingIo(log)));
+    open.push(storage);
+    await storage.open();
+    const segment = join(dir, 'log-00000001.pmq');
+    const body = 'x'.repeat(1000);
+    for (let i = 0; i < 80; i++) await storage.enqueue('jobs', [message(`m${i}`, START, { body })], POLICY, START);
+    // Lengthened to the segment size at once (the 1 MiB step is larger); the one batch after each lengthening makes the length durable.
+    expect(log.slice(0, 3)).toEqual([['length', 64 * 1024], 'fsync', 'fdatasync']);
+    const lengths = log.filter((entry) => Array.isArray(entry));
+    const fullSyncs = log.filter((entry) => entry === 'fsync').length;
+    expect(fullSyncs).toBe(lengths.length);
+    expect(log.filter((entry) => entry === 'fdatasync').length).toBe(80 - fullSyncs);
+    // Past the segment size the segment grows by each batch only, and rolls over after it.
+    expect(readdirSync(dir).filter((f) => f.startsWith('log-')).length).toBeGreaterThan(1);
+    await storage.close();
+    const again = new FileStorage({ dir, clock: new TestClock(START) });
+    open.push(again);
+    const recovered: unknown[] = [];
+    again.on('recovered', (info) => recovered.push(info));
+    expect((await again.peek('jobs', 100, START)).map((m) => m.id)).toEqual(Array.from({ length: 80 }, (_, i) => `m${i}`));
+    expect(recovered).toEqual([]);
+    // Closed segments hold their bytes and no room: every file ends with a frame.
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.pmq'))) {
+      const bytes = readFileSync(join(dir, name));
+      expect(bytes.at(-1), name).not.toBe(0);
+    }
+    expect(statSync(segment).size).toBeLessThan(64 * 1024 + 2000);
+  });
+
+  it("fsync 'always': when the file system refuses the room ahead (a file-size limit), batches append and fsync as before", async () => {
+    const log: (string | [string, number])[] = [];
+    const dir = tempDir();
+    const storage = new FileStorage(withFileIo({ dir, clock: new TestClock(START) }, loggingIo(log, true)));
+    open.push(storage);
+    for (let i = 0; i < 5; i++) await storage.enqueue('jobs', [message(`m${i}`, START)], POLICY, START);
+    expect(log).toEqual(Array<string>(5).fill('fsync'));
+    await storage.close();
+    const again = new FileStorage({ dir, clock: new TestClock(START) });
+    open.push(again);
+    expect((await again.peek('jobs', 10, START)).map((m) => m.id)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
   });
 
   it("fsync 'always': the operations set off by one batch's results share the next batch", async () => {

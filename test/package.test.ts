@@ -580,15 +580,17 @@ describe('bundle size (esbuild, min+gzip)', () => {
     // and the dashboard (docs/benchmarks.md, "Bundle sizes with every entry merged"); the core's
     // two raised by the ~270 B of MemoryStorage's synchronous operations and the paths through
     // them, then by the ~280 B of the listener counting and NameMap (docs/benchmarks.md, "Issue
-    // 17: fewer steps per message on the memory path" and "Issue 17: lookups by name").
+    // 17: fewer steps per message on the memory path" and "Issue 17: lookups by name"). The file
+    // entry and the dashboard (which carries the core) raised to measured + ~2 % again after the
+    // writer's room ahead (~230 B; docs/benchmarks.md, "Issue 17: fdatasync into a lengthened segment").
     'pocketmq (every export)': { code: `export * from 'pocketmq';`, budget: 29_100 },
     'import { Queue } from pocketmq': { code: `import { Queue } from 'pocketmq';\nglobalThis.q = Queue;`, budget: 24_100 },
     'pocketmq/testing': { code: `export * from 'pocketmq/testing';`, budget: 4_650 },
-    'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 21_150 },
+    'pocketmq/file': { code: `export * from 'pocketmq/file';`, budget: 21_550 },
     'pocketmq/redis': { code: `export * from 'pocketmq/redis';`, budget: 22_650 },
     // @opentelemetry/api external, as it is for a user (an optional peer).
     'pocketmq/otel': { code: `export * from 'pocketmq/otel';`, budget: 4_450 },
-    'pocketmq/dashboard': { code: `export * from 'pocketmq/dashboard';`, budget: 32_850 },
+    'pocketmq/dashboard': { code: `export * from 'pocketmq/dashboard';`, budget: 33_500 },
     'pocketmq/crypto': { code: `export * from 'pocketmq/crypto';`, budget: 4_250 },
   };
   /** What a first cron schedule loads, on top of the core. */

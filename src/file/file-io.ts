@@ -13,18 +13,25 @@ import { PocketMQError } from '../errors.js';
  */
 export interface FileIo {
   write(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
-  /** fsync on a thread-pool thread: the event loop runs on while the disk works. */
-  fsync(fd: number): Promise<void>;
+  /** Sets the file's length (`ftruncate`); a longer file reads as zeros past its old end. */
+  truncate(fd: number, length: number): void;
+  /**
+   * fsync on a thread-pool thread: the event loop runs on while the disk works.
+   * `dataOnly`: an fdatasync, for a write that changed no file size.
+   */
+  fsync(fd: number, dataOnly?: boolean): Promise<void>;
   /** fsync on the calling thread: no hand-off to and from the thread pool, but the event loop waits for the disk. */
-  fsyncSync(fd: number): void;
+  fsyncSync(fd: number, dataOnly?: boolean): void;
   /** A stopwatch in ms, to time fsyncs with. */
   now(): number;
 }
 
 export const nodeIo: FileIo = {
   write: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
-  fsync: (fd) => new Promise((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve()))),
-  fsyncSync: (fd) => fs.fsyncSync(fd),
+  truncate: (fd, length) => fs.ftruncateSync(fd, length),
+  fsync: (fd, dataOnly) =>
+    new Promise((resolve, reject) => (dataOnly ? fs.fdatasync : fs.fsync)(fd, (error) => (error ? reject(error) : resolve()))),
+  fsyncSync: (fd, dataOnly) => (dataOnly ? fs.fdatasyncSync(fd) : fs.fsyncSync(fd)),
   now: () => performance.now(),
 };
 

@@ -35,6 +35,18 @@ export const CHECKED_BYTES_PER_BYTE = 4;
 const CHECKED_BYTES_FLOOR = 64 * 1024;
 
 /**
+ * Where a file's bytes end once the zeros after them are left out. With `fsync:
+ * 'always'` the writer lengthens a segment ahead of its writes, so zeros after the last
+ * frame are room not yet written to. They are never part of a frame: every frame ends
+ * with the last byte of its JSON payload, and a file header ends with a newline.
+ */
+export function dataEnd(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
+}
+
+/**
  * Calls `onFrame` for each good frame from `offset` on, and tells how the good
  * data ends. Stops at the first bad frame: nothing after it is replayed.
  */

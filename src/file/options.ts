@@ -15,7 +15,10 @@ export interface FileStorageOptions {
    * its operations resolve (survives power loss). `'interval'`: fsync at most
    * `fsyncInterval` ms after a write (survives `kill -9`; power loss may lose the last
    * interval). `'never'`: left to the OS (survives `kill -9` only). In every mode an
-   * operation resolves only once its bytes reached the OS.
+   * operation resolves only once its bytes reached the OS. With `'always'` the segment
+   * being written is lengthened up to 1 MiB ahead of its data (zeros, sparse where the
+   * file system allows) so that a batch needs only an `fdatasync`; it is cut back when
+   * closed (docs/file-format.md).
    * @defaultValue `'always'`
    */
   fsync?: 'always' | 'interval' | 'never';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { EngineRestorer } from '../engine/persistence.js';
 import { CorruptLogError } from '../errors.js';
 import { FILE_HEADER_SIZE, SEGMENT_HEADER, SNAPSHOT_HEADER } from './frame.js';
-import { scanFrames } from './frame-scan.js';
+import { dataEnd, scanFrames } from './frame-scan.js';
 import { SEGMENT_FILE, segmentName, SNAPSHOT_FILE, snapshotName } from './log-files.js';
 import { BadPayloadError, Fold } from './replay.js';
 
@@ -63,7 +63,8 @@ function readState(dir: string, fold: Fold): void {
 }
 
 function readFile(path: string, header: Buffer, fold: Fold, isLast: boolean): void {
-  const buf = fs.readFileSync(path);
+  const file = fs.readFileSync(path);
+  const buf = file.subarray(0, dataEnd(file));
   if (buf.length < FILE_HEADER_SIZE || !buf.subarray(0, FILE_HEADER_SIZE).equals(header)) {
     // The newest segment whose header the owner is writing right now holds nothing yet.
     if (isLast && buf.length < FILE_HEADER_SIZE && header.subarray(0, buf.length).equals(buf)) return;

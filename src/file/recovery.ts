@@ -11,7 +11,7 @@ import type { EngineRestorer } from '../engine/persistence.js';
 import { CorruptLogError } from '../errors.js';
 import { fsyncDir } from './file-io.js';
 import { FILE_HEADER_SIZE, frameEnd, SEGMENT_HEADER, SNAPSHOT_HEADER } from './frame.js';
-import { framesAfter, scanFrames } from './frame-scan.js';
+import { dataEnd, framesAfter, scanFrames } from './frame-scan.js';
 import { removeFilesBefore, SEGMENT_FILE, segmentName, SNAPSHOT_FILE, snapshotName } from './log-files.js';
 import type { RecordBodies } from './record-bodies.js';
 import { BadPayloadError, Fold } from './replay.js';
@@ -23,7 +23,11 @@ export interface RecoveryInfo {
   readonly file: string;
   /** Byte offset in `file` where the good data ends and the cut begins. */
   readonly offset: number;
-  /** Bytes discarded (in `file` and in any later file removed with it). */
+  /**
+   * Bytes discarded (in `file` and in any later file removed with it). Zeros after the
+   * last non-zero byte are not counted: with `fsync: 'always'` they are room the writer
+   * made ahead of its writes, cut without a report when nothing else follows the last batch.
+   */
   readonly bytesDiscarded: number;
   /** Batches discarded: the incomplete one at a torn tail, plus any good batches after damage that `repair: 'truncate'` cut. */
   readonly batchesDiscarded: number;
@@ -125,7 +129,9 @@ function removeSegments(dir: string, live: readonly number[], from: number): voi
  * `repair: 'truncate'` is cut and reported too (`cut: true`). Returns the size kept.
  */
 function replayFile(setup: RecoverySetup, path: string, header: Buffer, fold: Fold, isLast: boolean): { size: number; cut: boolean } {
-  const buf = fs.readFileSync(path);
+  const file = fs.readFileSync(path);
+  // Zeros past the data are room the writer made ahead (see dataEnd), not a tail to report.
+  const buf = file.subarray(0, dataEnd(file));
   if (buf.length < FILE_HEADER_SIZE || !buf.subarray(0, FILE_HEADER_SIZE).equals(header)) {
     // A segment whose header a crash interrupted is empty: rewrite the header.
     const torn = buf.length < FILE_HEADER_SIZE && header.subarray(0, buf.length).equals(buf);
@@ -152,7 +158,10 @@ function replayFile(setup: RecoverySetup, path: string, header: Buffer, fold: Fo
     const after = framesAfter(buf, frameEnd(buf, badPayload));
     result = { end: badPayload, state: 'damaged' as const, framesAfter: after.framesAfter, detail: `the batch there passes its checksum but ${error.message}${after.framesAfter > 0 ? `, and ${after.detail.replace('a bad batch is followed by ', '')} follow it` : ''}` };
   }
-  if (result.state === 'clean') return { size: buf.length, cut: false };
+  if (result.state === 'clean') {
+    if (buf.length < file.length) truncate(path, buf.length);
+    return { size: buf.length, cut: false };
+  }
   const damaged = result.state === 'damaged' || !isLast;
   if (damaged && !setup.repair) {
     throw new CorruptLogError(path, result.end, result.state === 'damaged' ? result.detail : 'a bad batch ends a segment that is not the last');
