@@ -52,6 +52,8 @@ const FSYNC_HISTORY = 8;
  */
 const PREALLOCATE_BYTES = 1024 * 1024;
 
+const RESOLVED = Promise.resolve();
+
 /** How many of the low `bits` bits of `mask` are set. */
 function countBits(mask: number, bits: number): number {
   let count = 0;
@@ -254,11 +256,10 @@ export class LogWriter {
       // Without an fsync per batch, a write costs a few microseconds: the batch goes
       // out once the operations started together (a Promise.all of sends, a
       // consumer's acks) have run, without waiting for a turn of the event loop.
+      // A settled promise's reaction, not queueMicrotask(): Node wraps each of those in an
+      // async resource, which cost more than the write (docs/benchmarks.md).
       this.#immediate = true;
-      queueMicrotask(() => {
-        this.#immediate = undefined;
-        void this.#flush();
-      });
+      void RESOLVED.then(this.#flushQueued);
       return;
     }
     // One turn of the event loop: every operation of this tick joins the batch and its fsync.
@@ -267,6 +268,11 @@ export class LogWriter {
       void this.#flush();
     });
   }
+
+  readonly #flushQueued = (): void => {
+    this.#immediate = undefined;
+    void this.#flush();
+  };
 
   #flush(): Promise<void> {
     this.#flushing ??= this.#flushLoop().finally(() => {
