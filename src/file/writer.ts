@@ -68,7 +68,7 @@ interface Segment {
   readonly fd: number;
   /** Bytes written. */
   size: number;
-  /** The file's length: `size`, or more when lengthened ahead (zeros past `size`). */
+  /** With `fsync: 'always'`, the file's length: `size`, or more when lengthened ahead (zeros past `size`). */
   length: number;
 }
 
@@ -237,7 +237,7 @@ export class LogWriter {
 
   /** Cuts the zeros a segment was lengthened by, once it is written to no more. Not fsynced: recovery cuts them too. */
   #trim(segment: Segment): void {
-    if (segment.length === segment.size) return;
+    if (segment.length <= segment.size) return;
     this.#setup.io.truncate(segment.fd, segment.size);
     segment.length = segment.size;
   }
@@ -257,7 +257,7 @@ export class LogWriter {
       // out once the operations started together (a Promise.all of sends, a
       // consumer's acks) have run, without waiting for a turn of the event loop.
       // A settled promise's reaction, not queueMicrotask(): Node wraps each of those in an
-      // async resource, which cost more than the write (docs/benchmarks.md).
+      // async resource (docs/benchmarks.md).
       this.#immediate = true;
       void RESOLVED.then(this.#flushQueued);
       return;
